@@ -1,0 +1,261 @@
+"""The ``persona-threading`` command: replay mailboxes through the engine and explain why.
+
+Global options come before the subcommand: ``persona-threading --db X --config Y route ...``.
+Bad input ends with one line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import formatdate, make_msgid
+
+from .config import Config, ConfigError, load_config
+from .engine import decision as act
+from .engine.decision import Decision
+from .engine.message import parse_message
+from .engine.outgoing import new_thread_root, stamp
+from .engine.router import route
+from .sources import SourceError, count_messages, read_sources
+from .store.sqlite import SqliteStore, StoreError
+
+DEFAULT_DB = "./persona_threading.sqlite3"
+
+
+class App:
+    """The store, configuration and keyring one invocation works with."""
+
+    def __init__(self, db: str, config_path: str | None):
+        self.config = load_config(config_path) if config_path else Config()
+        self.store = SqliteStore(db)
+        if config_path:
+            self.store.apply_config(self.config.projects, self.config.inboxes, self.config.users)
+        self.keyring = self.store.keyring(self.config.secret)
+
+    def process(self, raw: bytes) -> Decision:
+        message = parse_message(raw)
+        decision = route(message, self.store, self.keyring)
+        return self.store.record(message, decision)
+
+
+def _print_decision(decision: Decision, origin: str, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(decision.as_dict(), ensure_ascii=False), flush=True)
+    else:
+        mid = f"<{decision.message_id}>" if decision.message_id else "(no Message-ID)"
+        print(f"{origin} {mid}\n  {decision.explain()}", flush=True)
+
+
+class _Progress:
+    """A one-line progress counter on stderr, only when stderr is a terminal."""
+
+    def __init__(self, total: int | None):
+        self.total, self.done = total, 0
+        self.enabled = sys.stderr.isatty()
+
+    def step(self) -> None:
+        self.done += 1
+        if self.enabled and (self.done % 25 == 0 or self.done == self.total):
+            if self.total:
+                filled = int(30 * self.done / self.total)
+                bar = "#" * filled + "." * (30 - filled)
+                sys.stderr.write(f"\r[{bar}] {self.done}/{self.total}")
+            else:
+                sys.stderr.write(f"\r{self.done} messages")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled and self.done >= 25:
+            sys.stderr.write("\n")
+
+
+def cmd_route(app: App, args) -> int:
+    db = app.store.db
+    if args.dry_run:
+        db.execute("BEGIN")  # every record() joins this transaction; rolled back at the end
+    failures = 0
+    progress = _Progress(count_messages(args.sources))
+    try:
+        for mail in read_sources(args.sources):
+            try:
+                decision = app.process(mail.raw)
+            except Exception as exc:  # keep going: one bad mail must not stop a replay
+                failures += 1
+                print(f"persona-threading: {mail.origin}: not processed: {exc}", file=sys.stderr)
+                continue
+            _print_decision(decision, mail.origin, args.json)
+            progress.step()
+    finally:
+        progress.close()
+        if args.dry_run:
+            db.execute("ROLLBACK")
+    return 1 if failures else 0
+
+
+def cmd_explain(app: App, args) -> int:
+    for mail in read_sources([args.source]):
+        message = parse_message(mail.raw)
+        decision = route(message, app.store, app.keyring, exhaustive=True)
+        print(f"{mail.origin}\n  Message-ID: {message.message_id or '(none)'}\n"
+              f"  From: {message.from_addr or '(none)'}\n  Subject: {message.subject}")
+        print("  " + decision.explain())
+    return 0
+
+
+def build_reply(app: App, conversation: str, sender: str, body: str, to: list[str],
+                cc: list[str]) -> bytes:
+    """An RFC 5322 reply stamped with the conversation's identifiers, recorded as outbound."""
+    state = app.store.thread_state(conversation)
+    root = app.store.ensure_thread_root(conversation, new_thread_root())
+    if not to:
+        info = app.store.conversation(conversation)
+        to = [p["email"] for p in info["participants"] if p["role"] == "requester"][:1]
+    stamped = stamp(key=state["key"], keyring=app.keyring, subject=state["subject"], text=body,
+                    in_reply_to=state["in_reply_to"], references=state["references"],
+                    thread_root=root, reply_to=sender, use=app.config.carriers)
+    mail = EmailMessage(policy=SMTP)
+    mail["From"] = sender
+    if to:
+        mail["To"] = ", ".join(to)
+    if cc:
+        mail["Cc"] = ", ".join(cc)
+    mail["Subject"] = stamped.subject
+    mail["Date"] = formatdate(localtime=False)
+    mail["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    for name, value in stamped.headers.items():
+        mail[name] = value
+    mail.set_content(stamped.text)
+    mail.add_alternative(stamped.html, subtype="html")
+    raw = mail.as_bytes()
+    message = parse_message(raw)
+    decision = Decision(message.message_id, act.OUTBOUND, "outbound",
+                        "reply written by persona-threading reply", conversation=conversation)
+    app.store.record(message, decision)
+    return raw
+
+
+def cmd_reply(app: App, args) -> int:
+    raw = build_reply(app, args.conversation, args.sender, args.body, args.to, args.cc)
+    if args.out:
+        try:
+            with open(args.out, "wb") as handle:
+                handle.write(raw)
+        except OSError as exc:
+            raise SourceError(f"cannot write {args.out}: {exc.strerror}") from exc
+    else:
+        sys.stdout.buffer.write(raw)
+    return 0
+
+
+def cmd_show(app: App, args) -> int:
+    info = app.store.conversation(args.conversation)
+    if args.json:
+        print(json.dumps(info, ensure_ascii=False, indent=2))
+        return 0
+    print(f"Conversation {info['id']}  [{info['status']}]  project={info['project'] or '-'}")
+    print(f"  Subject: {info['subject']}")
+    print("  Participants: " + ", ".join(f"{p['email']} ({p['role']})" for p in info["participants"]))
+    for m in info["messages"]:
+        print(f"  #{m['seq']} {m['direction']:<8} {m['action']:<9} {m['rule']:<16} "
+              f"{m['from']}  {m['subject']}")
+        print(f"      why: {m['evidence']}")
+    return 0
+
+
+def cmd_list(app: App, args) -> int:
+    for c in app.store.conversations():
+        print(f"{c['id']:>6}  {c['status']:<8} {c['project'] or '-':<10} {c['messages']:>3} msg  "
+              f"{c['subject']}")
+    return 0
+
+
+def cmd_queue(app: App, args) -> int:
+    if args.queue_action == "attach":
+        conversation = app.store.attach_queued(args.message, args.conversation)
+        print(f"attached {args.message} to conversation {conversation}")
+    elif args.queue_action == "new":
+        conversation = app.store.new_from_queued(args.message, args.project)
+        print(f"opened conversation {conversation} from {args.message}")
+    else:
+        for item in app.store.queued():
+            mid = f"<{item['message_id']}>" if item["message_id"] else f"#{item['seq']}"
+            print(f"{item['seq']:>6}  {mid}  {item['from']}  {item['subject']}\n        {item['evidence']}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from .demo import run_demo
+
+    return run_demo()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="persona-threading", description=__doc__.splitlines()[0])
+    parser.add_argument("--db", default=DEFAULT_DB, help=f"SQLite store (default {DEFAULT_DB})")
+    parser.add_argument("--config", help="TOML configuration: inboxes, projects, users, secret")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("route", help="route messages and store the decisions")
+    p.add_argument("--json", action="store_true", help="one JSON object per message")
+    p.add_argument("--dry-run", action="store_true", help="decide but store nothing")
+    p.add_argument("sources", nargs="+", metavar="SOURCE", help=".eml, mbox, Maildir, or -")
+    p.set_defaults(handler=cmd_route)
+
+    p = sub.add_parser("explain", help="every rule, in order, and why; stores nothing")
+    p.add_argument("source", metavar="SOURCE")
+    p.set_defaults(handler=cmd_explain)
+
+    p = sub.add_parser("reply", help="write a reply stamped with the conversation's identifiers")
+    p.add_argument("conversation")
+    p.add_argument("--from", dest="sender", required=True)
+    p.add_argument("--body", required=True)
+    p.add_argument("--to", action="append", default=[])
+    p.add_argument("--cc", action="append", default=[])
+    p.add_argument("--out", help="write the message here instead of stdout")
+    p.set_defaults(handler=cmd_reply)
+
+    p = sub.add_parser("show", help="one conversation, its messages and why each landed")
+    p.add_argument("conversation")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_show)
+
+    sub.add_parser("list", help="all conversations").set_defaults(handler=cmd_list)
+
+    p = sub.add_parser("queue", help="the manual review queue")
+    p.set_defaults(handler=cmd_queue, queue_action=None)
+    queue = p.add_subparsers(dest="queue_action")
+    a = queue.add_parser("attach", help="attach a queued message to a conversation")
+    a.add_argument("message", help="Message-ID or queue number")
+    a.add_argument("conversation")
+    n = queue.add_parser("new", help="open a new conversation from a queued message")
+    n.add_argument("message", help="Message-ID or queue number")
+    n.add_argument("--project", help="project prefix")
+
+    sub.add_parser("demo", help="replay a bundled sample mailbox").set_defaults(handler=None)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "demo":
+            return cmd_demo(args)
+        app = App(args.db, args.config)
+        try:
+            return args.handler(app, args)
+        finally:
+            app.store.close()
+    except (ConfigError, StoreError, SourceError) as exc:
+        print(f"persona-threading: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

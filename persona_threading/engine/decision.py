@@ -1,0 +1,75 @@
+"""What the router decided about one message, and why: plain data, JSON-ready."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One rule tried: did it match, and on what evidence (also when it did not)."""
+
+    rule: str
+    matched: bool
+    evidence: str
+
+
+@dataclass(frozen=True)
+class Match:
+    """A rule's positive answer: an existing conversation, or a project for a new one."""
+
+    evidence: str
+    conversation: str | None = None
+    project: str | None = None
+
+
+@dataclass(frozen=True)
+class Miss:
+    """A rule's negative answer, with the evidence for why it did not match."""
+
+    evidence: str
+
+
+# Actions
+NEW = "new"
+THREADED = "threaded"
+QUEUED = "queued"
+IGNORED = "ignored"
+DUPLICATE = "duplicate"
+OUTBOUND = "outbound"
+
+
+@dataclass
+class Decision:
+    """The outcome for one message.
+
+    ``rule`` names the rule that decided (a chain rule, or ``new``, ``duplicate``,
+    ``outbound``, ``manual_queue``, ``auto_reply``); ``attempts`` lists every rule tried in
+    order. ``conversation`` is filled by the store once it has created or found one.
+    """
+
+    message_id: str | None
+    action: str
+    rule: str
+    evidence: str
+    conversation: str | None = None
+    project: str | None = None
+    attempts: list[Attempt] = field(default_factory=list)
+    defects: list[str] = field(default_factory=list)
+    submitted_by: str | None = None
+    assigned_to: str | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def explain(self) -> str:
+        """Human-readable lines: the verdict, then every rule tried."""
+        where = f" -> conversation {self.conversation}" if self.conversation else ""
+        project = f" (project {self.project})" if self.project else ""
+        lines = [f"{self.action} by {self.rule}{where}{project}: {self.evidence}"]
+        for attempt in self.attempts:
+            mark = "MATCH" if attempt.matched else "  -  "
+            lines.append(f"  [{mark}] {attempt.rule:<16} {attempt.evidence}")
+        for defect in self.defects:
+            lines.append(f"  [defect] {defect}")
+        return "\n".join(lines)

@@ -1,0 +1,59 @@
+"""The only questions rules may ask of storage.
+
+Every method is an exact, indexed lookup, so the cost of routing does not grow with the
+number of stored messages. The SQLite store and the Frappe adapter both implement it, and
+one shared contract test runs against both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    message_id: str
+    conversation: str | None  # None while the message waits in the manual queue
+    seq: int  # arrival order: higher is newer
+
+
+@dataclass(frozen=True)
+class Project:
+    name: str  # the project's id in the store (the prefix in the CLI, a Project name in Frappe)
+    prefix: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Inbox:
+    """A receiving address and the projects it serves.
+
+    ``scopes`` holds only eligible scopes (approved and receive-enabled); ``default_project``
+    is only honoured when it is one of them.
+    """
+
+    address: str
+    scopes: tuple[str, ...] = ()
+    default_project: str | None = None
+    has_scopes: bool = False  # any scope at all, eligible or not: decides new vs manual queue
+
+
+class Lookup(Protocol):
+    def conversation_by_key(self, key: str) -> str | None:
+        """The conversation minted with this key."""
+
+    def messages_by_ids(self, message_ids: Sequence[str]) -> list[StoredMessage]:
+        """Stored messages (inbound or outbound) with any of these Message-IDs, newest first."""
+
+    def conversation_by_thread_root(self, root: str) -> str | None:
+        """The conversation whose first message carried this Outlook thread root."""
+
+    def project_by_prefix(self, prefix: str) -> Project | None:
+        """The project with this inbound prefix (case-insensitive)."""
+
+    def inbox(self, address: str) -> Inbox | None:
+        """The configured inbox receiving at this address (case-insensitive)."""
+
+    def is_active_user(self, address: str) -> bool:
+        """Whether the address belongs to an active internal user (agent)."""

@@ -1,0 +1,292 @@
+"""Parse raw email bytes into an InboundMessage.
+
+Routing mostly needs headers, so the hot path is a ``compat32`` header-only parse (about
+five times faster than ``policy.default``, measured by ``make bench``). The body is parsed
+lazily, only when a rule asks for it. Nothing here raises on bad input: every problem is
+recorded in ``defects`` and parsing carries on with what it could read, like the stdlib
+parser itself does.
+"""
+
+from __future__ import annotations
+
+import email.header
+import email.utils
+import re
+from dataclasses import dataclass, field
+from email import policy as email_policy
+from email.message import Message
+from email.parser import BytesHeaderParser, BytesParser
+from functools import cached_property
+
+#: At most this many References ids are kept (the newest, i.e. the last ones).
+MAX_REFERENCES = 100
+#: Longest Message-ID we accept (RFC 5322 lines stop at 998 characters).
+MAX_MESSAGE_ID = 998
+
+_ANGLE_ID = re.compile(r"<\s*([^<>\s]+?)\s*>")
+_BARE_ID = re.compile(r"^[^\s<>@]+@[^\s<>@]+$")
+
+_HEADER_PARSER = BytesHeaderParser(policy=email_policy.compat32)
+_FULL_PARSER = BytesParser(policy=email_policy.compat32)
+
+
+def decode_header_value(value: object, defects: list[str] | None = None) -> str:
+    """RFC 2047-decode a compat32 header value, never raising on bad charsets."""
+    if value is None:
+        return ""
+    if isinstance(value, email.header.Header):
+        value = str(value)
+    text = str(value)
+    try:
+        parts = email.header.decode_header(text)
+    except Exception:  # malformed encoded-word: keep the raw text
+        if defects is not None:
+            defects.append("undecodable encoded-word in header")
+        return _unfold(_unescape(text))
+    out = []
+    for chunk, charset in parts:
+        if isinstance(chunk, bytes):
+            out.append(decode_bytes(chunk, charset, defects))
+        else:
+            out.append(_unescape(chunk))
+    return _unfold("".join(out))
+
+
+def decode_bytes(data: bytes, charset: str | None, defects: list[str] | None = None) -> str:
+    """Decode bytes by a declared charset, falling back to utf-8 then latin-1."""
+    for candidate in (charset, "utf-8"):
+        if not candidate:
+            continue
+        try:
+            return data.decode(candidate)
+        except LookupError:
+            if defects is not None:
+                defects.append(f"unknown charset {candidate!r}")
+        except UnicodeDecodeError:
+            if defects is not None and candidate == charset:
+                defects.append(f"bytes not valid in declared charset {candidate!r}")
+    return data.decode("latin-1")
+
+
+def _unescape(text: str) -> str:
+    """compat32 keeps undecodable 8-bit header bytes as surrogates: recover them."""
+    if any("\udc80" <= ch <= "\udcff" for ch in text):
+        raw = text.encode("utf-8", "surrogateescape")
+        return decode_bytes(raw, "utf-8")
+    return text
+
+
+def _unfold(text: str) -> str:
+    return re.sub(r"\r?\n[ \t]*|\r[ \t]*", " ", text).strip()
+
+
+def normalize_message_id(value: str | None) -> str | None:
+    """``<abc@x>`` -> ``abc@x``; anything unusable -> None."""
+    ids = extract_message_ids(value or "")
+    return ids[0] if ids else None
+
+
+def extract_message_ids(value: str) -> list[str]:
+    """All Message-IDs in a header value, in order, de-duplicated.
+
+    Accepts ``<id>`` anywhere in the value (so ``<id>; from X on ...`` works) and, when no
+    angle-bracketed id is present, a single bare ``local@domain`` token.
+    """
+    found = [m.group(1) for m in _ANGLE_ID.finditer(value)]
+    if not found:
+        bare = value.strip()
+        if _BARE_ID.match(bare):
+            found = [bare]
+    seen: set[str] = set()
+    ids = []
+    for mid in found:
+        if len(mid) > MAX_MESSAGE_ID or mid in seen:
+            continue
+        seen.add(mid)
+        ids.append(mid)
+    return ids
+
+
+@dataclass
+class InboundMessage:
+    """One email as the engine sees it. Headers are read eagerly, the body on demand."""
+
+    raw: bytes
+    message_id: str | None
+    in_reply_to: tuple[str, ...]
+    references: tuple[str, ...]
+    subject: str
+    from_addr: str
+    from_name: str
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    delivered_to: tuple[str, ...]
+    thread_index: str | None
+    date: str
+    defects: list[str] = field(default_factory=list)
+    _headers: Message | None = field(default=None, repr=False)
+
+    def header(self, name: str) -> str | None:
+        """A decoded header value (first occurrence), or None when absent."""
+        if self._headers is None:
+            return None
+        try:
+            value = self._headers.get(name)
+        except Exception:
+            return None
+        return None if value is None else decode_header_value(value)
+
+    @property
+    def recipients(self) -> tuple[str, ...]:
+        """Every address the mail was delivered to: To, Cc and Delivered-To."""
+        return self.to + self.cc + self.delivered_to
+
+    @cached_property
+    def _body(self) -> tuple[str, str]:
+        return _read_body(self.raw, self.defects)
+
+    @property
+    def text_body(self) -> str:
+        """The first text/plain part, decoded (empty when there is none)."""
+        return self._body[0]
+
+    @property
+    def html_body(self) -> str:
+        """The first text/html part, decoded (empty when there is none)."""
+        return self._body[1]
+
+    @cached_property
+    def text(self) -> str:
+        """Readable text: the plain part, else the HTML part converted by html2text."""
+        if self.text_body.strip():
+            return self.text_body
+        if self.html_body:
+            return html_to_text(self.html_body)
+        return ""
+
+
+def html_to_text(html: str) -> str:
+    import html2text
+
+    converter = html2text.HTML2Text()
+    converter.body_width = 0
+    converter.ignore_images = True
+    try:
+        return converter.handle(html)
+    except Exception:  # html2text chokes on some broken markup; plain strip as last resort
+        return re.sub(r"<[^>]+>", " ", html)
+
+
+def parse_message(raw: bytes | str) -> InboundMessage:
+    """Parse raw bytes; never raises. Problems become ``defects``."""
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", "surrogateescape")
+    defects: list[str] = []
+    try:
+        headers = _HEADER_PARSER.parsebytes(raw)
+    except Exception as exc:  # pragma: no cover - the stdlib parser is very forgiving
+        defects.append(f"unparseable message: {exc.__class__.__name__}")
+        headers = Message()
+    defects.extend(type(d).__name__ for d in headers.defects)
+
+    def get(name: str) -> str:
+        try:
+            values = headers.get_all(name) or []
+        except Exception:
+            return ""
+        return decode_header_value(values[0], defects) if values else ""
+
+    def addresses(*names: str) -> list[tuple[str, str]]:
+        values = []
+        for name in names:
+            try:
+                values.extend(str(v) for v in headers.get_all(name) or [])
+            except Exception:
+                defects.append(f"unreadable {name} header")
+        try:
+            pairs = email.utils.getaddresses(values)
+        except Exception:
+            defects.append(f"malformed address header {names[0]}")
+            return []
+        out = []
+        for name, addr in pairs:
+            addr = _unescape(addr).strip()
+            if "@" in addr:
+                # Local parts keep their case: plus-address tokens are case-sensitive.
+                local, _, domain = addr.rpartition("@")
+                out.append((decode_header_value(name), f"{local}@{domain.lower()}"))
+        return out
+
+    raw_mid = get("Message-ID")
+    message_id = normalize_message_id(raw_mid)
+    if raw_mid and not message_id:
+        defects.append("malformed Message-ID")
+    elif not raw_mid:
+        defects.append("missing Message-ID")
+
+    references = extract_message_ids(get("References"))
+    if len(references) > MAX_REFERENCES:
+        defects.append(f"References has {len(references)} ids; kept the newest {MAX_REFERENCES}")
+        references = references[-MAX_REFERENCES:]
+
+    senders = addresses("From") or addresses("Sender") or addresses("Return-Path")
+    from_name, from_addr = senders[0] if senders else ("", "")
+    from_addr = from_addr.lower()
+    if not from_addr:
+        defects.append("no usable From address")
+
+    return InboundMessage(
+        raw=raw,
+        message_id=message_id,
+        in_reply_to=tuple(extract_message_ids(get("In-Reply-To"))),
+        references=tuple(references),
+        subject=get("Subject"),
+        from_addr=from_addr,
+        from_name=from_name,
+        to=tuple(a for _, a in addresses("To")),
+        cc=tuple(a for _, a in addresses("Cc")),
+        delivered_to=tuple(a for _, a in addresses("Delivered-To", "X-Original-To")),
+        thread_index=get("Thread-Index").strip() or None,
+        date=get("Date"),
+        defects=defects,
+        _headers=headers,
+    )
+
+
+def _read_body(raw: bytes, defects: list[str]) -> tuple[str, str]:
+    """First inline text/plain and text/html parts, decoded; forgiving of broken MIME."""
+    try:
+        msg = _FULL_PARSER.parsebytes(raw)
+    except Exception:  # pragma: no cover
+        defects.append("unparseable body")
+        return "", ""
+    plain = html = None
+    try:
+        parts = list(msg.walk())
+    except Exception:
+        defects.append("unwalkable MIME structure")
+        parts = [msg]
+    for part in parts:
+        if part.is_multipart():
+            continue
+        try:
+            ctype = part.get_content_type()
+            disposition = (part.get("Content-Disposition") or "").lower()
+        except Exception:
+            continue
+        if disposition.startswith("attachment") or ctype not in ("text/plain", "text/html"):
+            continue
+        try:
+            payload = part.get_payload(decode=True) or b""
+            charset = part.get_content_charset()
+        except Exception:
+            defects.append("undecodable body part")
+            continue
+        text = decode_bytes(payload, charset, defects)
+        if ctype == "text/plain" and plain is None:
+            plain = text
+        elif ctype == "text/html" and html is None:
+            html = text
+        if plain is not None and html is not None:
+            break
+    return plain or "", html or ""

@@ -1,0 +1,120 @@
+"""Stamp outgoing mail with the conversation's identifiers so replies thread back.
+
+One function for every sender (the CLI's ``reply`` and Frappe's outbound hook): which
+carriers to use is configuration (``Carriers``), how to write them is code.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import time
+from dataclasses import dataclass
+
+from . import carriers
+from .carriers import Keyring
+from .thread_index import ROOT_LENGTH, encode_thread_index
+
+MAX_SUBJECT = 128
+MAX_REFERENCES_OUT = 20
+_REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw|sv)\s*:\s*)+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Carriers:
+    """Which identifiers outgoing mail carries (the admin's choice)."""
+
+    subject_token: bool = True
+    body_token: bool = True
+    ticket_tag: bool = True
+    subject_tag: bool = False
+    plus_reply_to: bool = False
+
+
+@dataclass(frozen=True)
+class Stamped:
+    subject: str
+    text: str
+    html: str
+    headers: dict[str, str]
+
+
+def clean_subject(subject: str) -> str:
+    """The subject without our own carriers or reply prefixes, whitespace collapsed."""
+    subject = carriers.THREAD_TOKEN_RE.sub("", subject or "")
+    subject = carriers.SUBJECT_TAG_RE.sub("", subject)
+    subject = _REPLY_PREFIX.sub("", subject)
+    return " ".join(subject.split())
+
+
+def fit_subject(base: str, suffix: str, limit: int = MAX_SUBJECT) -> str:
+    """``base suffix`` in at most ``limit`` characters; ``base`` is shortened, ``suffix`` kept."""
+    suffix = suffix.strip()
+    room = limit - len(suffix) - (1 if suffix else 0)
+    if len(base) > room:
+        base = base[: max(room - 1, 0)].rstrip() + "…" if room > 0 else ""
+    return f"{base} {suffix}".strip() if suffix else base[:limit]
+
+
+def new_thread_root() -> str:
+    """A fresh Outlook thread root (6-byte FILETIME + 16 random bytes), as hex."""
+    filetime = int((time.time() + 11644473600) * 10_000_000)
+    return (filetime.to_bytes(8, "big")[:6] + os.urandom(ROOT_LENGTH - 6)).hex()
+
+
+def stamp(
+    *,
+    key: str,
+    keyring: Keyring,
+    subject: str,
+    text: str,
+    html_body: str | None = None,
+    reply: bool = True,
+    in_reply_to: str | None = None,
+    references: tuple[str, ...] = (),
+    thread_root: str | None = None,
+    reply_to: str | None = None,
+    use: Carriers = Carriers(),
+) -> Stamped:
+    """Subject, bodies and threading headers for one outgoing message of a conversation."""
+    token = keyring.token(key)
+    suffix = " ".join(
+        part
+        for enabled, part in (
+            (use.subject_tag, carriers.subject_tag(token)),
+            (use.subject_token, carriers.thread_token(token)),
+        )
+        if enabled
+    )
+    base = clean_subject(subject)
+    if reply and base:
+        base = f"Re: {base}"
+    out_subject = fit_subject(base, suffix)
+
+    footer = f"\n\n[{carriers.thread_token(token)}]" if use.body_token else ""
+    out_text = (text or "").rstrip() + footer
+    if html_body is None:
+        html_body = "<div>" + html.escape(text or "").replace("\n", "<br>\n") + "</div>"
+    html_footer = ""
+    if use.body_token:
+        html_footer += (
+            f'<div style="color:#999;font-size:11px">[{carriers.thread_token(token)}]</div>'
+        )
+    if use.ticket_tag:
+        html_footer += carriers.ticket_tag_html(token)
+    out_html = html_body + html_footer
+
+    headers: dict[str, str] = {}
+    if in_reply_to:
+        headers["In-Reply-To"] = f"<{in_reply_to}>"
+    refs = [r for r in references if r][-MAX_REFERENCES_OUT:]
+    if in_reply_to and in_reply_to not in refs:
+        refs.append(in_reply_to)
+    if refs:
+        headers["References"] = " ".join(f"<{r}>" for r in refs)
+    if thread_root:
+        headers["Thread-Index"] = encode_thread_index(thread_root, replies=1 if reply else 0)
+    if use.plus_reply_to and reply_to:
+        headers["Reply-To"] = carriers.plus_address(reply_to, token)
+    return Stamped(out_subject, out_text, out_html, headers)

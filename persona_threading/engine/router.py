@@ -1,0 +1,114 @@
+"""route(): walk THE chain, stop at the first match, record every attempt.
+
+Rules never ask "did an earlier rule match?": precedence lives only in the order of
+``rules.CHAIN``. The router is pure: it reads through the Lookup and never writes.
+"""
+
+from __future__ import annotations
+
+from . import decision as act
+from .auto_replies import auto_reply_reason
+from .carriers import Keyring
+from .decision import Attempt, Decision, Match
+from .lookup import Inbox, Lookup
+from .message import InboundMessage
+from .rules import ROUTING_RULES, THREADING_RULES, RouteContext
+
+
+def resolve_inbox(message: InboundMessage, lookup: Lookup, address: str | None = None) -> Inbox | None:
+    """The inbox that received the mail: the given address, else the first configured recipient."""
+    candidates = [address] if address else list(message.delivered_to + message.to + message.cc)
+    for candidate in candidates:
+        local, _, domain = candidate.lower().partition("@")
+        inbox = lookup.inbox(f"{local.split('+', 1)[0]}@{domain}")
+        if inbox is not None:
+            return inbox
+    return None
+
+
+def _walk(rules, message, ctx, attempts, exhaustive, decided=False):
+    """Try rules in order; return the first (rule, Match), recording every attempt.
+
+    ``decided``: an earlier walk already won, so matches here are shown but do not count.
+    """
+    winner = None
+    for rule in rules:
+        try:
+            outcome = rule.match(message, ctx)
+        except Exception as exc:  # a rule bug must not lose the mail: record it and go on
+            outcome = None
+            attempts.append(Attempt(rule.name, False, f"rule failed: {exc.__class__.__name__}: {exc}"))
+            continue
+        matched = isinstance(outcome, Match)
+        counts = matched and winner is None and not decided
+        evidence = outcome.evidence
+        if matched and not counts:
+            evidence = f"would match ({evidence}), but an earlier rule decided"
+        attempts.append(Attempt(rule.name, counts, evidence))
+        if counts:
+            winner = (rule.name, outcome)
+            if not exhaustive:
+                break
+    return winner
+
+
+def route(
+    message: InboundMessage,
+    lookup: Lookup,
+    keyring: Keyring,
+    inbox_address: str | None = None,
+    exhaustive: bool = False,
+) -> Decision:
+    """Decide where ``message`` belongs. ``exhaustive`` tries every rule (for explain)."""
+    decision = Decision(message.message_id, act.NEW, "new", "", defects=list(message.defects))
+    if message.message_id:
+        originals = lookup.messages_by_ids([message.message_id])
+        if originals:
+            decision.action = decision.rule = act.DUPLICATE
+            decision.conversation = originals[0].conversation
+            decision.evidence = f"Message-ID <{message.message_id}> was already stored"
+            return decision
+
+    inbox = resolve_inbox(message, lookup, inbox_address)
+    ctx = RouteContext(lookup, keyring, inbox)
+    attempts = decision.attempts
+    outbound = lookup.inbox(message.from_addr) is not None
+    threaded = _walk(THREADING_RULES, message, ctx, attempts, exhaustive)
+
+    if outbound:
+        decision.action = decision.rule = act.OUTBOUND
+        decision.conversation = threaded[1].conversation if threaded else None
+        how = f"; threaded by {threaded[0]}: {threaded[1].evidence}" if threaded else "; starts a conversation"
+        decision.evidence = f"sent from inbox {message.from_addr}{how}"
+        if exhaustive:
+            _walk(ROUTING_RULES, message, ctx, attempts, exhaustive, decided=True)
+        return decision
+
+    if threaded:
+        decision.action, decision.rule = act.THREADED, threaded[0]
+        decision.conversation, decision.evidence = threaded[1].conversation, threaded[1].evidence
+        if not exhaustive:
+            return decision
+
+    machine = auto_reply_reason(message)
+    routed = None
+    if exhaustive or not machine:
+        routed = _walk(ROUTING_RULES, message, ctx, attempts, exhaustive,
+                       decided=bool(threaded or machine))
+    if threaded:
+        return decision
+    if machine:
+        decision.action, decision.rule = act.IGNORED, "auto_reply"
+        decision.evidence = f"machine-written mail ({machine}) threads nowhere; stored, opens nothing"
+        return decision
+    if routed:
+        decision.rule, decision.project, decision.evidence = routed[0], routed[1].project, routed[1].evidence
+    elif inbox is not None and inbox.has_scopes:
+        decision.action, decision.rule = act.QUEUED, "manual_queue"
+        decision.evidence = f"no rule matched; inbox {inbox.address} has project scopes but no route"
+    else:
+        where = f"inbox {inbox.address}" if inbox else "an unconfigured address"
+        decision.evidence = f"no rule matched; {where} has no project scopes"
+    if decision.action == act.NEW:
+        decision.submitted_by = message.from_addr or None
+    return decision

@@ -1,0 +1,14 @@
+"""The hidden HTML ticket tag quoted back inside a reply's HTML body."""
+
+from ..carriers import TICKET_TAG_RE, find_all
+from ..decision import Miss
+from .base import match_tokens
+
+name = "ticket_tag"
+
+
+def match(message, ctx):
+    if not message.html_body:
+        return Miss("no HTML body")
+    found = match_tokens(find_all(TICKET_TAG_RE, message.html_body), "ticket tag", ctx)
+    return found or Miss("no hidden ticket tag in the HTML body")

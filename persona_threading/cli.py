@@ -159,8 +159,9 @@ def cmd_show(app: App, args) -> int:
     print(f"  Subject: {info['subject']}")
     print("  Participants: " + ", ".join(f"{p['email']} ({p['role']})" for p in info["participants"]))
     for m in info["messages"]:
-        print(f"  #{m['seq']} {m['direction']:<8} {m['action']:<9} {m['rule']:<16} "
-              f"{m['from']}  {m['subject']}")
+        mid = f"<{m['message_id']}>" if m["message_id"] else "(no Message-ID)"
+        print(f"  #{m['seq']} {m['direction']:<8} {m['rule']:<16} {m['from']}  {m['subject']}")
+        print(f"      {mid}")
         print(f"      why: {m['evidence']}")
     return 0
 

@@ -27,6 +27,7 @@ MAC_LENGTH = 12
 TOKEN_LENGTH = KEY_LENGTH + MAC_LENGTH
 
 _TOKEN = f"[0-9A-Za-z]{{{TOKEN_LENGTH}}}"
+_WELL_FORMED = re.compile(_TOKEN)
 THREAD_TOKEN_RE = re.compile(rf"thread::({_TOKEN})::")
 TICKET_TAG_RE = re.compile(rf"pt-ticket(?::|=[\"']?)({_TOKEN})(?![0-9A-Za-z])")
 SUBJECT_TAG_RE = re.compile(rf"\[ID-({_TOKEN})\]")
@@ -84,7 +85,7 @@ class Keyring:
 
     def verify(self, token: str) -> Verified:
         key, mac = token[:KEY_LENGTH], token[KEY_LENGTH:]
-        if len(token) != TOKEN_LENGTH or not all(c in ALPHABET for c in token):
+        if not _WELL_FORMED.fullmatch(token):
             return Verified(token, None, "not a well-formed token")
         for secret in self._secrets:
             if hmac.compare_digest(self._mac(key, secret), mac):

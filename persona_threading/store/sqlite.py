@@ -321,7 +321,7 @@ class SqliteStore:
         self.conversation(conversation)  # raises for an unknown conversation
         row = self._queued_row(ref)
         with self._transaction():
-            self._adopt(row, conversation)
+            self._adopt(row, conversation, "queue_attach", "a reviewer attached it")
             self.db.execute("UPDATE queue SET status = 'attached', resolution = ?, resolved_at = ?"
                             " WHERE message = ?", (f"attached to {conversation}", _now(), row))
             self._audit(conversation, row, "queue_attach", f"queued message {row} attached by reviewer")
@@ -337,7 +337,7 @@ class SqliteStore:
         subject = self.db.execute("SELECT subject FROM messages WHERE id = ?", (row,)).fetchone()[0]
         with self._transaction():
             conversation = self.create_conversation(subject, project)
-            self._adopt(row, conversation)
+            self._adopt(row, conversation, "queue_new", "a reviewer opened a conversation for it")
             self.db.execute("UPDATE queue SET status = 'new', resolution = ?, resolved_at = ?"
                             " WHERE message = ?", (f"opened conversation {conversation}", _now(), row))
             self._audit(conversation, row, "queue_new", f"queued message {row} opened by reviewer"
@@ -345,11 +345,13 @@ class SqliteStore:
         return conversation
 
 
-    def _adopt(self, row: int, conversation: str) -> None:
-        """Move a stored message into a conversation, as record() would have on arrival."""
+    def _adopt(self, row: int, conversation: str, rule: str, why: str) -> None:
+        """Move a queued message into a conversation, as record() would have on arrival."""
         raw = self.db.execute("SELECT raw FROM messages WHERE id = ?", (row,)).fetchone()[0]
         message = parse_message(raw)
-        self.db.execute("UPDATE messages SET conversation_id = ? WHERE id = ?", (conversation, row))
+        self.db.execute("UPDATE messages SET conversation_id = ?, rule = ?,"
+                        " evidence = ? || ' (queued: ' || evidence || ')' WHERE id = ?",
+                        (conversation, rule, why, row))
         self._remember_thread_root(message, conversation)
         self._add_participants(conversation, message, "inbound")
 

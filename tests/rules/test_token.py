@@ -46,3 +46,41 @@ def test_token_signed_by_another_site_does_not_match(world):
     d = world.decide(raw.encode())
     assert d.conversation is None and d.action == "queued"
     assert attempt(d, "token").matched is False
+
+
+def _encoded_reply(world, cte):
+    from email.message import EmailMessage
+
+    token = world.keyring.token("ConvAAAAAAA")
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = "a@customer.example", "support@help.example", "edited"
+    mail.set_content("Grüße! " * 30 + f"\n> quoted thread::{token}:: " + "é" * 80, cte=cte)
+    mail.add_alternative(f"<p>Grüße</p><blockquote>{'é' * 50} thread::{token}::</blockquote>",
+                         subtype="html", cte=cte)
+    return mail.as_bytes()
+
+
+def test_token_in_base64_encoded_body(world):
+    raw = _encoded_reply(world, "base64")
+    assert b"thread::" not in raw  # really hidden by the encoding
+    assert world.decide(raw).conversation == world.a
+
+
+def test_token_in_quoted_printable_body_with_soft_breaks(world):
+    token = world.keyring.token("ConvAAAAAAA")
+    raw = (b"From: a@b.example\nTo: support@help.example\nSubject: x\nMIME-Version: 1.0\n"
+           b"Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n"
+           b"Caf=C3=A9 thread::" + token[:10].encode() + b"=\n" + token[10:].encode() + b"::\n")
+    assert world.decide(raw).conversation == world.a
+
+
+def test_token_in_a_base64_attachment_is_not_a_carrier(world):
+    import base64
+
+    token = world.keyring.token("ConvAAAAAAA")
+    blob = base64.encodebytes(f"thread::{token}::".encode() * 3)
+    raw = (b"From: a@b.example\nTo: support@help.example\nSubject: x\nMIME-Version: 1.0\n"
+           b'Content-Type: multipart/mixed; boundary="b"\n\n--b\nContent-Type: text/plain\n\nhi\n'
+           b"--b\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n"
+           + blob + b"--b--\n")
+    assert world.decide(raw).action == "queued"

@@ -8,7 +8,5 @@ name = "ticket_tag"
 
 
 def match(message, ctx):
-    if not message.html_body:
-        return Miss("no HTML body")
-    found = match_tokens(find_all(TICKET_TAG_RE, message.html_body), "ticket tag", ctx)
-    return found or Miss("no hidden ticket tag in the HTML body")
+    found = match_tokens(find_all(TICKET_TAG_RE, message.body_haystack), "ticket tag", ctx)
+    return found or Miss("no hidden ticket tag in the body")

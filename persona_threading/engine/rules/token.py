@@ -11,7 +11,7 @@ def match(message, ctx):
     in_subject = match_tokens(find_all(THREAD_TOKEN_RE, message.subject), "subject", ctx)
     if in_subject is not None and not isinstance(in_subject, Miss):
         return in_subject
-    body_tokens = find_all(THREAD_TOKEN_RE, message.text_body + "\n" + message.html_body)
+    body_tokens = find_all(THREAD_TOKEN_RE, message.body_haystack)
     in_body = match_tokens(body_tokens, "body", ctx)
     if in_body is not None and not isinstance(in_body, Miss):
         return in_body

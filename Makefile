@@ -1,0 +1,30 @@
+# Every target sets itself up: a fresh clone with Python >= 3.10 needs nothing else.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+
+.PHONY: demo test test-pure test-frappe bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
+	touch $@
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/persona-threading demo
+
+## The whole suite: pure tests always, the Frappe suite when a bench is found.
+test: $(VENV)/.installed
+	@bash scripts/run-tests.sh "$(PY)"
+
+test-pure: $(VENV)/.installed
+	$(PY) -m pytest -q tests
+
+test-frappe:
+	@bash scripts/run-frappe-tests.sh
+
+bench: $(VENV)/.installed
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info

@@ -1,0 +1,148 @@
+"""The persona-threading command, as a user runs it."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import FIXTURES
+
+from persona_threading.demo.client import customer_reply
+
+CONFIG = """
+secret = "cli-secret"
+[[project]]
+prefix = "ACME"
+[[project]]
+prefix = "BETA"
+[[inbox]]
+address = "support@help.example"
+projects = ["ACME", "BETA"]
+[[inbox]]
+address = "acme@help.example"
+projects = ["ACME"]
+[[user]]
+email = "agent@help.example"
+"""
+
+
+def run(tmp_path, *args, stdin=None, config=True):
+    cmd = [sys.executable, "-m", "persona_threading", "--db", str(tmp_path / "db.sqlite3")]
+    if config:
+        (tmp_path / "config.toml").write_text(CONFIG)
+        cmd += ["--config", str(tmp_path / "config.toml")]
+    return subprocess.run(cmd + list(args), input=stdin, capture_output=True, cwd=tmp_path)
+
+
+def decisions(result):
+    assert result.returncode == 0, result.stderr.decode()
+    return [json.loads(line) for line in result.stdout.decode().splitlines()]
+
+
+def test_route_json_has_the_documented_fields(tmp_path):
+    [d] = decisions(run(tmp_path, "route", "--json", str(FIXTURES / "new_to_acme.eml")))
+    for key in ("message_id", "action", "conversation", "rule", "evidence", "project", "attempts"):
+        assert key in d
+    assert d["message_id"] == "n-acme@customer.example"
+    assert (d["action"], d["rule"], d["project"]) == ("new", "single_scope", "ACME")
+    assert {"rule", "matched", "evidence"} <= set(d["attempts"][0])
+    assert d["submitted_by"] == "alice@customer.example"
+
+
+def test_reply_then_customer_answer_threads_back(tmp_path):
+    [first] = decisions(run(tmp_path, "route", "--json", str(FIXTURES / "new_to_acme.eml")))
+    out = tmp_path / "reply.eml"
+    result = run(tmp_path, "reply", first["conversation"], "--from", "acme@help.example",
+                 "--body", "On it.", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    agent = out.read_bytes()
+    assert b"In-Reply-To: <n-acme@customer.example>" in agent
+    answer = customer_reply(agent, "alice@customer.example", "thanks", subject="edited",
+                            in_reply_to=False, references=False, quote=True)
+    [d] = decisions(run(tmp_path, "route", "--json", "-", stdin=answer))
+    assert (d["action"], d["rule"], d["conversation"]) == ("threaded", "token", first["conversation"])
+    shown = run(tmp_path, "show", first["conversation"]).stdout.decode()
+    assert "outbound" in shown and "why:" in shown
+
+
+def test_sent_items_in_an_export_are_outbound(tmp_path):
+    sent = b"From: support@help.example\nTo: x@y.example\nSubject: hello\nMessage-ID: <s1@help.example>\n\nhi\n"
+    reply = b"From: x@y.example\nTo: support@help.example\nSubject: Re: hello\nIn-Reply-To: <s1@help.example>\nMessage-ID: <r1@y.example>\n\nok\n"
+    (tmp_path / "a.eml").write_bytes(sent)
+    (tmp_path / "b.eml").write_bytes(reply)
+    out = decisions(run(tmp_path, "route", "--json", str(tmp_path / "a.eml"), str(tmp_path / "b.eml")))
+    assert out[0]["action"] == "outbound" and out[0]["conversation"]
+    assert (out[1]["action"], out[1]["conversation"]) == ("threaded", out[0]["conversation"])
+
+
+def test_mbox_is_detected_by_content_and_maildir_is_read_in_order(tmp_path):
+    one = (FIXTURES / "new_to_acme.eml").read_bytes()
+    (tmp_path / "single.txt").write_bytes(b"From alice@x Mon Nov 16 09:00:00 2026\n" + one)
+    [d] = decisions(run(tmp_path, "route", "--json", str(tmp_path / "single.txt")))
+    assert d["message_id"] == "n-acme@customer.example"
+    maildir = tmp_path / "Maildir"
+    for sub in ("cur", "new", "tmp"):
+        (maildir / sub).mkdir(parents=True)
+    (maildir / "cur" / "1700000001.a").write_bytes((FIXTURES / "original_a.eml").read_bytes())
+    (maildir / "new" / "1700000002.b").write_bytes((FIXTURES / "agent_reply_a.eml").read_bytes())
+    (maildir / "new" / "1700000003.c").write_bytes((FIXTURES / "in_reply_to.eml").read_bytes())
+    out = decisions(run(tmp_path, "route", "--json", str(maildir)))
+    assert [d["action"] for d in out] == ["queued", "outbound", "threaded"]
+
+
+def test_dry_run_and_explain_store_nothing(tmp_path):
+    assert decisions(run(tmp_path, "route", "--json", "--dry-run", str(FIXTURES / "new_to_acme.eml")))
+    explained = run(tmp_path, "explain", str(FIXTURES / "new_to_acme.eml")).stdout.decode()
+    for rule in ("token", "references", "thread_index", "prefix", "single_scope", "default_project"):
+        assert rule in explained
+    [again] = decisions(run(tmp_path, "route", "--json", str(FIXTURES / "new_to_acme.eml")))
+    assert again["action"] == "new" and again["conversation"] == "1"
+    assert run(tmp_path, "list").stdout.decode().count("\n") == 1
+
+
+def test_queue_attach_and_new(tmp_path):
+    [queued] = decisions(run(tmp_path, "route", "--json", str(FIXTURES / "new_to_support.eml")))
+    assert queued["action"] == "queued" and queued["conversation"] is None
+    assert "n-support@customer.example" in run(tmp_path, "queue").stdout.decode()
+    result = run(tmp_path, "queue", "new", "n-support@customer.example", "--project", "beta")
+    assert result.returncode == 0 and b"opened conversation" in result.stdout
+    assert run(tmp_path, "queue").stdout == b""
+    [q2] = decisions(run(tmp_path, "route", "--json", str(FIXTURES / "prefix_unknown.eml")))
+    result = run(tmp_path, "queue", "attach", "<n-prefix-unknown@customer.example>", "1")
+    assert result.returncode == 0, result.stderr
+    assert "n-prefix-unknown@customer.example" in run(tmp_path, "show", "1").stdout.decode()
+
+
+@pytest.mark.parametrize("args, config, message", [
+    (("show", "999"), CONFIG, b"no conversation"),
+    (("route", "/nonexistent.eml"), CONFIG, b"cannot read /nonexistent.eml"),
+    (("list",), "this is = = not toml", b"not valid TOML"),
+    (("list",), CONFIG.replace('projects = ["ACME"]', 'projects = ["ACME"]\ndefault_project = "BETA"'),
+     b"default_project 'BETA' must be one of its projects"),
+    (("queue", "attach", "nope@x", "1"), CONFIG, b"no conversation"),
+    (("queue", "new", "nope@x"), CONFIG, b"no open queued message"),
+    (("reply", "42", "--from", "a@b.example", "--body", "x"), CONFIG, b"no conversation"),
+])
+def test_bad_input_is_one_clear_line(tmp_path, args, config, message):
+    (tmp_path / "c.toml").write_text(config)
+    result = subprocess.run([sys.executable, "-m", "persona_threading", "--db", str(tmp_path / "d"),
+                             "--config", str(tmp_path / "c.toml"), *args], capture_output=True)
+    assert result.returncode != 0
+    assert message in result.stderr and b"Traceback" not in result.stderr
+    assert len(result.stderr.decode().strip().splitlines()) == 1
+
+
+def test_without_config_everything_opens_a_conversation(tmp_path):
+    [d] = decisions(run(tmp_path, "route", "--json", str(FIXTURES / "new_to_support.eml"), config=False))
+    assert d["action"] == "new"
+
+
+def test_demo_runs():
+    result = subprocess.run([sys.executable, "-m", "persona_threading", "demo"], capture_output=True,
+                            cwd=os.path.dirname(__file__))
+    out = result.stdout.decode()
+    assert result.returncode == 0, result.stderr
+    for rule in ("single_scope", "prefix", "manual_queue", "auto_reply", "duplicate", "token",
+                 "ticket_tag", "in_reply_to", "thread_index", "signature invalid"):
+        assert rule in out

@@ -1,0 +1,95 @@
+"""Stamp mail sent from a conversation's document so the customer's reply threads back.
+
+Two doc_events, each doing one thing:
+- Communication before_insert: subject and body carry the configured carriers.
+- Email Queue before_insert: threading headers (In-Reply-To, References, Thread-Index,
+  plus-addressed Reply-To) go into the raw MIME, and the Message-ID is recorded.
+"""
+
+from __future__ import annotations
+
+import re
+
+import frappe
+from frappe.utils import parse_addr
+
+from ..engine.message import normalize_message_id
+from ..engine.outgoing import stamp
+from . import settings, store
+
+_HEADER_END = re.compile(r"\r?\n\r?\n")
+
+
+def _conversation_mail(reference_doctype: str | None, reference_name: str | None) -> bool:
+	return bool(reference_doctype and reference_name and settings.enabled()
+				and reference_doctype == settings.conversation_doctype())
+
+
+def stamp_communication(doc, method=None):
+	"""Communication before_insert: put the conversation's carriers in subject and body."""
+	if doc.communication_medium != "Email" or doc.sent_or_received != "Sent":
+		return
+	if not _conversation_mail(doc.reference_doctype, doc.reference_name):
+		return
+	conversation = store.ensure_conversation(doc.reference_doctype, doc.reference_name, doc.subject)
+	state = store.thread_state(conversation)
+	stamped = stamp(
+		key=state["key"],
+		keyring=settings.keyring(),
+		subject=doc.subject or "",
+		text="",
+		html_body=doc.content or "",
+		reply=bool(state["in_reply_to"]),
+		use=settings.carriers(),
+	)
+	doc.subject, doc.content = stamped.subject, stamped.html
+
+
+def thread_email_queue(doc, method=None):
+	"""Email Queue before_insert: threading headers into the raw MIME; record the Message-ID."""
+	if not doc.communication or not doc.message:
+		return
+	reference = frappe.db.get_value(
+		"Communication", doc.communication, ["reference_doctype", "reference_name", "sender"]
+	)
+	if not reference or not _conversation_mail(reference[0], reference[1]):
+		return
+	conversation = store.ensure_conversation(reference[0], reference[1])
+	message_id = normalize_message_id(doc.message_id or "")
+	state = store.thread_state(conversation, exclude_message_id=message_id)
+	inbox = frappe.db.get_value("PT Conversation", conversation, "email_account")
+	inbox_address = frappe.db.get_value("Email Account", inbox, "email_id") if inbox else None
+	headers = stamp(
+		key=state["key"],
+		keyring=settings.keyring(),
+		subject="",
+		text="",
+		in_reply_to=state["in_reply_to"],
+		references=state["references"],
+		thread_root=store.ensure_thread_root(conversation),
+		reply_to=inbox_address,
+		use=settings.carriers(),
+	).headers
+	doc.message = set_headers(doc.message, headers)
+	recipients = [(parse_addr(r.recipient)[1] or r.recipient, "To") for r in doc.recipients or []]
+	store.record_outbound(message_id, conversation, doc.communication, parse_addr(doc.sender)[1] or doc.sender,
+						  recipients, "sent from the document by Frappe")
+
+
+def set_headers(raw: str, headers: dict[str, str]) -> str:
+	"""Replace (or add) top-level headers in a raw MIME string, keeping its line ends."""
+	end = _HEADER_END.search(raw)
+	head, body = (raw[: end.start()], raw[end.start():]) if end else (raw, "")
+	eol = "\r\n" if "\r\n" in head else "\n"
+	names = {name.lower() for name in headers}
+	kept, skipping = [], False
+	for line in head.splitlines():
+		if line[:1] in (" ", "\t"):
+			if not skipping:
+				kept.append(line)
+			continue
+		skipping = line.split(":", 1)[0].strip().lower() in names
+		if not skipping:
+			kept.append(line)
+	kept += [f"{name}: {value}" for name, value in headers.items()]
+	return eol.join(kept) + body

@@ -1,0 +1,266 @@
+"""The ONLY place the Frappe side persists: conversations, messages, followers, queue, audit.
+
+Everything here is called with a Decision the engine already made; nothing here decides.
+"""
+
+from __future__ import annotations
+
+import json
+
+import frappe
+from frappe.utils import cstr, parse_addr
+
+from ..engine import decision as act
+from ..engine.carriers import Keyring
+from ..engine.decision import Decision
+from ..engine.message import InboundMessage, normalize_message_id
+from ..engine.outgoing import new_thread_root
+from ..engine.thread_index import decode_thread_index
+from . import timeline
+
+CONVERSATION = "PT Conversation"
+MESSAGE = "PT Conversation Message"
+FOLLOWER = "PT Conversation Follower"
+QUEUE = "PT Inbound Queue"
+FOLLOWER_DOCTYPES = ("Contact", "User", "Customer")
+
+
+def conversation_of(doctype: str, name: str) -> str | None:
+	"""The conversation attached to a document (indexed on reference_doctype/name)."""
+	return frappe.db.get_value(CONVERSATION, {"reference_doctype": doctype, "reference_name": name}, "name")
+
+
+def parent_document(conversation: str):
+	"""The document a conversation is attached to, or None when it no longer exists."""
+	doctype, name = frappe.db.get_value(CONVERSATION, conversation, ["reference_doctype", "reference_name"]) or (
+		None,
+		None,
+	)
+	if not (doctype and name) or not frappe.db.exists(doctype, name):
+		return None
+	return frappe.get_doc(doctype, name)
+
+
+def create_conversation(
+	subject: str,
+	doctype: str | None,
+	name: str | None,
+	project: str | None = None,
+	email_account: str | None = None,
+	thread_root: str | None = None,
+	key: str | None = None,
+) -> str:
+	doc = frappe.get_doc(
+		{
+			"doctype": CONVERSATION,
+			"subject": cstr(subject)[:140] or "(no subject)",
+			"reference_doctype": doctype,
+			"reference_name": name,
+			"project": project,
+			"email_account": email_account,
+			"thread_root": thread_root,
+			"key": key or Keyring.mint_key(),
+		}
+	)
+	doc.insert(ignore_permissions=True)
+	return doc.name
+
+
+def ensure_conversation(doctype: str, name: str, subject: str = "") -> str:
+	"""The document's conversation, created on first use (e.g. an agent writes first)."""
+	existing = conversation_of(doctype, name)
+	if existing:
+		return existing
+	project = frappe.db.get_value(doctype, name, "project") if frappe.get_meta(doctype).has_field("project") else None
+	return create_conversation(subject or name, doctype, name, project=project)
+
+
+def attach_conversation(conversation: str, doctype: str, name: str) -> None:
+	frappe.db.set_value(CONVERSATION, conversation, {"reference_doctype": doctype, "reference_name": name})
+
+
+def ensure_thread_root(conversation: str) -> str:
+	"""The conversation's Outlook thread root, minted when it has none (for outgoing mail)."""
+	root = frappe.db.get_value(CONVERSATION, conversation, "thread_root")
+	if not root:
+		root = new_thread_root()
+		frappe.db.set_value(CONVERSATION, conversation, "thread_root", root, update_modified=False)
+	return root
+
+
+def thread_state(conversation: str, exclude_message_id: str | None = None) -> dict:
+	"""What an outgoing message needs: key, last Message-ID, References chain, thread root."""
+	key = frappe.db.get_value(CONVERSATION, conversation, "key")
+	Message = frappe.qb.DocType(MESSAGE)
+	ids = [
+		mid
+		for (mid,) in frappe.qb.from_(Message)
+		.select(Message.message_id)
+		.where((Message.conversation == conversation) & Message.message_id.isnotnull())
+		.orderby(Message.creation)
+		.run()
+		if mid and mid != exclude_message_id
+	]
+	return {"key": key, "in_reply_to": ids[-1] if ids else None, "references": tuple(ids)}
+
+
+def record_inbound(
+	message: InboundMessage, decision: Decision, communication, email_account: str | None
+) -> str:
+	"""Store one received mail's decision and its effects; returns the Conversation Message."""
+	conversation = decision.conversation
+	reference = (communication.reference_doctype, communication.reference_name)
+	if conversation is None and all(reference):
+		conversation = conversation_of(*reference) or create_conversation(
+			message.subject or communication.subject,
+			*reference,
+			project=decision.project,
+			email_account=email_account,
+		)
+		decision.conversation = conversation
+	elif conversation and all(reference) and conversation_of(*reference) != conversation:
+		attach_conversation(conversation, *reference)  # its old parent was deleted: a new one now
+
+	direction = "Outbound" if decision.action == act.OUTBOUND else "Inbound"
+	row = _insert_message(message, decision, communication.name, direction, conversation)
+	if conversation:
+		add_followers(conversation, message)
+		timeline.log_decision(reference, decision, row)
+	elif decision.action == act.QUEUED:
+		frappe.get_doc(
+			{
+				"doctype": QUEUE,
+				"subject": cstr(message.subject)[:140],
+				"sender": message.from_addr,
+				"email_account": email_account,
+				"communication": communication.name,
+				"conversation_message": row,
+				"evidence": decision.evidence,
+			}
+		).insert(ignore_permissions=True)
+	return row
+
+
+def record_outbound(message_id: str | None, conversation: str, communication: str | None, sender: str,
+					recipients: list[tuple[str, str]], evidence: str) -> str | None:
+	"""Store one sent mail so replies to it thread by headers. Idempotent by Message-ID."""
+	if message_id and frappe.db.exists(MESSAGE, {"message_id": message_id}):
+		return None
+	decision = Decision(message_id, act.OUTBOUND, "outbound", evidence, conversation=conversation)
+	doc = frappe.get_doc(
+		{
+			"doctype": MESSAGE,
+			"conversation": conversation,
+			"communication": communication,
+			"message_id": message_id or None,
+			"direction": "Outbound",
+			"visibility": "Public",
+			"sender": sender,
+			"action": decision.action,
+			"rule": decision.rule,
+			"evidence": evidence,
+			"decision": json.dumps(decision.as_dict()),
+			"followers": [{"email": e, "role": role} for e, role in recipients],
+		}
+	)
+	doc.insert(ignore_permissions=True)
+	return doc.name
+
+
+def _insert_message(message: InboundMessage, decision: Decision, communication: str, direction: str,
+					conversation: str | None) -> str:
+	index = decode_thread_index(message.thread_index)
+	followers = [{"email": message.from_addr, "role": "From"}] if message.from_addr else []
+	followers += [{"email": a.lower(), "role": "To"} for a in message.to]
+	followers += [{"email": a.lower(), "role": "Cc"} for a in message.cc]
+	doc = frappe.get_doc(
+		{
+			"doctype": MESSAGE,
+			"conversation": conversation,
+			"communication": communication,
+			"message_id": message.message_id or None,
+			"direction": direction,
+			"visibility": "Public",
+			"sender": message.from_addr,
+			"thread_root": index.root if index and index.is_root else None,
+			"action": decision.action,
+			"rule": decision.rule,
+			"evidence": decision.evidence[:1000],
+			"decision": json.dumps(decision.as_dict()),
+			"followers": followers,
+		}
+	)
+	doc.insert(ignore_permissions=True)
+	return doc.name
+
+
+def add_followers(conversation: str, message: InboundMessage) -> None:
+	"""Everyone on the mail joins the conversation once: the first sender is the requester."""
+	own = set(frappe.get_all("Email Account", pluck="email_id"))
+	has_requester = frappe.db.exists(FOLLOWER, {"conversation": conversation, "role": "Requester"})
+	people = []
+	if message.from_addr:
+		people.append((message.from_addr, "Follower" if has_requester else "Requester"))
+	people += [(a.lower(), "CC") for a in message.to + message.cc]
+	for email, role in people:
+		if email in own or frappe.db.exists(FOLLOWER, {"conversation": conversation, "email": email}):
+			continue
+		doctype, name = _follower_parent(email)
+		frappe.get_doc(
+			{
+				"doctype": FOLLOWER,
+				"conversation": conversation,
+				"email": email,
+				"role": role,
+				"active": 1,
+				"follower_doctype": doctype,
+				"follower_name": name,
+			}
+		).insert(ignore_permissions=True)
+
+
+def _follower_parent(email: str) -> tuple[str | None, str | None]:
+	"""The Contact, User or Customer whose email this is (each an indexed lookup)."""
+	contact = frappe.db.get_value("Contact Email", {"email_id": email}, "parent")
+	if contact:
+		return "Contact", contact
+	if frappe.db.exists("User", email):
+		return "User", email
+	customer = frappe.db.get_value("Customer", {"email_id": email}, "name")
+	return ("Customer", customer) if customer else (None, None)
+
+
+def record_imported(conversation: str, communication: dict) -> bool:
+	"""Backfill one existing Communication into a conversation; False when already there."""
+	message_id = normalize_message_id(communication.get("message_id") or "")
+	if message_id and frappe.db.exists(MESSAGE, {"message_id": message_id}):
+		return False
+	if frappe.db.exists(MESSAGE, {"communication": communication["name"]}):
+		return False
+	outbound = communication.get("sent_or_received") == "Sent"
+	decision = Decision(message_id, act.OUTBOUND if outbound else act.THREADED, "backfill",
+						"imported from an existing Communication", conversation=conversation)
+	frappe.get_doc(
+		{
+			"doctype": MESSAGE,
+			"conversation": conversation,
+			"communication": communication["name"],
+			"message_id": message_id,
+			"direction": "Outbound" if outbound else "Inbound",
+			"visibility": "Public",
+			"sender": parse_addr(communication.get("sender") or "")[1],
+			"action": decision.action,
+			"rule": decision.rule,
+			"evidence": decision.evidence,
+			"decision": json.dumps(decision.as_dict()),
+		}
+	).insert(ignore_permissions=True)
+	if not outbound and communication.get("sender"):
+		sender = parse_addr(communication["sender"])[1].lower()
+		if sender and not frappe.db.exists(FOLLOWER, {"conversation": conversation, "email": sender}):
+			has_requester = frappe.db.exists(FOLLOWER, {"conversation": conversation, "role": "Requester"})
+			doctype, name = _follower_parent(sender)
+			frappe.get_doc({"doctype": FOLLOWER, "conversation": conversation, "email": sender,
+							"role": "Follower" if has_requester else "Requester", "active": 1,
+							"follower_doctype": doctype, "follower_name": name}).insert(ignore_permissions=True)
+	return True

@@ -1,0 +1,77 @@
+"""Shared set-up for the Frappe suite: a support inbox, and mail through the real receive()."""
+
+from __future__ import annotations
+
+import uuid
+from unittest.mock import patch
+
+import frappe
+from frappe.email.receive import EmailServer
+
+from persona_threading.demo.client import new_mail
+
+INBOX = "_PT Support"
+INBOX_ADDRESS = "support@pt-test.example"
+
+
+def support_inbox():
+	"""An IMAP Email Account whose INBOX appends to Issue (incoming and outgoing)."""
+	if not frappe.db.exists("Email Account", INBOX):
+		frappe.get_doc(
+			{
+				"doctype": "Email Account",
+				"email_account_name": INBOX,
+				"email_id": INBOX_ADDRESS,
+				"password": "password",
+				"enable_incoming": 1,
+				"enable_outgoing": 1,
+				"use_imap": 1,
+				"email_server": "imap.pt-test.example",
+				"smtp_server": "smtp.pt-test.example",
+				"enable_auto_reply": 0,
+				"imap_folder": [{"folder_name": "INBOX", "append_to": "Issue"}],
+			}
+		).insert(ignore_permissions=True)
+	account = frappe.get_doc("Email Account", INBOX)
+	return account
+
+
+def receive(*raw_mails: bytes | str):
+	"""Deliver raw mails through EmailAccount.receive(), only the mail server replaced."""
+	account = support_inbox()
+	messages = {
+		'"INBOX"': {
+			"latest_messages": [m.decode("utf-8", "surrogateescape") if isinstance(m, bytes) else m for m in raw_mails],
+			"seen_status": {},
+			"uid_list": [],
+		}
+	}
+	with (
+		patch.object(EmailServer, "select_imap_folder", return_value=True),
+		patch.object(EmailServer, "logout", side_effect=lambda: None),
+		patch.object(EmailServer, "get_messages", side_effect=lambda **kw: messages.get(kw["folder"], {})),
+		patch.object(EmailServer, "connect", return_value=True),
+	):
+		account.receive()
+
+
+def unique_customer() -> str:
+	return f"customer-{uuid.uuid4().hex[:10]}@pt-customer.example"
+
+
+def first_mail(sender: str, subject: str | None = None, **headers) -> bytes:
+	return new_mail(sender, INBOX_ADDRESS, subject or f"Printer broken {uuid.uuid4().hex[:6]}",
+					"The printer on floor 3 jams.", **headers)
+
+
+def communication_for(message_id: str):
+	return frappe.get_doc("Communication", {"message_id": message_id})
+
+
+def timeline(doctype: str, name: str) -> list[str]:
+	return frappe.get_all(
+		"Comment",
+		filters={"reference_doctype": doctype, "reference_name": name, "comment_type": "Info"},
+		pluck="content",
+		order_by="creation asc",
+	)

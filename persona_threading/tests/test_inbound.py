@@ -1,0 +1,140 @@
+"""End to end in a real bench: mail in through EmailAccount.receive(), replies out through
+Frappe's communication API and Email Queue, the customer's answer back in."""
+
+from __future__ import annotations
+
+import frappe
+from frappe.core.doctype.communication.email import make
+from frappe.tests.utils import FrappeTestCase
+
+from persona_threading.demo.client import customer_reply
+from persona_threading.engine.message import parse_message
+from persona_threading.frappe_adapter import api
+
+from .helpers import INBOX_ADDRESS, communication_for, first_mail, receive, support_inbox, timeline, unique_customer
+
+
+class TestInboundThreading(FrappeTestCase):
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		support_inbox()
+		frappe.db.commit()
+
+	def open_issue(self):
+		"""A customer writes in; an agent replies from the Issue; returns (customer, issue, agent raw)."""
+		customer = unique_customer()
+		raw = first_mail(customer)
+		receive(raw)
+		comm = communication_for(parse_message(raw).message_id)
+		self.assertEqual(comm.reference_doctype, "Issue")
+		issue = comm.reference_name
+		make(
+			doctype="Issue",
+			name=issue,
+			subject=f"Re: {comm.subject}",
+			content="<p>A technician is on the way.</p>",
+			recipients=customer,
+			sender=INBOX_ADDRESS,
+			send_email=True,
+		)
+		queued = frappe.get_last_doc("Email Queue", filters={"reference_name": issue})
+		return customer, issue, queued.message.encode("utf-8")
+
+	def assert_lands_on(self, raw: bytes, issue: str, rule: str):
+		receive(raw)
+		comm = communication_for(parse_message(raw).message_id)
+		self.assertEqual((comm.reference_doctype, comm.reference_name), ("Issue", issue))
+		row = frappe.get_doc("PT Conversation Message", {"communication": comm.name})
+		self.assertEqual(row.rule, rule)
+		return comm
+
+	def test_new_mail_opens_an_issue_with_its_decision_on_the_timeline(self):
+		customer = unique_customer()
+		raw = first_mail(customer)
+		receive(raw)
+		comm = communication_for(parse_message(raw).message_id)
+		self.assertEqual(comm.reference_doctype, "Issue")
+		self.assertEqual(frappe.db.get_value("Issue", comm.reference_name, "raised_by"), customer)
+		entries = timeline("Issue", comm.reference_name)
+		self.assertTrue(any("New Issue via new" in e for e in entries), entries)
+		followers = frappe.get_all("PT Conversation Follower", filters={"email": customer}, fields=["role"])
+		self.assertEqual([f.role for f in followers], ["Requester"])
+
+	def test_agent_reply_is_stamped_and_recorded(self):
+		_, issue, agent_raw = self.open_issue()
+		agent = parse_message(agent_raw)
+		self.assertIn("thread::", agent.subject)
+		self.assertLessEqual(len(agent.subject), 128)
+		self.assertIn("pt-ticket:", agent.body_haystack)
+		self.assertTrue(agent.in_reply_to and agent.thread_index)
+		self.assertTrue(frappe.db.exists("PT Conversation Message", {"message_id": agent.message_id, "direction": "Outbound"}))
+
+	def test_reply_with_in_reply_to(self):
+		customer, issue, agent_raw = self.open_issue()
+		raw = customer_reply(agent_raw, customer, "Thanks", subject="edited", quote=False)
+		self.assert_lands_on(raw, issue, "in_reply_to")
+
+	def test_reply_with_only_references(self):
+		customer, issue, agent_raw = self.open_issue()
+		raw = customer_reply(agent_raw, customer, "Thanks", subject="edited", quote=False, in_reply_to=False)
+		self.assert_lands_on(raw, issue, "references")
+
+	def test_reply_with_only_the_subject_token(self):
+		customer, issue, agent_raw = self.open_issue()
+		raw = customer_reply(agent_raw, customer, "Thanks", quote=False, in_reply_to=False, references=False)
+		self.assert_lands_on(raw, issue, "token")
+
+	def test_reply_with_only_the_body_token(self):
+		customer, issue, agent_raw = self.open_issue()
+		raw = customer_reply(agent_raw, customer, "Thanks", subject="what now", in_reply_to=False, references=False)
+		self.assert_lands_on(raw, issue, "token")
+
+	def test_outlook_reply_with_only_thread_index(self):
+		customer, issue, agent_raw = self.open_issue()
+		raw = customer_reply(agent_raw, customer, "Thanks", subject="RE: other", quote=False,
+							 in_reply_to=False, references=False, thread_index=True)
+		self.assert_lands_on(raw, issue, "thread_index")
+
+	def test_forged_token_is_not_attached(self):
+		customer, issue, agent_raw = self.open_issue()
+		genuine = parse_message(agent_raw).subject
+		token = genuine.split("thread::")[1][:23]
+		forged = token[:-1] + ("a" if token[-1] != "a" else "b")
+		raw = customer_reply(agent_raw, unique_customer(), "let me in", subject=f"Re: thread::{forged}::",
+							 quote=False, in_reply_to=False, references=False)
+		receive(raw)
+		comm = communication_for(parse_message(raw).message_id)
+		self.assertNotEqual(comm.reference_name, issue)
+		row = frappe.get_doc("PT Conversation Message", {"communication": comm.name})
+		self.assertIn("signature invalid", row.decision)
+
+	def test_duplicate_refetch_stores_one_communication(self):
+		customer = unique_customer()
+		raw = first_mail(customer)
+		receive(raw)
+		receive(raw)
+		mid = parse_message(raw).message_id
+		self.assertEqual(frappe.db.count("Communication", {"message_id": mid}), 1)
+		self.assertEqual(frappe.db.count("PT Conversation Message", {"message_id": mid}), 1)
+
+	def test_every_decision_is_on_the_timeline_and_in_why_here(self):
+		customer, issue, agent_raw = self.open_issue()
+		self.assert_lands_on(customer_reply(agent_raw, customer, "ok", quote=False), issue, "token")
+		entries = timeline("Issue", issue)
+		self.assertTrue(any("New Issue via" in e for e in entries), entries)
+		self.assertTrue(any("Threaded by token" in e for e in entries), entries)
+		why = api.why_here("Issue", issue)
+		self.assertEqual([w["direction"] for w in why], ["Inbound", "Outbound", "Inbound"])
+		self.assertIn("[MATCH] token", why[-1]["explanation"])
+		self.assertIn("thread_index", why[0]["explanation"])
+
+	def test_stock_subject_guess_no_longer_attaches_strangers(self):
+		"""Stock threads "Re: <same subject>" from the same sender within 60 days; we do not."""
+		customer = unique_customer()
+		raw = first_mail(customer, subject="Invoice question 42")
+		receive(raw)
+		first = communication_for(parse_message(raw).message_id).reference_name
+		again = first_mail(customer, subject="Re: Invoice question 42")
+		receive(again)
+		self.assertNotEqual(communication_for(parse_message(again).message_id).reference_name, first)

@@ -7,7 +7,8 @@ app_description = "Explainable email threading and routing for Frappe/ERPNext he
 app_email = "dev@persona-threading.invalid"
 app_license = "MIT"
 
-required_apps = ["erpnext"]
+# "org/app" form: a bare "erpnext" makes frappe.installer ask GitHub for the org (fails offline).
+required_apps = ["frappe/erpnext"]
 
 after_install = "persona_threading.frappe_adapter.install.after_install"
 after_migrate = "persona_threading.frappe_adapter.install.after_migrate"
@@ -17,9 +18,13 @@ override_doctype_class = {
 	"Email Account": "persona_threading.frappe_adapter.email_account.PTEmailAccount",
 }
 
+# Our records point at Communications and documents; they must never block deleting them.
+ignore_links_on_delete = ["PT Conversation", "PT Conversation Message", "PT Inbound Queue"]
+
 doc_events = {
 	"Communication": {
 		"before_insert": "persona_threading.frappe_adapter.outbound.stamp_communication",
+		"on_trash": "persona_threading.frappe_adapter.store.forget_communication",
 	},
 	"Email Queue": {
 		"before_insert": "persona_threading.frappe_adapter.outbound.thread_email_queue",

@@ -67,6 +67,10 @@ def route(
             decision.action = decision.rule = act.DUPLICATE
             decision.conversation = originals[0].conversation
             decision.evidence = f"Message-ID <{message.message_id}> was already stored"
+            if exhaustive:  # explain still shows what every rule would have said
+                ctx = RouteContext(lookup, keyring, resolve_inbox(message, lookup, inbox_address))
+                for rules in (THREADING_RULES, ROUTING_RULES):
+                    _walk(rules, message, ctx, decision.attempts, exhaustive, decided=True)
             return decision
 
     inbox = resolve_inbox(message, lookup, inbox_address)

@@ -264,3 +264,10 @@ def record_imported(conversation: str, communication: dict) -> bool:
 							"role": "Follower" if has_requester else "Requester", "active": 1,
 							"follower_doctype": doctype, "follower_name": name}).insert(ignore_permissions=True)
 	return True
+
+
+def forget_communication(doc, method=None):
+	"""Communication on_trash: keep the routing record (the audit), drop the dead link."""
+	for doctype in (MESSAGE, QUEUE):
+		Table = frappe.qb.DocType(doctype)
+		frappe.qb.update(Table).set(Table.communication, None).where(Table.communication == doc.name).run()

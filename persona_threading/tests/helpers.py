@@ -36,6 +36,17 @@ def support_inbox():
 	return account
 
 
+def ensure_company() -> str:
+	"""Projects need a Company; a fresh ERPNext site without the setup wizard has none."""
+	company = frappe.db.get_value("Company", {}, "name")
+	if company:
+		return company
+	return frappe.get_doc(
+		{"doctype": "Company", "company_name": "_PT Test Company", "abbr": "_PTC", "default_currency": "USD",
+		 "country": "United States"}
+	).insert(ignore_permissions=True).name
+
+
 def receive(*raw_mails: bytes | str):
 	"""Deliver raw mails through EmailAccount.receive(), only the mail server replaced."""
 	account = support_inbox()

@@ -1,0 +1,49 @@
+"""The shared Lookup contract, against the SQLite store (the bench runs it against Frappe)."""
+
+from persona_threading.engine import decision as act
+from persona_threading.engine.decision import Decision
+from persona_threading.engine.message import parse_message
+from persona_threading.lookup_contract import check_lookup_contract
+from persona_threading.store.sqlite import InboxConfig, ProjectConfig, SqliteStore, UserConfig
+
+
+class SqliteSeeder:
+    def __init__(self, store: SqliteStore):
+        self.store = store
+        self.projects, self.inboxes, self.users = [], [], []
+
+    def conversation(self, key):
+        return self.store.create_conversation("s", None, key=key)
+
+    def message(self, message_id, conversation):
+        raw = f"Message-ID: <{message_id}>\nFrom: a@b.example\n\nx".encode()
+        action = act.THREADED if conversation else act.QUEUED
+        self.store.record(parse_message(raw), Decision(message_id, action, "seed", "", conversation=conversation))
+
+    def thread_root(self, root, conversation):
+        self.store.ensure_thread_root(conversation, root)
+
+    def project(self, prefix):
+        self.projects.append(ProjectConfig(prefix))
+        self._apply()
+        return prefix
+
+    def inbox(self, address, scopes, default_project):
+        self.inboxes.append(InboxConfig(address, tuple(p for p, eligible in scopes if eligible), default_project))
+        self._apply()
+        ineligible = [p for p, eligible in scopes if not eligible]
+        self.store.db.executemany("INSERT INTO inbox_scopes (inbox, project, eligible) VALUES (?, ?, 0)",
+                                  [(address, p) for p in ineligible])
+        self.store._inboxes = None
+
+    def user(self, email, active):
+        self.users.append(UserConfig(email, active))
+        self._apply()
+
+    def _apply(self):
+        self.store.apply_config(self.projects, self.inboxes, self.users)
+
+
+def test_sqlite_store_honours_the_lookup_contract():
+    store = SqliteStore(":memory:")
+    check_lookup_contract(SqliteSeeder(store), store)

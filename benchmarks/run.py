@@ -88,10 +88,13 @@ def main() -> int:
     header_parser = BytesHeaderParser(policy=policy.compat32)
     full_default = BytesParser(policy=policy.default)
 
-    bare = best_rate(header_parser.parsebytes, mails)
-    default_full = best_rate(full_default.parsebytes, mails, repeat=1)
     store = populated_store(1_000)
-    parse_route = best_rate(lambda raw: route(parse_message(raw), store, keyring), mails)
+    bare = parse_route = 0.0
+    for _ in range(5):  # interleaved, best of 5: both see the same machine load
+        bare = max(bare, best_rate(header_parser.parsebytes, mails, repeat=1))
+        parse_route = max(parse_route, best_rate(lambda raw: route(parse_message(raw), store, keyring),
+                                                 mails, repeat=1))
+    default_full = best_rate(full_default.parsebytes, mails, repeat=1)
 
     print(f"real mails: {len(mails)}")
     print(f"  stdlib compat32 header parse (practical limit): {bare:9.0f} mails/s")

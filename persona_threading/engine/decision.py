@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Attempt:
     """One rule tried: did it match, and on what evidence (also when it did not)."""
 
@@ -14,7 +14,7 @@ class Attempt:
     evidence: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Match:
     """A rule's positive answer: an existing conversation, or a project for a new one."""
 
@@ -23,7 +23,7 @@ class Match:
     project: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Miss:
     """A rule's negative answer, with the evidence for why it did not match."""
 

@@ -21,6 +21,10 @@ from functools import cached_property
 
 #: At most this many References ids are kept (the newest, i.e. the last ones).
 MAX_REFERENCES = 100
+#: Carriers sit in a reply's first text parts; decoding stops after this many base64 ones.
+MAX_DECODED_PARTS = 8
+#: ...and only the first this-many bytes of a mail are searched (attachments come last).
+MAX_SCAN_BYTES = 1 << 20
 #: Longest Message-ID we accept (RFC 5322 lines stop at 998 characters).
 MAX_MESSAGE_ID = 998
 
@@ -29,6 +33,7 @@ _BARE_ID = re.compile(r"^[^\s<>@]+@[^\s<>@]+$")
 
 _QP_SOFT_BREAK = re.compile(rb"=(?:\r\n|\n|\r)")
 _BASE64_HEADER = re.compile(rb"(?i)content-transfer-encoding:[ \t]*\"?base64")
+_TEXT_PART = re.compile(rb"(?i)content-type:[ \t]*text/")
 _HEADER_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
 _SURROGATE = re.compile("[\udc80-\udcff]")
 _SIMPLE_ADDRESS = re.compile(r'^\s*(?:"?([^"<>,;]*?)"?\s*<\s*([^<>\s,;"]+@[^<>\s,;"]+)\s*>|([^<>\s,;"]+@[^<>\s,;"]+))\s*$')
@@ -43,6 +48,8 @@ def decode_header_value(value: object, defects: list[str] | None = None) -> str:
     """RFC 2047-decode a compat32 header value, never raising on bad charsets."""
     if value is None:
         return ""
+    if isinstance(value, str) and value.isascii() and "=?" not in value:
+        return _unfold(value) if "\n" in value or "\r" in value else value.strip()
     text = value if isinstance(value, email.header.Header) else str(value)
     try:
         parts = email.header.decode_header(text)
@@ -87,6 +94,11 @@ def _unfold(text: str) -> str:
     return _FOLD.sub(" ", text).strip()
 
 
+def _fetch(name: str, value: str):
+    """compat32's header_fetch_parse, skipped for plain ASCII (where it changes nothing)."""
+    return value if value.isascii() else _COMPAT32.header_fetch_parse(name, value)
+
+
 def _parse_addresses(values: list[str]) -> list[tuple[str, str]]:
     """``getaddresses``, with a regex fast path for the common one-address forms."""
     pairs = []
@@ -99,22 +111,51 @@ def _parse_addresses(values: list[str]) -> list[tuple[str, str]]:
     return pairs
 
 
+def _carrier_haystack(raw: bytes, body_start: int, defects: list[str]) -> str:
+    if body_start < 0:
+        return ""
+    if len(raw) > MAX_SCAN_BYTES:
+        defects.append(f"mail over {MAX_SCAN_BYTES} bytes; carriers searched in the first part only")
+        raw = raw[:MAX_SCAN_BYTES]
+    body = raw[body_start:]
+    if b"=\n" in body or b"=\r" in body:
+        body = _QP_SOFT_BREAK.sub(b"", body)
+    chunks = [body.replace(b"=3D", b"=") if b"=3D" in body else body]
+    decoded = 0
+    for encoded in _base64_headers(raw):
+        start = _HEADER_END.search(raw, encoded.end())
+        if start is None:
+            continue
+        lookback = max(encoded.start() - 2000, 0)  # a part's header block is short
+        part_head = raw[max(raw.rfind(b"\n\n", lookback, encoded.start()),
+                            raw.rfind(b"\r\n\r\n", lookback, encoded.start()), lookback):start.end()]
+        if not _TEXT_PART.search(part_head):
+            continue  # attachments and images cannot carry our tokens
+        if decoded == MAX_DECODED_PARTS:
+            defects.append(f"more than {MAX_DECODED_PARTS} base64 text parts; later ones not searched")
+            break
+        decoded += 1
+        end = raw.find(b"\n--", start.end())
+        try:  # non-alphabet characters (line ends) are skipped by binascii
+            chunks.append(binascii.a2b_base64(raw[start.end(): end if end > 0 else None]))
+        except (binascii.Error, ValueError):
+            continue
+    # Every carrier contains one of these literals: without them there is nothing to find.
+    chunks = [c for c in chunks if b"thread::" in c or b"pt-ticket" in c]
+    return b"\n".join(chunks).decode("latin-1")
+
+
 def _base64_headers(raw: bytes):
     """Content-Transfer-Encoding: base64 header lines, found by a literal scan (fast)."""
-    for needle in (b"base64", b"BASE64", b"Base64"):
+    for needle in (b"ase64", b"ASE64"):  # base64, Base64, BASE64
         at = raw.find(needle)
         while at >= 0:
-            line_start = max(raw.rfind(b"\n", 0, at), raw.rfind(b"\r", 0, at)) + 1
+            window = max(at - 80, 0)  # the header name sits just before, on the same line
+            line_start = max(raw.rfind(b"\n", window, at), raw.rfind(b"\r", window, at)) + 1
             found = _BASE64_HEADER.match(raw, line_start)
             if found:
                 yield found
-            at = raw.find(needle, at + 6)
-
-
-def _split_body(raw: bytes) -> bytes:
-    """Everything after the header block."""
-    end = _HEADER_END.search(raw)
-    return raw[end.end():] if end else b""
+            at = raw.find(needle, at + 5)
 
 
 def normalize_message_id(value: str | None) -> str | None:
@@ -154,24 +195,29 @@ class InboundMessage:
     references: tuple[str, ...]
     subject: str
     from_addr: str
-    from_name: str
+    raw_from_name: str
     to: tuple[str, ...]
     cc: tuple[str, ...]
     delivered_to: tuple[str, ...]
     thread_index: str | None
-    date: str
     defects: list[str] = field(default_factory=list)
-    _headers: Message | None = field(default=None, repr=False)
+    _headers: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    _body_start: int = field(default=-1, repr=False)  # where the header block ended, -1: no body
+
+    @property
+    def from_name(self) -> str:
+        return decode_header_value(self.raw_from_name)
+
+    @property
+    def date(self) -> str:
+        return self.header("Date") or ""
 
     def header(self, name: str) -> str | None:
         """A decoded header value (first occurrence), or None when absent."""
-        if self._headers is None:
+        values = self._headers.get(name.lower())
+        if not values:
             return None
-        try:
-            value = self._headers.get(name)
-        except Exception:
-            return None
-        return None if value is None else decode_header_value(value)
+        return decode_header_value(_fetch(name, values[0]))
 
     @property
     def recipients(self) -> tuple[str, ...]:
@@ -184,29 +230,10 @@ class InboundMessage:
 
         Carriers are ASCII and every hit is MAC-verified, so a cheap haystack is enough:
         the raw body with quoted-printable soft line breaks undone, plus every base64 part
-        decoded (binascii, C speed). This keeps the hot path ~10x faster than parsing the
-        body, which most mail never needs (``make bench`` measures it).
+        decoded (binascii, C speed), within the first ``MAX_SCAN_BYTES`` of the mail. This
+        keeps the hot path ~10x faster than parsing the body (``make bench`` measures it).
         """
-        body = _split_body(self.raw)
-        if b"=\n" in body or b"=\r" in body:
-            body = _QP_SOFT_BREAK.sub(b"", body)
-        chunks = [body.replace(b"=3D", b"=")]
-        for encoded in _base64_headers(self.raw):
-            start = _HEADER_END.search(self.raw, encoded.end())
-            if start is None:
-                continue
-            lookback = max(encoded.start() - 2000, 0)  # a part's header block is short
-            part_head = self.raw[max(self.raw.rfind(b"\n\n", lookback, encoded.start()),
-                                     self.raw.rfind(b"\r\n\r\n", lookback, encoded.start()),
-                                     lookback):start.end()]
-            if b"text/" not in part_head.lower():
-                continue  # attachments and images cannot carry our tokens
-            end = self.raw.find(b"\n--", start.end())
-            try:  # non-alphabet characters (line ends) are skipped by binascii
-                chunks.append(binascii.a2b_base64(self.raw[start.end(): end if end > 0 else None]))
-            except (binascii.Error, ValueError):
-                continue
-        return b"\n".join(chunks).decode("latin-1")
+        return _carrier_haystack(self.raw, self._body_start, self.defects)
 
     @cached_property
     def _body(self) -> tuple[str, str]:
@@ -262,7 +289,7 @@ def parse_message(raw: bytes | str) -> InboundMessage:
         index.setdefault(name.lower(), []).append(value)
 
     def values_of(name: str) -> list:
-        return [_COMPAT32.header_fetch_parse(name, v) for v in index.get(name.lower(), ())]
+        return [_fetch(name, v) for v in index.get(name.lower(), ())]
 
     def get(name: str) -> str:
         values = values_of(name)
@@ -283,7 +310,7 @@ def parse_message(raw: bytes | str) -> InboundMessage:
             if "@" in addr:
                 # Local parts keep their case: plus-address tokens are case-sensitive.
                 local, _, domain = addr.rpartition("@")
-                out.append((decode_header_value(name), f"{local}@{domain.lower()}"))
+                out.append((name, f"{local}@{domain.lower()}"))
         return out
 
     raw_mid = get("Message-ID")
@@ -300,7 +327,7 @@ def parse_message(raw: bytes | str) -> InboundMessage:
 
     senders = addresses("From") or addresses("Sender") or addresses("Return-Path")
     from_name, from_addr = senders[0] if senders else ("", "")
-    from_addr = from_addr.lower()
+    from_addr = from_addr.lower()  # display names are decoded on demand (InboundMessage.from_name)
     if not from_addr:
         defects.append("no usable From address")
 
@@ -311,14 +338,14 @@ def parse_message(raw: bytes | str) -> InboundMessage:
         references=tuple(references),
         subject=get("Subject"),
         from_addr=from_addr,
-        from_name=from_name,
+        raw_from_name=from_name,
         to=tuple(a for _, a in addresses("To")),
         cc=tuple(a for _, a in addresses("Cc")),
         delivered_to=tuple(a for _, a in addresses("Delivered-To", "X-Original-To")),
         thread_index=get("Thread-Index").strip() or None,
-        date=get("Date"),
         defects=defects,
-        _headers=headers,
+        _headers=index,
+        _body_start=end.end() if end else -1,
     )
 
 

@@ -37,7 +37,7 @@ class App:
 
     def process(self, raw: bytes) -> Decision:
         message = parse_message(raw)
-        decision = route(message, self.store, self.keyring)
+        decision = route(message, self.store, self.keyring, policy=self.config.policy)
         return self.store.record(message, decision)
 
 
@@ -98,7 +98,7 @@ def cmd_route(app: App, args) -> int:
 def cmd_explain(app: App, args) -> int:
     for mail in read_sources([args.source]):
         message = parse_message(mail.raw)
-        decision = route(message, app.store, app.keyring, exhaustive=True)
+        decision = route(message, app.store, app.keyring, exhaustive=True, policy=app.config.policy)
         print(f"{mail.origin}\n  Message-ID: {message.message_id or '(none)'}\n"
               f"  From: {message.from_addr or '(none)'}\n  Subject: {message.subject}")
         print("  " + decision.explain())

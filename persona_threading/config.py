@@ -19,6 +19,9 @@ Example::
 
     [carriers]                          # what `reply` stamps on outgoing mail
     subject_tag = true
+
+    [policy]
+    external_forward_requesters = false # an agent's forward of an outsider: who is the requester
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 from .engine.outgoing import Carriers
+from .engine.router import RoutingPolicy
 from .store.sqlite import InboxConfig, ProjectConfig, UserConfig
 
 PREFIX_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9]+$")
@@ -48,6 +52,7 @@ class Config:
     inboxes: list[InboxConfig] = field(default_factory=list)
     users: list[UserConfig] = field(default_factory=list)
     carriers: Carriers = Carriers()
+    policy: RoutingPolicy = RoutingPolicy()
 
 
 def load_config(path: str) -> Config:
@@ -104,6 +109,11 @@ def parse_config(data: dict, source: str = "config") -> Config:
     unknown = set(carrier_table) - known
     if unknown:
         raise ConfigError(f"{source}: unknown [carriers] keys {sorted(unknown)}; known: {sorted(known)}")
+    policy_table = data.get("policy", {})
+    unknown = set(policy_table) - {f.name for f in fields(RoutingPolicy)}
+    if unknown:
+        raise ConfigError(f"{source}: unknown [policy] keys {sorted(unknown)}")
     secret = data.get("secret")
     return Config(str(secret) if secret else None, projects, inboxes, users,
-                  Carriers(**{k: bool(v) for k, v in carrier_table.items()}))
+                  Carriers(**{k: bool(v) for k, v in carrier_table.items()}),
+                  RoutingPolicy(**{k: bool(v) for k, v in policy_table.items()}))

@@ -146,3 +146,17 @@ def test_demo_runs():
     for rule in ("single_scope", "prefix", "manual_queue", "auto_reply", "duplicate", "token",
                  "ticket_tag", "in_reply_to", "thread_index", "signature invalid"):
         assert rule in out
+
+
+def test_route_json_reports_forward_attribution(tmp_path):
+    forward = (b"From: agent@help.example\nTo: acme@help.example\nSubject: Fwd: printer\n"
+               b"Message-ID: <fw1@help.example>\n\nFYI\n\n---------- Forwarded message ---------\n"
+               b"From: Colleague <colleague@help.example>\nSubject: printer\n\nbroken\n")
+    (tmp_path / "fw.eml").write_bytes(forward)
+    config = CONFIG + '\n[[user]]\nemail = "colleague@help.example"\n'
+    (tmp_path / "c.toml").write_text(config)
+    result = subprocess.run([sys.executable, "-m", "persona_threading", "--db", str(tmp_path / "d"),
+                             "--config", str(tmp_path / "c.toml"), "route", "--json", str(tmp_path / "fw.eml")],
+                            capture_output=True)
+    [d] = decisions(result)
+    assert (d["submitted_by"], d["assigned_to"]) == ("colleague@help.example", "agent@help.example")

@@ -58,6 +58,7 @@ class Decision:
     defects: list[str] = field(default_factory=list)
     submitted_by: str | None = None
     assigned_to: str | None = None
+    attribution: str | None = None  # why submitted_by / assigned_to are who they are
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -70,6 +71,8 @@ class Decision:
         for attempt in self.attempts:
             mark = "MATCH" if attempt.matched else "  -  "
             lines.append(f"  [{mark}] {attempt.rule:<16} {attempt.evidence}")
+        if self.attribution:
+            lines.append(f"  [submitter] {self.attribution}")
         for defect in self.defects:
             lines.append(f"  [defect] {defect}")
         return "\n".join(lines)

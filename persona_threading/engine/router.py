@@ -6,13 +6,27 @@ Rules never ask "did an earlier rule match?": precedence lives only in the order
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from . import decision as act
 from .auto_replies import auto_reply_reason
 from .carriers import Keyring
 from .decision import Attempt, Decision, Match
+from .forwards import attribute
 from .lookup import Inbox, Lookup
 from .message import InboundMessage
 from .rules import ROUTING_RULES, THREADING_RULES, RouteContext
+
+
+@dataclass(frozen=True)
+class RoutingPolicy:
+    """Site-level choices the rules do not own (one immutable object, like email.policy)."""
+
+    external_forward_requesters: bool = False  # an agent's forward of an outsider's mail makes
+    # the outsider the requester (else the agent is)
+
+
+DEFAULT_POLICY = RoutingPolicy()
 
 
 def resolve_inbox(message: InboundMessage, lookup: Lookup, address: str | None = None) -> Inbox | None:
@@ -58,6 +72,7 @@ def route(
     keyring: Keyring,
     inbox_address: str | None = None,
     exhaustive: bool = False,
+    policy: RoutingPolicy = DEFAULT_POLICY,
 ) -> Decision:
     """Decide where ``message`` belongs. ``exhaustive`` tries every rule (for explain)."""
     decision = Decision(message.message_id, act.NEW, "new", "", defects=list(message.defects))
@@ -114,5 +129,7 @@ def route(
         where = f"inbox {inbox.address}" if inbox else "an unconfigured address"
         decision.evidence = f"no rule matched; {where} has no project scopes"
     if decision.action == act.NEW:
-        decision.submitted_by = message.from_addr or None
+        who = attribute(message, lookup, policy.external_forward_requesters)
+        decision.submitted_by, decision.assigned_to, decision.attribution = (
+            who.submitted_by, who.assigned_to, who.evidence)
     return decision

@@ -1,0 +1,109 @@
+"""What an inbound reply does to its ticket's status: auto-resume, reopen, or nothing.
+
+Statuses are site data (ERPNext's Issue has Open/Replied/On Hold/Resolved/Closed; a project
+may use others), so a StatusMap says what each one *means*; the rules here speak only of
+meanings. Machine-written mail (out-of-office, bounces) never changes anything: stock Frappe
+reopens an Issue on any received mail, even an auto-reply.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+AWAITING_INPUT, IN_PROGRESS, RESOLVED, CLOSED = "awaiting_input", "in_progress", "resolved", "closed"
+
+RESUME_NOTE = "Auto-resumed: inbound reply received while awaiting input"
+
+
+@dataclass(frozen=True)
+class StatusMap:
+    """Which statuses mean what; ``in_progress`` is the one a resumed/reopened ticket gets."""
+
+    awaiting_input: tuple[str, ...] = ("Replied",)
+    in_progress: str = "Open"
+    resolved: tuple[str, ...] = ("Resolved",)
+    closed: tuple[str, ...] = ("Closed",)
+
+    def meaning(self, status: str | None) -> str | None:
+        for meaning, statuses in ((AWAITING_INPUT, self.awaiting_input), (RESOLVED, self.resolved),
+                                  (CLOSED, self.closed)):
+            if status in statuses:
+                return meaning
+        return IN_PROGRESS if status == self.in_progress else None
+
+
+# What a reply to a closed ticket does.
+CLOSED_REOPEN, CLOSED_NEW_LINKED, CLOSED_REOPEN_WITHIN = "reopen", "new_linked", "reopen_within"
+
+
+@dataclass(frozen=True)
+class LifecyclePolicy:
+    statuses: StatusMap = StatusMap()
+    gratitude_grace_days: float = 7  # a thank-you within this many days of resolving does not reopen
+    closed: str = CLOSED_NEW_LINKED
+    reopen_within_days: float = 14  # for CLOSED_REOPEN_WITHIN
+
+
+@dataclass(frozen=True)
+class Transition:
+    """``action``: none | resume | reopen | new_linked; ``status`` to set (None: keep)."""
+
+    action: str
+    status: str | None
+    event: str | None
+    note: str
+
+
+_THANKS = re.compile(
+    r"\b(thanks?|thank you|thx|ty|cheers|much appreciated|appreciate it|great|perfect|awesome|"
+    r"danke|merci|gracias|grazie|obrigad[oa]|dank je|bedankt|tack|takk|kiitos|dziękuję|спасибо|"
+    r"teşekkürler|köszönöm)\b",
+    re.IGNORECASE,
+)
+_REQUEST = re.compile(
+    r"\b(can you|could you|would you|please|pls|but|still|again|not|n't|doesn|isn|error|issue|"
+    r"problem|broken|fails?|failed|help|need|want|how|why|when|where)\b",
+    re.IGNORECASE,
+)
+_QUOTED = re.compile(r"^\s*>|^\s*On .+wrote:\s*$|^-{2,}\s*Original Message", re.IGNORECASE)
+MAX_GRATITUDE_WORDS = 25
+
+
+def is_gratitude(text: str) -> bool:
+    """A short thank-you with nothing else to act on (no question, no new request)."""
+    own = []
+    for line in (text or "").splitlines():
+        if _QUOTED.match(line):
+            break  # the quoted conversation below is not what they wrote now
+        own.append(line)
+    words = " ".join(own).split()
+    said = " ".join(words)
+    return (bool(words) and len(words) <= MAX_GRATITUDE_WORDS and "?" not in said
+            and bool(_THANKS.search(said)) and not _REQUEST.search(said))
+
+
+def on_inbound_reply(status: str | None, text: str, machine_written: bool,
+                     days_since_update: float, policy: LifecyclePolicy = LifecyclePolicy()) -> Transition:
+    """The transition a threaded inbound reply causes on a ticket currently in ``status``."""
+    keep = Transition("none", None, None, "")
+    if machine_written:
+        return Transition("none", None, None, "machine-written reply: status left as it is")
+    meaning = policy.statuses.meaning(status)
+    target = policy.statuses.in_progress
+    if meaning == AWAITING_INPUT:
+        return Transition("resume", target, "status_change_auto", RESUME_NOTE)
+    if meaning == RESOLVED:
+        if is_gratitude(text) and days_since_update <= policy.gratitude_grace_days:
+            return Transition("none", None, None, "thank-you reply to a resolved ticket: not reopened")
+        return Transition("reopen", target, "status_change_auto", "Reopened: customer replied to a resolved ticket")
+    if meaning == CLOSED:
+        if is_gratitude(text) and days_since_update <= policy.gratitude_grace_days:
+            return Transition("none", None, None, "thank-you reply to a closed ticket: not reopened")
+        reopen = policy.closed == CLOSED_REOPEN or (
+            policy.closed == CLOSED_REOPEN_WITHIN and days_since_update <= policy.reopen_within_days)
+        if reopen:
+            return Transition("reopen", target, "status_change_auto", "Reopened: customer replied to a closed ticket")
+        return Transition("new_linked", None, "new_linked",
+                          "Customer replied to a closed ticket: a new ticket was opened and linked")
+    return keep

@@ -128,11 +128,9 @@ def attribute(message: InboundMessage, lookup: Lookup, external_requesters: bool
     """Who submitted a new conversation, and whom it is assigned to (for agent forwards)."""
     outer = message.from_addr or None
     normal = Attribution(outer, None, "submitted by its sender")
-    if not outer or not lookup.is_active_user(outer):
-        if _looks_forwarded(message):
-            return Attribution(outer, None, f"forward marker ignored: {outer} is not an active internal "
-                                            "user, so the forwarded sender is not trusted")
-        return normal
+    if not outer or not lookup.is_active_user(outer):  # the body is not even read: nothing to spoof
+        return Attribution(outer, None, "submitted by its sender (not an active internal user, so any "
+                                        "forwarded content is not trusted)")
     forward = attached_forward(message.raw) or find_forward(message.text)
     if forward is None:
         return normal
@@ -145,10 +143,3 @@ def attribute(message: InboundMessage, lookup: Lookup, external_requesters: bool
                                                   f"{forward.sender} ({kind}; {forward.how})")
     return Attribution(outer, None, f"forwarded by {outer} from external {forward.sender}; external "
                                     "requesters are not allowed, so the agent is the submitter")
-
-
-def _looks_forwarded(message: InboundMessage) -> bool:
-    try:
-        return attached_forward(message.raw) is not None or find_forward(message.text) is not None
-    except Exception:
-        return False

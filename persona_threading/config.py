@@ -26,7 +26,6 @@ Example::
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, fields
 
 try:
@@ -36,9 +35,9 @@ except ModuleNotFoundError:  # Python 3.10
 
 from .engine.outgoing import Carriers
 from .engine.router import RoutingPolicy
+from .engine.rules.prefix import VALID_PREFIX
 from .store.sqlite import InboxConfig, ProjectConfig, UserConfig
 
-PREFIX_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9]+$")
 
 
 class ConfigError(Exception):
@@ -76,7 +75,7 @@ def parse_config(data: dict, source: str = "config") -> Config:
     projects = []
     for entry in table_list("project"):
         prefix = str(entry.get("prefix", ""))
-        if not PREFIX_PATTERN.match(prefix):
+        if not VALID_PREFIX.fullmatch(prefix):
             raise ConfigError(f"{source}: project prefix {prefix!r} must match [A-Za-z][A-Za-z0-9]+")
         if prefix.lower() in {p.prefix.lower() for p in projects}:
             raise ConfigError(f"{source}: project prefix {prefix!r} is defined twice")

@@ -29,8 +29,15 @@ doc_events = {
 	"Email Queue": {
 		"before_insert": "persona_threading.frappe_adapter.outbound.thread_email_queue",
 	},
+	"Project": {
+		"validate": "persona_threading.frappe_adapter.routing_config.validate_project_prefix",
+	},
+	"Email Account": {
+		"validate": "persona_threading.frappe_adapter.routing_config.validate_email_account_routing",
+	},
 }
 
 doctype_js = {
 	"Issue": "public/js/conversation_form.js",
+	"PT Inbound Queue": "public/js/inbound_queue.js",
 }

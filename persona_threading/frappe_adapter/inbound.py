@@ -1,19 +1,24 @@
 """PTInboundMail: Frappe's InboundMail whose reference lookup asks the engine.
 
-Only the two questions stock answers by guessing are replaced: which document a mail
-belongs to (``reference_document``) and whether to create one
-(``_create_reference_document``). Everything else (attachments, inline images, seen
-status, duplicates by Message-ID, Unhandled Email on errors) is stock, via super().
+Only the questions stock answers by guessing are replaced: which document a mail belongs
+to (``reference_document``), whether to create one (``_create_reference_document``), and
+what the reply does to the ticket's status (stock sets any Issue to Open on any received
+mail, even an out-of-office). Everything else (attachments, inline images, seen status,
+duplicates by Message-ID, Unhandled Email on errors) is stock, via super().
 """
 
 from __future__ import annotations
 
 import frappe
 from frappe.email.receive import InboundMail
+from frappe.utils import date_diff, now_datetime
 
 from ..engine import decision as act
+from ..engine import lifecycle
+from ..engine.auto_replies import auto_reply_reason
 from ..engine.message import parse_message
 from ..engine.router import route
+from ..engine.rules.prefix import find_prefix
 from . import settings, store
 from .lookup import FrappeLookup
 
@@ -26,6 +31,9 @@ class PTInboundMail(InboundMail):
 		adopted.__dict__.update(mail.__dict__)
 		adopted._decision = None
 		adopted._parsed = None
+		adopted._transition = None
+		adopted._status_before = None
+		adopted._linked_from = None
 		return adopted
 
 	@property
@@ -40,7 +48,11 @@ class PTInboundMail(InboundMail):
 		"""The engine's decision, made once per mail."""
 		if self._decision is None:
 			self._decision = route(
-				self.parsed, FrappeLookup(), settings.keyring(), inbox_address=self.email_account.email_id
+				self.parsed,
+				FrappeLookup(),
+				settings.keyring(),
+				inbox_address=self.email_account.email_id,
+				policy=settings.routing_policy(),
 			)
 		return self._decision
 
@@ -48,14 +60,35 @@ class PTInboundMail(InboundMail):
 		communication = super().process()
 		if self.flags.is_new_communication:
 			store.record_inbound(self.parsed, self.decision, communication, self.email_account.name)
+			self._apply_transition(communication)
 		return communication
 
 	def reference_document(self):
 		if self._reference_document is None:
-			threads = self.decision.action in (act.THREADED, act.OUTBOUND)
-			conversation = self.decision.conversation if threads else None
-			self._reference_document = (store.parent_document(conversation) if conversation else None) or ""
+			self._reference_document = self._engine_reference() or ""
 		return self._reference_document
+
+	def _engine_reference(self):
+		decision = self.decision
+		if decision.action not in (act.THREADED, act.OUTBOUND) or not decision.conversation:
+			return None
+		parent = store.parent_document(decision.conversation)
+		if parent is None or decision.action == act.OUTBOUND or not parent.meta.has_field("status"):
+			return parent
+		self._status_before = parent.status
+		self._transition = lifecycle.on_inbound_reply(
+			parent.status,
+			self.parsed.text,
+			auto_reply_reason(self.parsed) is not None,
+			date_diff(now_datetime(), parent.modified),
+			settings.lifecycle_policy(parent.get("project")),
+		)
+		if self._transition.action == "new_linked":
+			decision.action, decision.conversation = act.NEW, None
+			decision.evidence += f"; {parent.doctype} {parent.name} is closed, so a new linked one was opened"
+			self._linked_from = parent
+			return None
+		return parent
 
 	def _create_reference_document(self, doctype):
 		"""Create the Issue only when the engine says the mail opens a conversation."""
@@ -64,6 +97,25 @@ class PTInboundMail(InboundMail):
 		if decision.action != act.NEW and not reopens:
 			return None
 		name = super()._create_reference_document(doctype)
-		if name and decision.project and frappe.get_meta(doctype).has_field("project"):
-			frappe.db.set_value(doctype, name, "project", decision.project)
+		if name:
+			store.shape_new_document(doctype, name, decision, self._clean_subject(decision))
+			if self._linked_from is not None:
+				store.link_documents(self._linked_from, doctype, name, self._transition.note)
 		return name
+
+	def _clean_subject(self, decision) -> str | None:
+		"""The subject without its routing #PREFIX, when the site strips it."""
+		if decision.rule != "prefix" or not settings.settings().strip_prefix_from_subject:
+			return None
+		prefix = find_prefix(self.subject)
+		return self.subject.replace(f"#{prefix}", "", 1).strip() if prefix else None
+
+	def _apply_transition(self, communication):
+		"""Stock set the status on receipt; the engine's transition (or the old status) wins."""
+		if self._transition is None or not communication.reference_name:
+			return
+		if self._linked_from is not None:
+			return
+		store.apply_transition(
+			communication.reference_doctype, communication.reference_name, self._status_before, self._transition
+		)

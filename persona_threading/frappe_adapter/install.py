@@ -16,7 +16,23 @@ CUSTOM_FIELDS = {
 			"unique": 1,
 			"insert_after": "project_name",
 			"description": "Mail whose subject starts with #PREFIX lands on an Issue of this project.",
-		}
+		},
+		{
+			"fieldname": "pt_status_section",
+			"fieldtype": "Section Break",
+			"label": "Inbound status mapping (persona_threading)",
+			"insert_after": "pt_inbound_prefix",
+			"collapsible": 1,
+			"description": "Leave empty to use PT Settings. Statuses one per line.",
+		},
+		{"fieldname": "pt_awaiting_input_statuses", "fieldtype": "Small Text", "label": "Awaiting customer input",
+		 "insert_after": "pt_status_section"},
+		{"fieldname": "pt_in_progress_status", "fieldtype": "Data", "label": "In progress",
+		 "insert_after": "pt_awaiting_input_statuses"},
+		{"fieldname": "pt_resolved_statuses", "fieldtype": "Small Text", "label": "Resolved",
+		 "insert_after": "pt_in_progress_status"},
+		{"fieldname": "pt_closed_statuses", "fieldtype": "Small Text", "label": "Closed",
+		 "insert_after": "pt_resolved_statuses"},
 	],
 	"Email Account": [
 		{
@@ -39,19 +55,38 @@ CUSTOM_FIELDS = {
 			"label": "Default landing project",
 			"options": "Project",
 			"insert_after": "pt_project_scopes",
-			"description": "Where new mail lands when this inbox serves several projects and no #PREFIX routes it.",
+			"description": "Where new mail lands when this inbox serves several projects and no #PREFIX routes it. "
+			"Admins only; must be one of the approved, receive-enabled scopes.",
+			"depends_on": "eval:(doc.pt_project_scopes || []).filter(s => s.approved && s.receive_enabled).length > 1",
 		},
 	],
 }
 
 
+REVIEWER_ROLE = "PT Reviewer"
+
+
 def after_install():
-	create_custom_fields(CUSTOM_FIELDS, update=True)
+	after_migrate()
 	settings.ensure_secret()
 
 
 def after_migrate():
 	create_custom_fields(CUSTOM_FIELDS, update=True)
+	ensure_reviewer_role()
+
+
+def ensure_reviewer_role():
+	"""Reviewers work the manual queue (admins can too, by their own permissions)."""
+	from frappe.permissions import add_permission, update_permission_property
+
+	if not frappe.db.exists("Role", REVIEWER_ROLE):
+		frappe.get_doc({"doctype": "Role", "role_name": REVIEWER_ROLE, "desk_access": 1}).insert(
+			ignore_permissions=True
+		)
+	if not frappe.db.exists("Custom DocPerm", {"parent": "PT Inbound Queue", "role": REVIEWER_ROLE}):
+		add_permission("PT Inbound Queue", REVIEWER_ROLE, 0)
+		update_permission_property("PT Inbound Queue", REVIEWER_ROLE, 0, "write", 1)
 
 
 def before_uninstall():

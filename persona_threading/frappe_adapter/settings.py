@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import frappe
 
+from ..engine import lifecycle
 from ..engine.carriers import Keyring, generate_secret
 from ..engine.outgoing import Carriers
+from ..engine.router import RoutingPolicy
 
 SETTINGS = "PT Settings"
 
@@ -49,4 +51,50 @@ def carriers() -> Carriers:
 		ticket_tag=bool(s.stamp_ticket_tag),
 		subject_tag=bool(s.stamp_subject_tag),
 		plus_reply_to=bool(s.plus_reply_to),
+	)
+
+
+def routing_policy() -> RoutingPolicy:
+	return RoutingPolicy(external_forward_requesters=bool(settings().allow_external_forward_requesters))
+
+
+_CLOSED_POLICIES = {
+	"Reopen": lifecycle.CLOSED_REOPEN,
+	"Reopen within N days": lifecycle.CLOSED_REOPEN_WITHIN,
+	"Open a new linked ticket": lifecycle.CLOSED_NEW_LINKED,
+}
+
+
+def _lines(value: str | None) -> tuple[str, ...]:
+	return tuple(line.strip() for line in (value or "").splitlines() if line.strip())
+
+
+def lifecycle_policy(project: str | None = None) -> lifecycle.LifecyclePolicy:
+	"""The status meanings of a project (its own mapping when set, else PT Settings')."""
+	s = settings()
+	mapping = {
+		"awaiting_input": _lines(s.awaiting_input_statuses),
+		"in_progress": (s.in_progress_status or "Open").strip(),
+		"resolved": _lines(s.resolved_statuses),
+		"closed": _lines(s.closed_statuses),
+	}
+	if project:
+		own = frappe.db.get_value(
+			"Project",
+			project,
+			["pt_awaiting_input_statuses", "pt_in_progress_status", "pt_resolved_statuses", "pt_closed_statuses"],
+			as_dict=True,
+		)
+		if own and any(own.values()):
+			mapping = {
+				"awaiting_input": _lines(own.pt_awaiting_input_statuses) or mapping["awaiting_input"],
+				"in_progress": (own.pt_in_progress_status or "").strip() or mapping["in_progress"],
+				"resolved": _lines(own.pt_resolved_statuses) or mapping["resolved"],
+				"closed": _lines(own.pt_closed_statuses) or mapping["closed"],
+			}
+	return lifecycle.LifecyclePolicy(
+		statuses=lifecycle.StatusMap(**mapping),
+		gratitude_grace_days=float(s.gratitude_grace_days or 0),
+		closed=_CLOSED_POLICIES.get(s.closed_ticket_policy, lifecycle.CLOSED_NEW_LINKED),
+		reopen_within_days=float(s.reopen_within_days or 0),
 	)

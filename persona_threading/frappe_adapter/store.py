@@ -127,7 +127,7 @@ def record_inbound(
 		add_followers(conversation, message)
 		timeline.log_decision(reference, decision, row)
 	elif decision.action == act.QUEUED:
-		frappe.get_doc(
+		queued = frappe.get_doc(
 			{
 				"doctype": QUEUE,
 				"subject": cstr(message.subject)[:140],
@@ -136,6 +136,16 @@ def record_inbound(
 				"communication": communication.name,
 				"conversation_message": row,
 				"evidence": decision.evidence,
+			}
+		).insert(ignore_permissions=True)
+		frappe.get_doc(
+			{
+				"doctype": "File",
+				"file_name": f"{queued.name}.eml",
+				"attached_to_doctype": QUEUE,
+				"attached_to_name": queued.name,
+				"is_private": 1,
+				"content": message.raw,
 			}
 		).insert(ignore_permissions=True)
 	return row
@@ -271,3 +281,85 @@ def forget_communication(doc, method=None):
 	for doctype in (MESSAGE, QUEUE):
 		Table = frappe.qb.DocType(doctype)
 		frappe.qb.update(Table).set(Table.communication, None).where(Table.communication == doc.name).run()
+
+
+# -- new documents, links and status transitions ----------------------------------------
+
+
+def shape_new_document(doctype: str, name: str, decision: Decision, subject: str | None) -> None:
+	"""A document the engine opened: project, subject, forward attribution, assignment."""
+	meta = frappe.get_meta(doctype)
+	values = {}
+	if decision.project and meta.has_field("project"):
+		values["project"] = decision.project
+	if subject and meta.has_field("subject"):
+		values["subject"] = subject[:140]
+	sender_field = meta.get("sender_field")
+	forwarded = decision.assigned_to and decision.submitted_by and decision.submitted_by != decision.assigned_to
+	if forwarded and sender_field:
+		values[sender_field] = decision.submitted_by
+	if values:
+		frappe.db.set_value(doctype, name, values)
+	if forwarded:
+		timeline.add_audit_row(doctype, name, timeline.escape(
+			f"Created via forward from {decision.assigned_to} on behalf of {decision.submitted_by}"))
+		from frappe.desk.form.assign_to import add as assign
+
+		assign({"assign_to": [decision.assigned_to], "doctype": doctype, "name": name,
+				"description": f"Forwarded by you on behalf of {decision.submitted_by}"}, ignore_permissions=True)
+		timeline.add_audit_row(doctype, name, timeline.escape(
+			f"Assigned to {decision.assigned_to} (the forwarding agent)"))
+
+
+def link_documents(old, doctype: str, name: str, note: str) -> None:
+	"""A reply to a closed ticket opened a new one: each points at the other."""
+	timeline.add_audit_row(doctype, name, timeline.escape(f"{note} (follows {old.doctype} {old.name})"))
+	timeline.add_audit_row(old.doctype, old.name, timeline.escape(f"{note}: {doctype} {name}"))
+
+
+def apply_transition(doctype: str, name: str, status_before: str | None, transition) -> None:
+	"""Set the status the engine chose; undo stock's "Open on any received mail" otherwise."""
+	current = frappe.db.get_value(doctype, name, "status")
+	target = transition.status or status_before
+	if target and current != target:
+		frappe.db.set_value(doctype, name, "status", target)
+	if transition.event:
+		timeline.add_audit_row(doctype, name, timeline.escape(
+			f"{transition.event}: {status_before} → {target}. {transition.note}"))
+	elif transition.note:
+		timeline.add_audit_row(doctype, name, timeline.escape(transition.note))
+
+
+# -- the manual queue -----------------------------------------------------------------
+
+
+def resolve_queue(queue: str, status: str, user: str, note: str,
+				  reference: tuple[str, str] | None = None) -> None:
+	frappe.db.set_value(QUEUE, queue, {
+		"status": status,
+		"resolved_by": user,
+		"resolution_note": note,
+		"resolved_reference_doctype": reference[0] if reference else None,
+		"resolved_reference_name": reference[1] if reference else None,
+	})
+
+
+def place_queued(queue, doctype: str, name: str, rule: str, why: str) -> str:
+	"""Move a queued mail onto a document: its Communication, conversation and message row."""
+	if queue.communication:
+		frappe.db.set_value("Communication", queue.communication,
+							{"reference_doctype": doctype, "reference_name": name})
+	conversation = conversation_of(doctype, name) or create_conversation(
+		queue.subject, doctype, name, email_account=queue.email_account)
+	if queue.conversation_message:
+		frappe.db.set_value(MESSAGE, queue.conversation_message,
+							{"conversation": conversation, "rule": rule, "evidence": why})
+	if queue.sender and not frappe.db.exists(FOLLOWER, {"conversation": conversation, "email": queue.sender}):
+		has_requester = frappe.db.exists(FOLLOWER, {"conversation": conversation, "role": "Requester"})
+		follower_doctype, follower_name = _follower_parent(queue.sender)
+		frappe.get_doc({"doctype": FOLLOWER, "conversation": conversation, "email": queue.sender,
+						"role": "Follower" if has_requester else "Requester", "active": 1,
+						"follower_doctype": follower_doctype, "follower_name": follower_name}).insert(
+			ignore_permissions=True)
+	timeline.add_audit_row(doctype, name, timeline.escape(why))
+	return conversation

@@ -38,6 +38,10 @@ def log_decision(reference: tuple[str | None, str | None], decision: Decision, m
 	add_audit_row(doctype, name, text)
 
 
+def escape(text: str) -> str:
+	return html.escape(text)
+
+
 def add_audit_row(doctype: str, name: str, html_text: str) -> None:
 	"""One Info comment on the document's timeline."""
 	frappe.get_doc(

@@ -14,14 +14,14 @@ INBOX = "_PT Support"
 INBOX_ADDRESS = "support@pt-test.example"
 
 
-def support_inbox():
+def support_inbox(name: str = INBOX, address: str = INBOX_ADDRESS, scopes=(), default_project=None):
 	"""An IMAP Email Account whose INBOX appends to Issue (incoming and outgoing)."""
-	if not frappe.db.exists("Email Account", INBOX):
+	if not frappe.db.exists("Email Account", name):
 		frappe.get_doc(
 			{
 				"doctype": "Email Account",
-				"email_account_name": INBOX,
-				"email_id": INBOX_ADDRESS,
+				"email_account_name": name,
+				"email_id": address,
 				"password": "password",
 				"enable_incoming": 1,
 				"enable_outgoing": 1,
@@ -30,10 +30,11 @@ def support_inbox():
 				"smtp_server": "smtp.pt-test.example",
 				"enable_auto_reply": 0,
 				"imap_folder": [{"folder_name": "INBOX", "append_to": "Issue"}],
+				"pt_project_scopes": [{"project": p, "approved": 1, "receive_enabled": 1} for p in scopes],
+				"pt_default_project": default_project,
 			}
 		).insert(ignore_permissions=True)
-	account = frappe.get_doc("Email Account", INBOX)
-	return account
+	return frappe.get_doc("Email Account", name)
 
 
 def ensure_company() -> str:
@@ -47,9 +48,9 @@ def ensure_company() -> str:
 	).insert(ignore_permissions=True).name
 
 
-def receive(*raw_mails: bytes | str):
+def receive(*raw_mails: bytes | str, account=None):
 	"""Deliver raw mails through EmailAccount.receive(), only the mail server replaced."""
-	account = support_inbox()
+	account = account or support_inbox()
 	messages = {
 		'"INBOX"': {
 			"latest_messages": [m.decode("utf-8", "surrogateescape") if isinstance(m, bytes) else m for m in raw_mails],
@@ -86,3 +87,28 @@ def timeline(doctype: str, name: str) -> list[str]:
 		pluck="content",
 		order_by="creation asc",
 	)
+
+
+def project(prefix: str) -> str:
+	"""A project with this inbound prefix (created once)."""
+	existing = frappe.db.get_value("Project", {"pt_inbound_prefix": prefix})
+	if existing:
+		return existing
+	return frappe.get_doc({"doctype": "Project", "project_name": f"PT {prefix} {uuid.uuid4().hex[:4]}",
+						   "company": ensure_company(), "pt_inbound_prefix": prefix}).insert(
+		ignore_permissions=True).name
+
+
+def agent(email: str, enabled: bool = True) -> str:
+	"""An internal user (System User via the Support Team role)."""
+	if not frappe.db.exists("User", email):
+		frappe.get_doc({"doctype": "User", "email": email, "first_name": email.split("@")[0],
+						"send_welcome_email": 0, "enabled": int(enabled),
+						"roles": [{"role": "Support Team"}]}).insert(ignore_permissions=True)
+	return email
+
+
+def issue_of(raw: bytes) -> str:
+	from persona_threading.engine.message import parse_message
+
+	return communication_for(parse_message(raw).message_id).reference_name

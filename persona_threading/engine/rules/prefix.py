@@ -9,7 +9,8 @@ name = "prefix"
 #: Reply/forward markers mail clients put before the subject, in several languages.
 _REPLY_MARKERS = re.compile(r"^\s*((re|fwd?|aw|wg|sv|vs|tr|rv|antw|odp)\s*(\[\d+\])?\s*:\s*)*",
                             re.IGNORECASE)
-PREFIX_RE = re.compile(r"^#([A-Za-z][A-Za-z0-9]+)")
+VALID_PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9]+")
+PREFIX_RE = re.compile(rf"^#({VALID_PREFIX.pattern})")
 
 
 def find_prefix(subject: str) -> str | None:

@@ -1,0 +1,185 @@
+"""Project routing, default landing project over REST, and the manual review queue."""
+
+from __future__ import annotations
+
+import uuid
+from unittest.mock import patch
+
+import frappe
+from frappe.tests.test_api import FrappeAPITestCase
+from frappe.tests.utils import FrappeTestCase
+
+from persona_threading.demo.client import new_mail
+
+from .helpers import (INBOX_ADDRESS, agent, communication_for, ensure_company, issue_of, project, receive,
+					  support_inbox, timeline, unique_customer)
+
+
+def multi_inbox(tag: str, scopes, default=None):
+	address = f"multi-{tag}@pt-test.example"
+	return support_inbox(f"_PT Multi {tag}", address, scopes, default), address
+
+
+class TestProjectRouting(FrappeTestCase):
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		ensure_company()
+		cls.acme, cls.beta = project("PtAcme"), project("PtBeta")
+		cls.account, cls.address = multi_inbox(uuid.uuid4().hex[:6], [cls.acme, cls.beta])
+		frappe.db.commit()
+
+	def test_prefix_validation(self):
+		for bad in ("1abc", "ab-c", "a"):
+			doc = frappe.get_doc({"doctype": "Project", "project_name": f"bad {bad} {uuid.uuid4().hex[:4]}",
+								  "company": ensure_company(), "pt_inbound_prefix": bad})
+			self.assertRaises(frappe.ValidationError, doc.insert)
+		clash = frappe.get_doc({"doctype": "Project", "project_name": f"clash {uuid.uuid4().hex[:4]}",
+								"company": ensure_company(), "pt_inbound_prefix": "PTACME"})
+		self.assertRaisesRegex(frappe.ValidationError, "already used", clash.insert)
+
+	def test_prefix_routes_to_the_project_and_is_stripped_from_the_subject(self):
+		raw = new_mail(unique_customer(), self.address, "#ptacme Printer broken", "help")
+		receive(raw, account=self.account)
+		issue = frappe.get_doc("Issue", issue_of(raw))
+		self.assertEqual((issue.project, issue.subject), (self.acme, "Printer broken"))
+		self.assertTrue(any("New Issue via #ptacme" in e or "prefix" in e for e in timeline("Issue", issue.name)))
+
+	def test_multi_scope_inbox_without_route_queues_with_the_raw_mail(self):
+		raw = new_mail(unique_customer(), self.address, "No prefix here", "help")
+		receive(raw, account=self.account)
+		from persona_threading.engine.message import parse_message
+
+		comm = communication_for(parse_message(raw).message_id)
+		self.assertFalse(comm.reference_name)
+		queued = frappe.get_doc("PT Inbound Queue", {"communication": comm.name})
+		self.assertEqual(queued.status, "Open")
+		self.assertIn("no route", queued.evidence)
+		files = frappe.get_all("File", filters={"attached_to_doctype": "PT Inbound Queue",
+												"attached_to_name": queued.name}, pluck="file_name")
+		self.assertEqual(files, [f"{queued.name}.eml"])
+
+	def test_single_scope_inbox_routes_without_prefix(self):
+		account, address = multi_inbox(uuid.uuid4().hex[:6], [self.beta])
+		raw = new_mail(unique_customer(), address, "Invoice", "help")
+		receive(raw, account=account)
+		self.assertEqual(frappe.db.get_value("Issue", issue_of(raw), "project"), self.beta)
+
+
+class TestReviewQueue(FrappeTestCase):
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		ensure_company()
+		cls.acme, cls.beta = project("PtAcme"), project("PtBeta")
+		cls.account, cls.address = multi_inbox(uuid.uuid4().hex[:6], [cls.acme, cls.beta])
+		frappe.db.commit()
+
+	def queued(self):
+		from persona_threading.engine.message import parse_message
+
+		raw = new_mail(unique_customer(), self.address, "Where does this go", "help")
+		receive(raw, account=self.account)
+		comm = communication_for(parse_message(raw).message_id)
+		return frappe.get_doc("PT Inbound Queue", {"communication": comm.name}), comm
+
+	def test_attach_to_an_issue_awaiting_input_resumes_it(self):
+		from persona_threading.frappe_adapter import api
+
+		item, comm = self.queued()
+		issue = frappe.get_doc({"doctype": "Issue", "subject": "Waiting", "raised_by": item.sender}).insert()
+		frappe.db.set_value("Issue", issue.name, "status", "Replied")
+		api.queue_attach(item.name, issue.name)
+		self.assertEqual(frappe.db.get_value("Communication", comm.name, "reference_name"), issue.name)
+		self.assertEqual(frappe.db.get_value("PT Inbound Queue", item.name, "status"), "Attached")
+		self.assertEqual(frappe.db.get_value("Issue", issue.name, "status"), "Open")
+		entries = timeline("Issue", issue.name)
+		self.assertTrue(any("Attached from the manual queue" in e for e in entries), entries)
+		self.assertTrue(any("status_change_auto" in e and "Auto-resumed" in e for e in entries), entries)
+
+	def test_create_issue_in_a_project_and_dismiss(self):
+		from persona_threading.frappe_adapter import api
+
+		item, comm = self.queued()
+		name = api.queue_create_issue(item.name, self.beta)
+		self.assertEqual(frappe.db.get_value("Issue", name, ["project", "raised_by"]), (self.beta, item.sender))
+		self.assertEqual(frappe.db.get_value("Communication", comm.name, "reference_name"), name)
+		other, _ = self.queued()
+		self.assertRaises(frappe.ValidationError, api.queue_dismiss, other.name, " ")
+		api.queue_dismiss(other.name, "spam")
+		kept = frappe.get_doc("PT Inbound Queue", other.name)
+		self.assertEqual((kept.status, kept.resolved_by, kept.resolution_note), ("Dismissed", "Administrator", "spam"))
+		self.assertRaises(frappe.ValidationError, api.queue_dismiss, other.name, "again")
+
+	def test_reviewers_need_the_role(self):
+		from persona_threading.frappe_adapter import api
+
+		item, _ = self.queued()
+		outsider = agent(f"plain-{uuid.uuid4().hex[:6]}@pt-test.example")
+		frappe.set_user(outsider)
+		try:
+			self.assertRaises(frappe.PermissionError, api.queue_dismiss, item.name, "no")
+		finally:
+			frappe.set_user("Administrator")
+
+
+class TestDefaultLandingProjectOverREST(FrappeAPITestCase):
+	def setUp(self):
+		super().setUp()
+		ensure_company()
+		self.acme, self.beta = project("PtAcme"), project("PtBeta")
+		self.gamma = project("PtGamma")
+		self.account, self.address = multi_inbox(uuid.uuid4().hex[:6], [self.acme, self.beta])
+		frappe.db.commit()
+
+	def token(self, user: str) -> dict:
+		doc = frappe.get_doc("User", user)
+		secret = frappe.generate_hash(length=15)
+		doc.api_key = doc.api_key or frappe.generate_hash(length=15)
+		doc.api_secret = secret
+		doc.save(ignore_permissions=True)
+		frappe.db.commit()
+		return {"Authorization": f"token {doc.api_key}:{secret}"}
+
+	def put_default(self, value, user="Administrator"):
+		"""PUT over REST; only the mail server connections stock validation makes are replaced."""
+		from frappe.email.doctype.email_account.email_account import EmailAccount
+
+		with patch.object(EmailAccount, "get_incoming_server"), patch.object(EmailAccount, "validate_smtp_conn"):
+			return self.put(self.resource("Email Account", self.account.name), {"pt_default_project": value},
+							headers=self.token(user))
+
+	def test_only_an_eligible_scope_may_be_the_default(self):
+		response = self.put_default(self.gamma)
+		self.assertEqual(response.status_code, 400, response.json)
+		self.assertIn("must be one of this inbox", str(response.json))
+		self.assertEqual(self.put_default(self.beta).status_code, 200)
+		self.assertEqual(frappe.db.get_value("Email Account", self.account.name, "pt_default_project"), self.beta)
+		raw = new_mail(unique_customer(), self.address, "No prefix", "help")
+		receive(raw, account=frappe.get_doc("Email Account", self.account.name))
+		self.assertEqual(frappe.db.get_value("Issue", issue_of(raw), "project"), self.beta)
+
+	def test_null_clears_back_to_the_queue(self):
+		self.assertEqual(self.put_default(self.acme).status_code, 200)
+		self.assertEqual(self.put_default(None).status_code, 200)
+		self.assertIsNone(frappe.db.get_value("Email Account", self.account.name, "pt_default_project"))
+
+	def test_non_admins_get_403(self):
+		user = agent(f"agent-{uuid.uuid4().hex[:6]}@pt-test.example")
+		self.assertEqual(self.put_default(self.acme, user=user).status_code, 403)
+
+	def test_removing_the_default_scope_degrades_to_no_route(self):
+		self.assertEqual(self.put_default(self.acme).status_code, 200)
+		account = frappe.get_doc("Email Account", self.account.name)
+		account.pt_project_scopes = [row for row in account.pt_project_scopes if row.project != self.acme]
+		account.append("pt_project_scopes", {"project": self.gamma, "approved": 1, "receive_enabled": 1})
+		account.save()
+		frappe.db.commit()
+		self.assertIsNone(frappe.db.get_value("Email Account", account.name, "pt_default_project"))
+		raw = new_mail(unique_customer(), self.address, "No prefix", "help")
+		receive(raw, account=account)
+		from persona_threading.engine.message import parse_message
+
+		comm = communication_for(parse_message(raw).message_id)
+		self.assertFalse(comm.reference_name)
+		self.assertTrue(frappe.db.exists("PT Inbound Queue", {"communication": comm.name}))

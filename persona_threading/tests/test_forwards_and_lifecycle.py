@@ -1,0 +1,111 @@
+"""Agent forwards (attribution, assignment, no impersonation) and what replies do to status."""
+
+from __future__ import annotations
+
+import uuid
+
+import frappe
+from frappe.tests.utils import FrappeTestCase
+
+from persona_threading.demo.client import new_mail
+
+from .helpers import INBOX_ADDRESS, agent, first_mail, issue_of, receive, support_inbox, timeline, unique_customer
+
+
+def forward(outer: str, inner: str) -> bytes:
+	body = (f"Can you take this one?\n\n---------- Forwarded message ---------\nFrom: Someone <{inner}>\n"
+			f"Date: Mon, 16 Nov 2026 at 09:00\nSubject: VPN down\nTo: {outer}\n\nThe VPN is down again.")
+	return new_mail(outer, INBOX_ADDRESS, "Fwd: VPN down", body)
+
+
+class TestAgentForwards(FrappeTestCase):
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		support_inbox()
+		tag = uuid.uuid4().hex[:6]
+		cls.agent = agent(f"fw-agent-{tag}@pt-test.example")
+		cls.colleague = agent(f"fw-colleague-{tag}@pt-test.example")
+		frappe.db.commit()
+
+	def test_forward_of_a_colleague_is_raised_by_the_colleague_and_assigned_to_the_agent(self):
+		raw = forward(self.agent, self.colleague)
+		receive(raw)
+		issue = issue_of(raw)
+		self.assertEqual(frappe.db.get_value("Issue", issue, "raised_by"), self.colleague)
+		todos = frappe.get_all("ToDo", filters={"reference_type": "Issue", "reference_name": issue,
+												 "status": "Open"}, pluck="allocated_to")
+		self.assertEqual(todos, [self.agent])
+		entries = timeline("Issue", issue)
+		self.assertTrue(any(f"Created via forward from {self.agent} on behalf of {self.colleague}" in e
+							for e in entries), entries)
+		self.assertTrue(any(f"Assigned to {self.agent}" in e for e in entries), entries)
+
+	def test_outsider_with_a_forward_marker_cannot_impersonate_an_agent(self):
+		outsider = unique_customer()
+		raw = forward(outsider, self.agent)
+		receive(raw)
+		issue = issue_of(raw)
+		self.assertEqual(frappe.db.get_value("Issue", issue, "raised_by"), outsider)
+		self.assertFalse(frappe.get_all("ToDo", filters={"reference_type": "Issue", "reference_name": issue}))
+
+	def test_forward_of_an_external_mail_keeps_the_agent_as_requester_by_default(self):
+		raw = forward(self.agent, unique_customer())
+		receive(raw)
+		self.assertEqual(frappe.db.get_value("Issue", issue_of(raw), "raised_by"), self.agent)
+
+
+class TestAutoResume(FrappeTestCase):
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		support_inbox()
+		frappe.db.commit()
+
+	def ticket(self, status: str):
+		customer = unique_customer()
+		raw = first_mail(customer)
+		receive(raw)
+		issue = issue_of(raw)
+		frappe.db.set_value("Issue", issue, "status", status)
+		frappe.db.commit()
+		from persona_threading.engine.message import parse_message
+
+		return customer, issue, parse_message(raw).message_id
+
+	def reply(self, customer, message_id, text, **headers):
+		raw = new_mail(customer, INBOX_ADDRESS, "Re: printer", text, In_Reply_To=f"<{message_id}>", **headers)
+		receive(raw)
+		return raw
+
+	def test_reply_while_awaiting_input_resumes_with_an_audit_row(self):
+		customer, issue, mid = self.ticket("Replied")
+		self.reply(customer, mid, "Here are the logs.")
+		self.assertEqual(frappe.db.get_value("Issue", issue, "status"), "Open")
+		self.assertTrue(any("status_change_auto" in e and "Auto-resumed: inbound reply received while awaiting input" in e
+							for e in timeline("Issue", issue)))
+
+	def test_out_of_office_never_resumes_or_reopens(self):
+		"""Stock Frappe sets any Issue to Open on any received mail; an auto-reply must not."""
+		for status in ("Replied", "Resolved", "Closed"):
+			customer, issue, mid = self.ticket(status)
+			raw = self.reply(customer, mid, "I am out of the office until Monday.", Auto_Submitted="auto-replied")
+			self.assertEqual(frappe.db.get_value("Issue", issue, "status"), status)
+			self.assertEqual(issue_of(raw), issue)
+
+	def test_thank_you_does_not_reopen_a_resolved_ticket_but_a_problem_does(self):
+		customer, issue, mid = self.ticket("Resolved")
+		self.reply(customer, mid, "Thanks a lot, works now!")
+		self.assertEqual(frappe.db.get_value("Issue", issue, "status"), "Resolved")
+		self.reply(customer, mid, "It is broken again.")
+		self.assertEqual(frappe.db.get_value("Issue", issue, "status"), "Open")
+
+	def test_reply_to_a_closed_ticket_opens_a_new_linked_one(self):
+		customer, issue, mid = self.ticket("Closed")
+		raw = self.reply(customer, mid, "The printer jams again.")
+		new = issue_of(raw)
+		self.assertNotEqual(new, issue)
+		self.assertEqual(frappe.db.get_value("Issue", issue, "status"), "Closed")
+		self.assertEqual(frappe.db.get_value("Issue", new, "raised_by"), customer)
+		self.assertTrue(any(new in e for e in timeline("Issue", issue)))
+		self.assertTrue(any(issue in e for e in timeline("Issue", new)))

@@ -144,7 +144,7 @@ def test_demo_runs():
     out = result.stdout.decode()
     assert result.returncode == 0, result.stderr
     for rule in ("single_scope", "prefix", "manual_queue", "auto_reply", "duplicate", "token",
-                 "ticket_tag", "in_reply_to", "thread_index", "signature invalid"):
+                 "ticket_tag", "in_reply_to", "thread_index", "signature invalid", "created via forward"):
         assert rule in out
 
 

@@ -122,6 +122,7 @@ class Attribution:
     submitted_by: str | None
     assigned_to: str | None
     evidence: str
+    forwarded: bool = False  # an agent's forward was found (whatever the outcome)
 
 
 def attribute(message: InboundMessage, lookup: Lookup, external_requesters: bool = False) -> Attribution:
@@ -136,10 +137,10 @@ def attribute(message: InboundMessage, lookup: Lookup, external_requesters: bool
         return normal
     if not forward.sender:
         return Attribution(outer, None, f"forwarded by {outer} ({forward.how}) but the original sender has "
-                                        "no address; the agent is the submitter")
+                                        "no address; the agent is the submitter", True)
     if lookup.is_active_user(forward.sender) or external_requesters:
         kind = "internal user" if lookup.is_active_user(forward.sender) else "external sender"
         return Attribution(forward.sender, outer, f"created via forward from {outer} on behalf of "
-                                                  f"{forward.sender} ({kind}; {forward.how})")
+                                                  f"{forward.sender} ({kind}; {forward.how})", True)
     return Attribution(outer, None, f"forwarded by {outer} from external {forward.sender}; external "
-                                    "requesters are not allowed, so the agent is the submitter")
+                                    "requesters are not allowed, so the agent is the submitter", True)

@@ -130,6 +130,6 @@ def route(
         decision.evidence = f"no rule matched; {where} has no project scopes"
     if decision.action == act.NEW:
         who = attribute(message, lookup, policy.external_forward_requesters)
-        decision.submitted_by, decision.assigned_to, decision.attribution = (
-            who.submitted_by, who.assigned_to, who.evidence)
+        decision.submitted_by, decision.assigned_to = who.submitted_by, who.assigned_to
+        decision.attribution = who.evidence if who.forwarded else None
     return decision

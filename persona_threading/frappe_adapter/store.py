@@ -207,26 +207,32 @@ def _insert_message(message: InboundMessage, decision: Decision, communication: 
 def add_followers(conversation: str, message: InboundMessage) -> None:
 	"""Everyone on the mail joins the conversation once: the first sender is the requester."""
 	own = set(frappe.get_all("Email Account", pluck="email_id"))
-	has_requester = frappe.db.exists(FOLLOWER, {"conversation": conversation, "role": "Requester"})
-	people = []
 	if message.from_addr:
-		people.append((message.from_addr, "Follower" if has_requester else "Requester"))
-	people += [(a.lower(), "CC") for a in message.to + message.cc]
-	for email, role in people:
-		if email in own or frappe.db.exists(FOLLOWER, {"conversation": conversation, "email": email}):
-			continue
-		doctype, name = _follower_parent(email)
-		frappe.get_doc(
-			{
-				"doctype": FOLLOWER,
-				"conversation": conversation,
-				"email": email,
-				"role": role,
-				"active": 1,
-				"follower_doctype": doctype,
-				"follower_name": name,
-			}
-		).insert(ignore_permissions=True)
+		add_follower(conversation, message.from_addr)
+	for address in message.to + message.cc:
+		if address.lower() not in own:
+			add_follower(conversation, address.lower(), "CC")
+
+
+def add_follower(conversation: str, email: str, role: str | None = None) -> None:
+	"""Add someone once; a sender with no role given is the requester if there is none yet."""
+	if not email or frappe.db.exists(FOLLOWER, {"conversation": conversation, "email": email}):
+		return
+	if role is None:
+		has_requester = frappe.db.exists(FOLLOWER, {"conversation": conversation, "role": "Requester"})
+		role = "Follower" if has_requester else "Requester"
+	doctype, name = _follower_parent(email)
+	frappe.get_doc(
+		{
+			"doctype": FOLLOWER,
+			"conversation": conversation,
+			"email": email,
+			"role": role,
+			"active": 1,
+			"follower_doctype": doctype,
+			"follower_name": name,
+		}
+	).insert(ignore_permissions=True)
 
 
 def _follower_parent(email: str) -> tuple[str | None, str | None]:
@@ -266,13 +272,7 @@ def record_imported(conversation: str, communication: dict) -> bool:
 		}
 	).insert(ignore_permissions=True)
 	if not outbound and communication.get("sender"):
-		sender = parse_addr(communication["sender"])[1].lower()
-		if sender and not frappe.db.exists(FOLLOWER, {"conversation": conversation, "email": sender}):
-			has_requester = frappe.db.exists(FOLLOWER, {"conversation": conversation, "role": "Requester"})
-			doctype, name = _follower_parent(sender)
-			frappe.get_doc({"doctype": FOLLOWER, "conversation": conversation, "email": sender,
-							"role": "Follower" if has_requester else "Requester", "active": 1,
-							"follower_doctype": doctype, "follower_name": name}).insert(ignore_permissions=True)
+		add_follower(conversation, parse_addr(communication["sender"])[1].lower())
 	return True
 
 
@@ -354,12 +354,6 @@ def place_queued(queue, doctype: str, name: str, rule: str, why: str) -> str:
 	if queue.conversation_message:
 		frappe.db.set_value(MESSAGE, queue.conversation_message,
 							{"conversation": conversation, "rule": rule, "evidence": why})
-	if queue.sender and not frappe.db.exists(FOLLOWER, {"conversation": conversation, "email": queue.sender}):
-		has_requester = frappe.db.exists(FOLLOWER, {"conversation": conversation, "role": "Requester"})
-		follower_doctype, follower_name = _follower_parent(queue.sender)
-		frappe.get_doc({"doctype": FOLLOWER, "conversation": conversation, "email": queue.sender,
-						"role": "Follower" if has_requester else "Requester", "active": 1,
-						"follower_doctype": follower_doctype, "follower_name": follower_name}).insert(
-			ignore_permissions=True)
+	add_follower(conversation, queue.sender)
 	timeline.add_audit_row(doctype, name, timeline.escape(why))
 	return conversation

@@ -20,7 +20,9 @@ def multi_inbox(tag: str, scopes, default=None):
 	return support_inbox(f"_PT Multi {tag}", address, scopes, default), address
 
 
-class TestProjectRouting(FrappeTestCase):
+class MultiScopeInboxCase(FrappeTestCase):
+	"""Two projects and an inbox serving both, without a default landing project."""
+
 	@classmethod
 	def setUpClass(cls):
 		super().setUpClass()
@@ -28,6 +30,9 @@ class TestProjectRouting(FrappeTestCase):
 		cls.acme, cls.beta = project("PtAcme"), project("PtBeta")
 		cls.account, cls.address = multi_inbox(uuid.uuid4().hex[:6], [cls.acme, cls.beta])
 		frappe.db.commit()
+
+
+class TestProjectRouting(MultiScopeInboxCase):
 
 	def test_prefix_validation(self):
 		for bad in ("1abc", "ab-c", "a"):
@@ -66,14 +71,7 @@ class TestProjectRouting(FrappeTestCase):
 		self.assertEqual(frappe.db.get_value("Issue", issue_of(raw), "project"), self.beta)
 
 
-class TestReviewQueue(FrappeTestCase):
-	@classmethod
-	def setUpClass(cls):
-		super().setUpClass()
-		ensure_company()
-		cls.acme, cls.beta = project("PtAcme"), project("PtBeta")
-		cls.account, cls.address = multi_inbox(uuid.uuid4().hex[:6], [cls.acme, cls.beta])
-		frappe.db.commit()
+class TestReviewQueue(MultiScopeInboxCase):
 
 	def queued(self):
 		from persona_threading.engine.message import parse_message

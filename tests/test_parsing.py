@@ -52,3 +52,9 @@ def test_folded_subject_is_unfolded():
 def test_plus_address_keeps_case_but_domain_is_lowered():
     m = parse_message(b"To: Support+AbC@Help.Example\nFrom: Alice <Alice@Customer.Example>\n\nx")
     assert m.to == ("Support+AbC@help.example",) and m.from_addr == "alice@customer.example"
+
+
+def test_absurdly_long_subject_is_cut_with_a_defect():
+    m = parse_message(b"Subject: " + b"=?utf-8?q?Zypern_?= " * 20000 + b"\n\nx")
+    assert 0 < len(m.subject) <= 4096
+    assert any("Subject header of" in d for d in m.defects)

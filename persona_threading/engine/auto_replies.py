@@ -18,18 +18,24 @@ _AUTO_SUBJECT = re.compile(
     r"returned mail|delivery failure|abwesenheitsnotiz|automatische antwort|r[ée]ponse automatique)",
     re.IGNORECASE,
 )
+_SIGNAL_HEADERS = frozenset({"auto-submitted", "x-autoreply", "x-autorespond", "x-auto-reply",
+                             "x-autoresponder", "precedence", "x-precedence"})
 _SYSTEM_SENDER = re.compile(r"^(mailer-daemon|postmaster|mail-daemon)@", re.IGNORECASE)
 
 
 def auto_reply_reason(message: InboundMessage) -> str | None:
     """Why this mail looks machine-written, or None when it looks human."""
-    auto_submitted = (message.header("Auto-Submitted") or "").strip().lower()
-    if auto_submitted and not auto_submitted.startswith("no"):
-        return f"Auto-Submitted: {auto_submitted}"
+    present = _SIGNAL_HEADERS.intersection(message.header_names)
+    if "auto-submitted" in present:
+        auto_submitted = (message.header("Auto-Submitted") or "").strip().lower()
+        if auto_submitted and not auto_submitted.startswith("no"):
+            return f"Auto-Submitted: {auto_submitted}"
     for name in ("X-Autoreply", "X-Autorespond", "X-Auto-Reply", "X-Autoresponder"):
-        if message.header(name) is not None:
+        if name.lower() in present:
             return f"{name} header"
     for name in ("Precedence", "X-Precedence"):
+        if name.lower() not in present:
+            continue
         value = (message.header(name) or "").strip().lower()
         if value in ("bulk", "junk", "auto_reply", "auto-reply"):
             return f"{name}: {value}"

@@ -25,6 +25,8 @@ MAX_REFERENCES = 100
 MAX_DECODED_PARTS = 8
 #: ...and only the first this-many bytes of a mail are searched (attachments come last).
 MAX_SCAN_BYTES = 1 << 20
+#: Longer header values are cut (References is capped by id count instead).
+MAX_HEADER_CHARS = 4096
 #: Longest Message-ID we accept (RFC 5322 lines stop at 998 characters).
 MAX_MESSAGE_ID = 998
 
@@ -103,9 +105,11 @@ def _parse_addresses(values: list[str]) -> list[tuple[str, str]]:
     """``getaddresses``, with a regex fast path for the common one-address forms."""
     pairs = []
     for value in values:
-        simple = _SIMPLE_ADDRESS.match(value) if "=?" not in value else None
-        if simple:
-            pairs.append((simple.group(1) or "", simple.group(2) or simple.group(3)))
+        # Without quotes or groups a comma separates addresses; each part may be simple.
+        parts = value.split(",") if '"' not in value and ":" not in value else [value]
+        simple = [_SIMPLE_ADDRESS.match(part) for part in parts]
+        if all(simple):
+            pairs.extend((m.group(1) or "", m.group(2) or m.group(3)) for m in simple)
         else:
             pairs.extend(email.utils.getaddresses([value]))
     return pairs
@@ -212,6 +216,11 @@ class InboundMessage:
     def date(self) -> str:
         return self.header("Date") or ""
 
+    @property
+    def header_names(self):
+        """Lower-cased names of the headers present (a view, no copy)."""
+        return self._headers.keys()
+
     def header(self, name: str) -> str | None:
         """A decoded header value (first occurrence), or None when absent."""
         values = self._headers.get(name.lower())
@@ -293,7 +302,13 @@ def parse_message(raw: bytes | str) -> InboundMessage:
 
     def get(name: str) -> str:
         values = values_of(name)
-        return decode_header_value(values[0], defects) if values else ""
+        if not values:
+            return ""
+        value = values[0]
+        if isinstance(value, str) and len(value) > MAX_HEADER_CHARS and name != "References":
+            defects.append(f"{name} header of {len(value)} characters; kept the first {MAX_HEADER_CHARS}")
+            value = value[:MAX_HEADER_CHARS]
+        return decode_header_value(value, defects)
 
     def addresses(*names: str) -> list[tuple[str, str]]:
         values = []

@@ -110,3 +110,10 @@ def test_inactive_agent_is_not_trusted():
     who = attribute(parse_message(forwarded("former@help.example", "agent@help.example")),
                     Users("agent@help.example"))
     assert who.submitted_by == "former@help.example"
+
+
+def test_prefix_on_the_outer_subject_still_routes_a_forward(world):
+    raw = forwarded("agent@help.example", "client@outside.example").replace(b"#ACME Fwd", b"#BETA Fwd")
+    decision = world.deliver(raw)
+    assert (decision.action, decision.rule, decision.project) == ("new", "prefix", "BETA")
+    assert decision.submitted_by == "agent@help.example"

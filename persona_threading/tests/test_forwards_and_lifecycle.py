@@ -55,7 +55,9 @@ class TestAgentForwards(FrappeTestCase):
 		self.assertEqual(frappe.db.get_value("Issue", issue_of(raw), "raised_by"), self.agent)
 
 
-class TestAutoResume(FrappeTestCase):
+class TicketCase(FrappeTestCase):
+	"""A customer's Issue in a chosen status, and replies to it through receive()."""
+
 	@classmethod
 	def setUpClass(cls):
 		super().setUpClass()
@@ -78,6 +80,9 @@ class TestAutoResume(FrappeTestCase):
 		receive(raw)
 		return raw
 
+
+
+class TestAutoResume(TicketCase):
 	def test_reply_while_awaiting_input_resumes_with_an_audit_row(self):
 		customer, issue, mid = self.ticket("Replied")
 		self.reply(customer, mid, "Here are the logs.")
@@ -109,3 +114,20 @@ class TestAutoResume(FrappeTestCase):
 		self.assertEqual(frappe.db.get_value("Issue", new, "raised_by"), customer)
 		self.assertTrue(any(new in e for e in timeline("Issue", issue)))
 		self.assertTrue(any(issue in e for e in timeline("Issue", new)))
+
+
+class TestPerProjectStatuses(TicketCase):
+	def test_a_project_can_name_its_own_awaiting_input_status(self):
+		from .helpers import ensure_company, project
+
+		ensure_company()
+		name = project(f"PtSt{uuid.uuid4().hex[:4]}")
+		frappe.db.set_value("Project", name, {"pt_awaiting_input_statuses": "On Hold", "pt_in_progress_status": "Open"})
+		customer, issue, mid = self.ticket("On Hold")
+		frappe.db.set_value("Issue", issue, "project", name)
+		frappe.db.commit()
+		self.reply(customer, mid, "Here you go.")
+		self.assertEqual(frappe.db.get_value("Issue", issue, "status"), "Open")
+		customer, other, mid = self.ticket("On Hold")  # no project: the global mapping ignores On Hold
+		self.reply(customer, mid, "Here you go.")
+		self.assertEqual(frappe.db.get_value("Issue", other, "status"), "On Hold")

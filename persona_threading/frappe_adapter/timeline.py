@@ -22,6 +22,8 @@ _VERBS = {
 def headline(decision: Decision, doctype: str = "document") -> str:
 	"""``Threaded by references``, ``New Issue via #ACME``, ``Queued: no route``..."""
 	rule = decision.rule
+	if decision.action == act.NEW and rule == "new":
+		return f"New {doctype}"
 	if decision.action == act.NEW and rule == "prefix" and decision.project:
 		rule = f"#{decision.evidence.rsplit('#', 1)[-1]}"
 	return _VERBS.get(decision.action, decision.action).format(rule=rule, doctype=doctype)

@@ -57,7 +57,7 @@ class TestInboundThreading(FrappeTestCase):
 		self.assertEqual(comm.reference_doctype, "Issue")
 		self.assertEqual(frappe.db.get_value("Issue", comm.reference_name, "raised_by"), customer)
 		entries = timeline("Issue", comm.reference_name)
-		self.assertTrue(any("New Issue via new" in e for e in entries), entries)
+		self.assertTrue(any("<b>New Issue</b>: no rule matched" in e for e in entries), entries)
 		followers = frappe.get_all("PT Conversation Follower", filters={"email": customer}, fields=["role"])
 		self.assertEqual([f.role for f in followers], ["Requester"])
 
@@ -122,7 +122,7 @@ class TestInboundThreading(FrappeTestCase):
 		customer, issue, agent_raw = self.open_issue()
 		self.assert_lands_on(customer_reply(agent_raw, customer, "ok", quote=False), issue, "token")
 		entries = timeline("Issue", issue)
-		self.assertTrue(any("New Issue via" in e for e in entries), entries)
+		self.assertTrue(any("<b>New Issue" in e for e in entries), entries)
 		self.assertTrue(any("Threaded by token" in e for e in entries), entries)
 		why = api.why_here("Issue", issue)
 		self.assertEqual([w["direction"] for w in why], ["Inbound", "Outbound", "Inbound"])

@@ -9,22 +9,20 @@ parser itself does.
 
 from __future__ import annotations
 
-import binascii
 import email.header
 import email.utils
 import re
 from dataclasses import dataclass, field
 from email import policy as email_policy
 from email.message import Message
-from email.parser import BytesHeaderParser, BytesParser
+from email.parser import BytesHeaderParser
 from functools import cached_property
+
+from . import body
+from .decoding import decode_header_value, unescape
 
 #: At most this many References ids are kept (the newest, i.e. the last ones).
 MAX_REFERENCES = 100
-#: Carriers sit in a reply's first text parts; decoding stops after this many base64 ones.
-MAX_DECODED_PARTS = 8
-#: ...and only the first this-many bytes of a mail are searched (attachments come last).
-MAX_SCAN_BYTES = 1 << 20
 #: Longer header values are cut (References is capped by id count instead).
 MAX_HEADER_CHARS = 4096
 #: Longest Message-ID we accept (RFC 5322 lines stop at 998 characters).
@@ -33,67 +31,11 @@ MAX_MESSAGE_ID = 998
 _ANGLE_ID = re.compile(r"<\s*([^<>\s]+?)\s*>")
 _BARE_ID = re.compile(r"^[^\s<>@]+@[^\s<>@]+$")
 
-_QP_SOFT_BREAK = re.compile(rb"=(?:\r\n|\n|\r)")
-_BASE64_HEADER = re.compile(rb"(?i)content-transfer-encoding:[ \t]*\"?base64")
-_TEXT_PART = re.compile(rb"(?i)content-type:[ \t]*text/")
 _HEADER_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
-_SURROGATE = re.compile("[\udc80-\udcff]")
 _SIMPLE_ADDRESS = re.compile(r'^\s*(?:"?([^"<>,;]*?)"?\s*<\s*([^<>\s,;"]+@[^<>\s,;"]+)\s*>|([^<>\s,;"]+@[^<>\s,;"]+))\s*$')
-_FOLD = re.compile(r"\r?\n[ \t]*|\r[ \t]*")
 
 _COMPAT32 = email_policy.compat32
 _HEADER_PARSER = BytesHeaderParser(policy=_COMPAT32)
-_FULL_PARSER = BytesParser(policy=email_policy.compat32)
-
-
-def decode_header_value(value: object, defects: list[str] | None = None) -> str:
-    """RFC 2047-decode a compat32 header value, never raising on bad charsets."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.isascii() and "=?" not in value:
-        return _unfold(value) if "\n" in value or "\r" in value else value.strip()
-    text = value if isinstance(value, email.header.Header) else str(value)
-    try:
-        parts = email.header.decode_header(text)
-    except Exception:  # malformed encoded-word: keep the raw text
-        if defects is not None:
-            defects.append("undecodable encoded-word in header")
-        return _unfold(_unescape(str(text)))
-    out = []
-    for chunk, charset in parts:
-        if isinstance(chunk, bytes):
-            out.append(decode_bytes(chunk, charset, defects))
-        else:
-            out.append(_unescape(chunk))
-    return _unfold("".join(out))
-
-
-def decode_bytes(data: bytes, charset: str | None, defects: list[str] | None = None) -> str:
-    """Decode bytes by a declared charset, falling back to utf-8 then latin-1."""
-    for candidate in (charset, "utf-8"):
-        if not candidate or candidate == "unknown-8bit":
-            continue
-        try:
-            return data.decode(candidate)
-        except LookupError:
-            if defects is not None:
-                defects.append(f"unknown charset {candidate!r}")
-        except UnicodeDecodeError:
-            if defects is not None and candidate == charset:
-                defects.append(f"bytes not valid in declared charset {candidate!r}")
-    return data.decode("latin-1")
-
-
-def _unescape(text: str) -> str:
-    """compat32 keeps undecodable 8-bit header bytes as surrogates: recover them."""
-    if not text.isascii() and _SURROGATE.search(text):
-        raw = text.encode("utf-8", "surrogateescape")
-        return decode_bytes(raw, "utf-8")
-    return text
-
-
-def _unfold(text: str) -> str:
-    return _FOLD.sub(" ", text).strip()
 
 
 def _fetch(name: str, value: str):
@@ -113,53 +55,6 @@ def _parse_addresses(values: list[str]) -> list[tuple[str, str]]:
         else:
             pairs.extend(email.utils.getaddresses([value]))
     return pairs
-
-
-def _carrier_haystack(raw: bytes, body_start: int, defects: list[str]) -> str:
-    if body_start < 0:
-        return ""
-    if len(raw) > MAX_SCAN_BYTES:
-        defects.append(f"mail over {MAX_SCAN_BYTES} bytes; carriers searched in the first part only")
-        raw = raw[:MAX_SCAN_BYTES]
-    body = raw[body_start:]
-    if b"=\n" in body or b"=\r" in body:
-        body = _QP_SOFT_BREAK.sub(b"", body)
-    chunks = [body.replace(b"=3D", b"=") if b"=3D" in body else body]
-    decoded = 0
-    for encoded in _base64_headers(raw):
-        start = _HEADER_END.search(raw, encoded.end())
-        if start is None:
-            continue
-        lookback = max(encoded.start() - 2000, 0)  # a part's header block is short
-        part_head = raw[max(raw.rfind(b"\n\n", lookback, encoded.start()),
-                            raw.rfind(b"\r\n\r\n", lookback, encoded.start()), lookback):start.end()]
-        if not _TEXT_PART.search(part_head):
-            continue  # attachments and images cannot carry our tokens
-        if decoded == MAX_DECODED_PARTS:
-            defects.append(f"more than {MAX_DECODED_PARTS} base64 text parts; later ones not searched")
-            break
-        decoded += 1
-        end = raw.find(b"\n--", start.end())
-        try:  # non-alphabet characters (line ends) are skipped by binascii
-            chunks.append(binascii.a2b_base64(raw[start.end(): end if end > 0 else None]))
-        except (binascii.Error, ValueError):
-            continue
-    # Every carrier contains one of these literals: without them there is nothing to find.
-    chunks = [c for c in chunks if b"thread::" in c or b"pt-ticket" in c]
-    return b"\n".join(chunks).decode("latin-1")
-
-
-def _base64_headers(raw: bytes):
-    """Content-Transfer-Encoding: base64 header lines, found by a literal scan (fast)."""
-    for needle in (b"ase64", b"ASE64"):  # base64, Base64, BASE64
-        at = raw.find(needle)
-        while at >= 0:
-            window = max(at - 80, 0)  # the header name sits just before, on the same line
-            line_start = max(raw.rfind(b"\n", window, at), raw.rfind(b"\r", window, at)) + 1
-            found = _BASE64_HEADER.match(raw, line_start)
-            if found:
-                yield found
-            at = raw.find(needle, at + 5)
 
 
 def normalize_message_id(value: str | None) -> str | None:
@@ -242,11 +137,11 @@ class InboundMessage:
         decoded (binascii, C speed), within the first ``MAX_SCAN_BYTES`` of the mail. This
         keeps the hot path ~10x faster than parsing the body (``make bench`` measures it).
         """
-        return _carrier_haystack(self.raw, self._body_start, self.defects)
+        return body.carrier_haystack(self.raw, self._body_start, self.defects)
 
     @cached_property
     def _body(self) -> tuple[str, str]:
-        return _read_body(self.raw, self.defects)
+        return body.read_body(self.raw, self.defects)
 
     @property
     def text_body(self) -> str:
@@ -264,20 +159,8 @@ class InboundMessage:
         if self.text_body.strip():
             return self.text_body
         if self.html_body:
-            return html_to_text(self.html_body)
+            return body.html_to_text(self.html_body)
         return ""
-
-
-def html_to_text(html: str) -> str:
-    import html2text
-
-    converter = html2text.HTML2Text()
-    converter.body_width = 0
-    converter.ignore_images = True
-    try:
-        return converter.handle(html)
-    except Exception:  # html2text chokes on some broken markup; plain strip as last resort
-        return re.sub(r"<[^>]+>", " ", html)
 
 
 def parse_message(raw: bytes | str) -> InboundMessage:
@@ -321,7 +204,7 @@ def parse_message(raw: bytes | str) -> InboundMessage:
             return []
         out = []
         for name, addr in pairs:
-            addr = _unescape(addr).strip()
+            addr = unescape(addr).strip()
             if "@" in addr:
                 # Local parts keep their case: plus-address tokens are case-sensitive.
                 local, _, domain = addr.rpartition("@")
@@ -362,42 +245,3 @@ def parse_message(raw: bytes | str) -> InboundMessage:
         _headers=index,
         _body_start=end.end() if end else -1,
     )
-
-
-def _read_body(raw: bytes, defects: list[str]) -> tuple[str, str]:
-    """First inline text/plain and text/html parts, decoded; forgiving of broken MIME."""
-    try:
-        msg = _FULL_PARSER.parsebytes(raw)
-    except Exception:  # pragma: no cover
-        defects.append("unparseable body")
-        return "", ""
-    plain = html = None
-    try:
-        parts = list(msg.walk())
-    except Exception:
-        defects.append("unwalkable MIME structure")
-        parts = [msg]
-    for part in parts:
-        if part.is_multipart():
-            continue
-        try:
-            ctype = part.get_content_type()
-            disposition = (part.get("Content-Disposition") or "").lower()
-        except Exception:
-            continue
-        if disposition.startswith("attachment") or ctype not in ("text/plain", "text/html"):
-            continue
-        try:
-            payload = part.get_payload(decode=True) or b""
-            charset = part.get_content_charset()
-        except Exception:
-            defects.append("undecodable body part")
-            continue
-        text = decode_bytes(payload, charset, defects)
-        if ctype == "text/plain" and plain is None:
-            plain = text
-        elif ctype == "text/html" and html is None:
-            html = text
-        if plain is not None and html is not None:
-            break
-    return plain or "", html or ""

@@ -9,7 +9,6 @@ duplicates by Message-ID, Unhandled Email on errors) is stock, via super().
 
 from __future__ import annotations
 
-import frappe
 from frappe.email.receive import InboundMail
 from frappe.utils import date_diff, now_datetime
 

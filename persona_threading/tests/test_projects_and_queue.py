@@ -11,7 +11,7 @@ from frappe.tests.utils import FrappeTestCase
 
 from persona_threading.demo.client import new_mail
 
-from .helpers import (INBOX_ADDRESS, agent, communication_for, ensure_company, issue_of, project, receive,
+from .helpers import (agent, communication_for, ensure_company, issue_of, project, receive,
 					  support_inbox, timeline, unique_customer)
 
 

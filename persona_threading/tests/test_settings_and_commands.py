@@ -7,10 +7,8 @@ import subprocess
 import tempfile
 
 import frappe
-from frappe.core.doctype.communication.email import make
 from frappe.tests.utils import FrappeTestCase
 
-from persona_threading.demo.client import customer_reply
 from persona_threading.engine.message import parse_message
 from persona_threading.frappe_adapter import backfill, settings
 

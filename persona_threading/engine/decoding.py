@@ -1,0 +1,59 @@
+"""Header and charset decoding that never raises: bad input decodes to something readable."""
+
+from __future__ import annotations
+
+import email.header
+import re
+
+_SURROGATE = re.compile("[\udc80-\udcff]")
+_FOLD = re.compile(r"\r?\n[ \t]*|\r[ \t]*")
+
+
+def decode_header_value(value: object, defects: list[str] | None = None) -> str:
+    """RFC 2047-decode a compat32 header value, never raising on bad charsets."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.isascii() and "=?" not in value:
+        return _unfold(value) if "\n" in value or "\r" in value else value.strip()
+    text = value if isinstance(value, email.header.Header) else str(value)
+    try:
+        parts = email.header.decode_header(text)
+    except Exception:  # malformed encoded-word: keep the raw text
+        if defects is not None:
+            defects.append("undecodable encoded-word in header")
+        return _unfold(unescape(str(text)))
+    out = []
+    for chunk, charset in parts:
+        if isinstance(chunk, bytes):
+            out.append(decode_bytes(chunk, charset, defects))
+        else:
+            out.append(unescape(chunk))
+    return _unfold("".join(out))
+
+
+def decode_bytes(data: bytes, charset: str | None, defects: list[str] | None = None) -> str:
+    """Decode bytes by a declared charset, falling back to utf-8 then latin-1."""
+    for candidate in (charset, "utf-8"):
+        if not candidate or candidate == "unknown-8bit":
+            continue
+        try:
+            return data.decode(candidate)
+        except LookupError:
+            if defects is not None:
+                defects.append(f"unknown charset {candidate!r}")
+        except UnicodeDecodeError:
+            if defects is not None and candidate == charset:
+                defects.append(f"bytes not valid in declared charset {candidate!r}")
+    return data.decode("latin-1")
+
+
+def unescape(text: str) -> str:
+    """compat32 keeps undecodable 8-bit header bytes as surrogates: recover them."""
+    if not text.isascii() and _SURROGATE.search(text):
+        raw = text.encode("utf-8", "surrogateescape")
+        return decode_bytes(raw, "utf-8")
+    return text
+
+
+def _unfold(text: str) -> str:
+    return _FOLD.sub(" ", text).strip()

@@ -109,10 +109,9 @@ def build_reply(app: App, conversation: str, sender: str, body: str, to: list[st
                 cc: list[str]) -> bytes:
     """An RFC 5322 reply stamped with the conversation's identifiers, recorded as outbound."""
     state = app.store.thread_state(conversation)
-    root = app.store.ensure_thread_root(conversation, new_thread_root())
-    if not to:
-        info = app.store.conversation(conversation)
-        to = [p["email"] for p in info["participants"] if p["role"] == "requester"][:1]
+    root = state["thread_root"] or app.store.ensure_thread_root(conversation, new_thread_root())
+    if not to and state["requester"]:
+        to = [state["requester"]]
     stamped = stamp(key=state["key"], keyring=app.keyring, subject=state["subject"], text=body,
                     in_reply_to=state["in_reply_to"], references=state["references"],
                     thread_root=root, reply_to=sender, use=app.config.carriers)

@@ -138,8 +138,9 @@ def attribute(message: InboundMessage, lookup: Lookup, external_requesters: bool
     if not forward.sender:
         return Attribution(outer, None, f"forwarded by {outer} ({forward.how}) but the original sender has "
                                         "no address; the agent is the submitter", True)
-    if lookup.is_active_user(forward.sender) or external_requesters:
-        kind = "internal user" if lookup.is_active_user(forward.sender) else "external sender"
+    internal = lookup.is_active_user(forward.sender)
+    if internal or external_requesters:
+        kind = "internal user" if internal else "external sender"
         return Attribution(forward.sender, outer, f"created via forward from {outer} on behalf of "
                                                   f"{forward.sender} ({kind}; {forward.how})", True)
     return Attribution(outer, None, f"forwarded by {outer} from external {forward.sender}; external "

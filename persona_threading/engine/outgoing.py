@@ -105,6 +105,22 @@ def stamp(
         html_footer += carriers.ticket_tag_html(token)
     out_html = html_body + html_footer
 
+    headers = threading_headers(token=token, in_reply_to=in_reply_to, references=references,
+                                thread_root=thread_root, reply=reply, reply_to=reply_to, use=use)
+    return Stamped(out_subject, out_text, out_html, headers)
+
+
+def threading_headers(
+    *,
+    token: str,
+    in_reply_to: str | None = None,
+    references: tuple[str, ...] = (),
+    thread_root: str | None = None,
+    reply: bool = True,
+    reply_to: str | None = None,
+    use: Carriers = Carriers(),
+) -> dict[str, str]:
+    """In-Reply-To, References, Thread-Index and a plus-addressed Reply-To for one message."""
     headers: dict[str, str] = {}
     if in_reply_to:
         headers["In-Reply-To"] = f"<{in_reply_to}>"
@@ -117,4 +133,4 @@ def stamp(
         headers["Thread-Index"] = encode_thread_index(thread_root, replies=1 if reply else 0)
     if use.plus_reply_to and reply_to:
         headers["Reply-To"] = carriers.plus_address(reply_to, token)
-    return Stamped(out_subject, out_text, out_html, headers)
+    return headers

@@ -15,6 +15,7 @@ from frappe.utils import date_diff, now_datetime
 from ..engine import decision as act
 from ..engine import lifecycle
 from ..engine.auto_replies import auto_reply_reason
+from ..engine.body import html_to_text
 from ..engine.message import parse_message
 from ..engine.router import route
 from ..engine.rules.prefix import find_prefix
@@ -77,7 +78,7 @@ class PTInboundMail(InboundMail):
 		self._status_before = parent.status
 		self._transition = lifecycle.on_inbound_reply(
 			parent.status,
-			self.parsed.text,
+			self.text_content or html_to_text(self.html_content or ""),  # stock parsed the body already
 			auto_reply_reason(self.parsed) is not None,
 			date_diff(now_datetime(), parent.modified),
 			settings.lifecycle_policy(parent.get("project")),

@@ -14,7 +14,7 @@ import frappe
 from frappe.utils import parse_addr
 
 from ..engine.message import normalize_message_id
-from ..engine.outgoing import stamp
+from ..engine.outgoing import stamp, threading_headers
 from . import settings, store
 
 _HEADER_END = re.compile(r"\r?\n\r?\n")
@@ -59,17 +59,14 @@ def thread_email_queue(doc, method=None):
 	state = store.thread_state(conversation, exclude_message_id=message_id)
 	inbox = frappe.db.get_value("PT Conversation", conversation, "email_account")
 	inbox_address = frappe.db.get_value("Email Account", inbox, "email_id") if inbox else None
-	headers = stamp(
-		key=state["key"],
-		keyring=settings.keyring(),
-		subject="",
-		text="",
+	headers = threading_headers(
+		token=settings.keyring().token(state["key"]),
 		in_reply_to=state["in_reply_to"],
 		references=state["references"],
 		thread_root=store.ensure_thread_root(conversation),
 		reply_to=inbox_address,
 		use=settings.carriers(),
-	).headers
+	)
 	doc.message = set_headers(doc.message, headers)
 	recipients = [(parse_addr(r.recipient)[1] or r.recipient, "To") for r in doc.recipients or []]
 	store.record_outbound(message_id, conversation, doc.communication, parse_addr(doc.sender)[1] or doc.sender,

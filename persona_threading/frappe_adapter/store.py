@@ -122,7 +122,7 @@ def record_inbound(
 		attach_conversation(conversation, *reference)  # its old parent was deleted: a new one now
 
 	direction = "Outbound" if decision.action == act.OUTBOUND else "Inbound"
-	row = _insert_message(message, decision, communication.name, direction, conversation)
+	row = _insert_message(message, decision, communication.name, direction)
 	if conversation:
 		add_followers(conversation, message)
 		timeline.log_decision(reference, decision, row)
@@ -157,47 +157,35 @@ def record_outbound(message_id: str | None, conversation: str, communication: st
 	if message_id and frappe.db.exists(MESSAGE, {"message_id": message_id}):
 		return None
 	decision = Decision(message_id, act.OUTBOUND, "outbound", evidence, conversation=conversation)
-	doc = frappe.get_doc(
-		{
-			"doctype": MESSAGE,
-			"conversation": conversation,
-			"communication": communication,
-			"message_id": message_id or None,
-			"direction": "Outbound",
-			"visibility": "Public",
-			"sender": sender,
-			"action": decision.action,
-			"rule": decision.rule,
-			"evidence": evidence,
-			"decision": json.dumps(decision.as_dict()),
-			"followers": [{"email": e, "role": role} for e, role in recipients],
-		}
-	)
-	doc.insert(ignore_permissions=True)
-	return doc.name
+	return _message_row(decision, communication, "Outbound", sender,
+						followers=[{"email": e, "role": role} for e, role in recipients])
 
 
-def _insert_message(message: InboundMessage, decision: Decision, communication: str, direction: str,
-					conversation: str | None) -> str:
+def _insert_message(message: InboundMessage, decision: Decision, communication: str, direction: str) -> str:
 	index = decode_thread_index(message.thread_index)
 	followers = [{"email": message.from_addr, "role": "From"}] if message.from_addr else []
 	followers += [{"email": a.lower(), "role": "To"} for a in message.to]
 	followers += [{"email": a.lower(), "role": "Cc"} for a in message.cc]
+	return _message_row(decision, communication, direction, message.from_addr, followers=followers,
+						thread_root=index.root if index and index.is_root else None)
+
+
+def _message_row(decision: Decision, communication: str | None, direction: str, sender: str, **extra) -> str:
+	"""One PT Conversation Message: the mail's identity and the decision that placed it."""
 	doc = frappe.get_doc(
 		{
 			"doctype": MESSAGE,
-			"conversation": conversation,
+			"conversation": decision.conversation,
 			"communication": communication,
-			"message_id": message.message_id or None,
+			"message_id": decision.message_id or None,
 			"direction": direction,
 			"visibility": "Public",
-			"sender": message.from_addr,
-			"thread_root": index.root if index and index.is_root else None,
+			"sender": sender,
 			"action": decision.action,
 			"rule": decision.rule,
 			"evidence": decision.evidence[:1000],
 			"decision": json.dumps(decision.as_dict()),
-			"followers": followers,
+			**extra,
 		}
 	)
 	doc.insert(ignore_permissions=True)
@@ -256,21 +244,8 @@ def record_imported(conversation: str, communication: dict) -> bool:
 	outbound = communication.get("sent_or_received") == "Sent"
 	decision = Decision(message_id, act.OUTBOUND if outbound else act.THREADED, "backfill",
 						"imported from an existing Communication", conversation=conversation)
-	frappe.get_doc(
-		{
-			"doctype": MESSAGE,
-			"conversation": conversation,
-			"communication": communication["name"],
-			"message_id": message_id,
-			"direction": "Outbound" if outbound else "Inbound",
-			"visibility": "Public",
-			"sender": parse_addr(communication.get("sender") or "")[1],
-			"action": decision.action,
-			"rule": decision.rule,
-			"evidence": decision.evidence,
-			"decision": json.dumps(decision.as_dict()),
-		}
-	).insert(ignore_permissions=True)
+	_message_row(decision, communication["name"], "Outbound" if outbound else "Inbound",
+				 parse_addr(communication.get("sender") or "")[1])
 	if not outbound and communication.get("sender"):
 		add_follower(conversation, parse_addr(communication["sender"])[1].lower())
 	return True

@@ -292,17 +292,18 @@ class SqliteStore:
         """What an outgoing reply needs: key, subject, last Message-ID, References, thread root."""
         info = self.conversation(conversation)
         ids = [m["message_id"] for m in info["messages"] if m["message_id"]]
+        requesters = [p["email"] for p in info["participants"] if p["role"] == "requester"]
         return {"key": info["key"], "subject": info["subject"], "thread_root": info["thread_root"],
-                "in_reply_to": ids[-1] if ids else None, "references": tuple(ids)}
+                "in_reply_to": ids[-1] if ids else None, "references": tuple(ids),
+                "requester": requesters[0] if requesters else None}
 
     def ensure_thread_root(self, conversation: str, root: str) -> str:
         """The conversation's Outlook thread root, registering ``root`` when it has none."""
-        existing = self.conversation(conversation)["thread_root"]
-        if existing:
-            return existing
-        self.db.execute("INSERT OR IGNORE INTO thread_roots (root, conversation_id) VALUES (?, ?)",
-                        (root, conversation))
-        return root
+        self.db.execute("INSERT OR IGNORE INTO thread_roots (root, conversation_id)"
+                        " SELECT ?, ? WHERE NOT EXISTS (SELECT 1 FROM thread_roots WHERE conversation_id = ?)",
+                        (root, conversation, conversation))
+        return self.db.execute("SELECT root FROM thread_roots WHERE conversation_id = ? ORDER BY rowid LIMIT 1",
+                               (conversation,)).fetchone()[0]
 
     # -- manual queue -----------------------------------------------------------------
 

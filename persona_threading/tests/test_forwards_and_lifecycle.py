@@ -23,9 +23,8 @@ class TestAgentForwards(FrappeTestCase):
 	def setUpClass(cls):
 		super().setUpClass()
 		support_inbox()
-		tag = uuid.uuid4().hex[:6]
-		cls.agent = agent(f"fw-agent-{tag}@pt-test.example")
-		cls.colleague = agent(f"fw-colleague-{tag}@pt-test.example")
+		cls.agent = agent("pt-fw-agent@pt-test.example")
+		cls.colleague = agent("pt-fw-colleague@pt-test.example")
 		frappe.db.commit()
 
 	def test_forward_of_a_colleague_is_raised_by_the_colleague_and_assigned_to_the_agent(self):

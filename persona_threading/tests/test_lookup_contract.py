@@ -9,7 +9,7 @@ from persona_threading.frappe_adapter import store
 from persona_threading.frappe_adapter.lookup import FrappeLookup
 from persona_threading.lookup_contract import check_lookup_contract
 
-from .helpers import ensure_company
+from .helpers import agent, ensure_company
 
 
 class FrappeSeeder:
@@ -37,8 +37,7 @@ class FrappeSeeder:
 		}).insert(ignore_permissions=True)
 
 	def user(self, email, active):
-		frappe.get_doc({"doctype": "User", "email": email, "first_name": "Contract", "enabled": int(active),
-						"send_welcome_email": 0, "roles": [{"role": "Support Team"}]}).insert(ignore_permissions=True)
+		agent(email, enabled=active)
 
 
 class TestLookupContract(FrappeTestCase):

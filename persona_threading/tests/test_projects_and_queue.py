@@ -113,7 +113,7 @@ class TestReviewQueue(MultiScopeInboxCase):
 		from persona_threading.frappe_adapter import api
 
 		item, _ = self.queued()
-		outsider = agent(f"plain-{uuid.uuid4().hex[:6]}@pt-test.example")
+		outsider = agent("pt-not-a-reviewer@pt-test.example")
 		frappe.set_user(outsider)
 		try:
 			self.assertRaises(frappe.PermissionError, api.queue_dismiss, item.name, "no")
@@ -163,7 +163,7 @@ class TestDefaultLandingProjectOverREST(FrappeAPITestCase):
 		self.assertIsNone(frappe.db.get_value("Email Account", self.account.name, "pt_default_project"))
 
 	def test_non_admins_get_403(self):
-		user = agent(f"agent-{uuid.uuid4().hex[:6]}@pt-test.example")
+		user = agent("pt-not-an-admin@pt-test.example")
 		self.assertEqual(self.put_default(self.acme, user=user).status_code, 403)
 
 	def test_removing_the_default_scope_degrades_to_no_route(self):

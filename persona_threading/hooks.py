@@ -24,6 +24,7 @@ ignore_links_on_delete = ["PT Conversation", "PT Conversation Message", "PT Inbo
 doc_events = {
 	"Communication": {
 		"before_insert": "persona_threading.frappe_adapter.outbound.stamp_communication",
+		"after_insert": "persona_threading.frappe_adapter.outbound.keep_record_unstamped",
 		"on_trash": "persona_threading.frappe_adapter.store.forget_communication",
 	},
 	"Email Queue": {

@@ -1,70 +1,79 @@
 #!/usr/bin/env bash
 # The Frappe suite, run inside a real bench against THIS checkout.
 #
-# Finds the bench at $PERSONA_BENCH (default ~/frappe-bench) and the site $PERSONA_SITE
-# (default test.localhost). Starts MariaDB and the bench's Redis servers when they are
-# installed but down, links this checkout in as apps/persona_threading, installs it into
-# the bench's env, installs the app on the site (or migrates it), then runs the app's
-# Frappe tests with CI=1 (without it `bench run-tests` exits 0 on failures).
+# The bench: $PERSONA_BENCH (a developer's own, site $PERSONA_SITE, default test.localhost)
+# or, when unset, the project's own throwaway bench, built once by scripts/bench/build.sh
+# and reused on every later run. Starts MariaDB and the bench's Redis when they are down,
+# links this checkout in as apps/persona_threading, installs it into the bench's env,
+# installs the app on the site (or migrates it), then runs the app's tests and Frappe's own
+# Email Account tests (stock inbound behaviour must not regress with the app installed),
+# with CI=1 (without it `bench run-tests` exits 0 on failures).
 #
-# Exit codes: 0 passed, 1 failed, 3 skipped (the reason is printed).
+# Exit codes: 0 passed, 1 failed (or the bench could not be built: the reason is printed),
+# 3 skipped on purpose (PERSONA_SKIP_FRAPPE=1). The last line is "RAN <n> tests".
 set -u
 here="$(cd "$(dirname "$0")/.." && pwd)"
-bench_dir="${PERSONA_BENCH:-$HOME/frappe-bench}"
-site="${PERSONA_SITE:-test.localhost}"
+. "$here/scripts/bench/common.sh"
 
-skip() { echo "SKIPPED Frappe suite: $*"; exit 3; }
-
-[ -d "$bench_dir/apps/frappe" ] || skip "no bench at $bench_dir (set PERSONA_BENCH to a bench with frappe + erpnext)"
-[ -d "$bench_dir/apps/erpnext" ] || skip "bench $bench_dir has no erpnext app"
-[ -d "$bench_dir/sites/$site" ] || skip "bench $bench_dir has no site $site (set PERSONA_SITE)"
-command -v bench >/dev/null 2>&1 || [ -x "$bench_dir/env/bin/bench" ] || skip "the bench CLI is not installed"
-bench_cli="$(command -v bench || echo "$bench_dir/env/bin/bench")"
-
-# --- services ------------------------------------------------------------------------
-if ! mysqladmin ping >/dev/null 2>&1; then
-  if command -v mysqld_safe >/dev/null 2>&1 || command -v mariadbd-safe >/dev/null 2>&1; then
-    echo "starting MariaDB"
-    (service mariadb start || service mysql start) >/dev/null 2>&1 \
-      || (nohup "$(command -v mariadbd-safe || command -v mysqld_safe)" >/dev/null 2>&1 &)
-    for _ in $(seq 1 60); do mysqladmin ping >/dev/null 2>&1 && break; sleep 1; done
-  fi
-  mysqladmin ping >/dev/null 2>&1 || skip "MariaDB is not installed or will not start"
+if [ "${PERSONA_SKIP_FRAPPE:-0}" = 1 ]; then
+  echo "SKIPPED Frappe suite: PERSONA_SKIP_FRAPPE=1"; exit 3
 fi
-for conf in "$bench_dir"/config/redis_cache.conf "$bench_dir"/config/redis_queue.conf; do
-  [ -f "$conf" ] || continue
-  port="$(awk '/^port/ {print $2}' "$conf")"
-  if ! redis-cli -p "$port" ping >/dev/null 2>&1; then
-    command -v redis-server >/dev/null 2>&1 || skip "redis-server is not installed"
-    echo "starting Redis on port $port"
-    (cd "$bench_dir/config" && redis-server "$conf" --daemonize yes >/dev/null)
-    for _ in $(seq 1 20); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.5; done
-  fi
-done
+
+if [ -n "${PERSONA_BENCH:-}" ]; then
+  bench_dir="$PERSONA_BENCH"
+  site="${PERSONA_SITE:-test.localhost}"
+  [ -d "$bench_dir/apps/frappe" ] && [ -d "$bench_dir/apps/erpnext" ] \
+    || die "PERSONA_BENCH=$bench_dir is not a bench with frappe and erpnext"
+  [ -d "$bench_dir/sites/$site" ] || die "bench $bench_dir has no site $site (set PERSONA_SITE)"
+  start_mariadb
+  start_redis "$bench_dir"
+else
+  bash "$here/scripts/bench/build.sh" || exit 1
+  bench_dir="$persona_bench" site="$persona_site"
+fi
+command -v bench >/dev/null 2>&1 || die "the bench CLI is not on PATH"
+bench_cli() { (cd "$bench_dir" && bench "$@"); }
+logs="$bench_dir/logs"; mkdir -p "$logs"
 
 # --- install this checkout -----------------------------------------------------------
 link="$bench_dir/apps/persona_threading"
 if [ -e "$link" ] && [ ! -L "$link" ]; then
-  skip "$link is a directory, not a link to a checkout; move it away so this checkout can be tested"
+  die "$link is a directory, not a link to a checkout; move it away so this checkout can be tested"
 fi
 ln -sfn "$here" "$link"
 grep -qx persona_threading "$bench_dir/sites/apps.txt" || printf '\npersona_threading\n' >> "$bench_dir/sites/apps.txt"
 sed -i '/^$/d' "$bench_dir/sites/apps.txt"
-"$bench_dir/env/bin/python" -m pip install -q --disable-pip-version-check --no-build-isolation \
-  --no-deps -e "$here" || { echo "could not install this checkout into $bench_dir/env"; exit 1; }
-"$bench_dir/env/bin/python" -m pip install -q --disable-pip-version-check html2text >/dev/null 2>&1
+step "installing this checkout into the bench's Python env"
+"$bench_dir/env/bin/python" -m pip install -q --disable-pip-version-check -e "$here" >"$logs/persona-pip.log" 2>&1 \
+  || { tail -20 "$logs/persona-pip.log"; die "could not install this checkout into $bench_dir/env"; }
+done_step
 
-cd "$bench_dir" || exit 1
-if "$bench_cli" --site "$site" list-apps 2>/dev/null | grep -q '^persona_threading'; then
-  echo "migrating $site"
-  "$bench_cli" --site "$site" migrate >/tmp/persona-migrate.log 2>&1 \
-    || { tail -40 /tmp/persona-migrate.log; echo "migrate failed"; exit 1; }
+if bench_cli --site "$site" list-apps 2>/dev/null | grep -q '^persona_threading'; then
+  step "bench migrate ($site)"
+  bench_cli --site "$site" migrate >"$logs/persona-migrate.log" 2>&1 \
+    || { tail -40 "$logs/persona-migrate.log"; die "bench migrate failed"; }
 else
-  echo "installing persona_threading on $site"
-  "$bench_cli" --site "$site" install-app persona_threading >/tmp/persona-install.log 2>&1 \
-    || { tail -40 /tmp/persona-install.log; echo "install-app failed"; exit 1; }
+  step "bench install-app persona_threading ($site)"
+  bench_cli --site "$site" install-app persona_threading >"$logs/persona-install.log" 2>&1 \
+    || { tail -40 "$logs/persona-install.log"; die "install-app failed"; }
 fi
-"$bench_cli" --site "$site" set-config allow_tests true >/dev/null
+done_step
+bench_cli --site "$site" set-config allow_tests true >/dev/null
 
-echo "running the Frappe suite on $site (bench $bench_dir)"
-CI=1 "$bench_cli" --site "$site" run-tests --app persona_threading
+# --- run -----------------------------------------------------------------------------
+# Each suite's unittest summary ("Ran N tests" ... "OK"/"FAILED") is kept to count and judge.
+ran=0 failed=0
+run_suite() {
+  local title="$1"; shift
+  step "$title"
+  CI=1 bench_cli --site "$site" run-tests "$@" 2>&1 | tee "$logs/persona-tests.log"
+  local rc=${PIPESTATUS[0]} n
+  n="$(sed -n 's/^Ran \([0-9]*\) tests\{0,1\}.*/\1/p' "$logs/persona-tests.log" | tail -1)"
+  ran=$((ran + ${n:-0}))
+  if [ "$rc" -ne 0 ] || [ -z "$n" ] || [ "${n:-0}" -eq 0 ]; then failed=1; echo "   FAILED: $title"; fi
+  done_step
+}
+run_suite "persona_threading tests" --app persona_threading
+run_suite "Frappe's own Email Account tests, app installed" --doctype "Email Account"
+echo "RAN $ran tests"
+exit $failed

@@ -3,34 +3,60 @@
 from __future__ import annotations
 
 import json
+import re
 
 import frappe
 from frappe import _
-from frappe.utils import date_diff, now_datetime
 
 from ..engine import lifecycle
 from ..engine.decision import Attempt, Decision
 from . import settings, store
+from .lookup import days_in_status
+
+
+_MESSAGE_ID_IN_EVIDENCE = re.compile(r"<([^<>\s]{1,250})>")
 
 
 def decisions_for(doctype: str, name: str) -> list[dict]:
-	"""Every message of the document's conversation with the decision that put it there."""
+	"""Every message of the document's conversation with the decision that put it there.
+
+	Each item is the CLI's ``route --json`` object (message_id, action, conversation, rule,
+	evidence, project, attempts, defects, submitted_by, assigned_to) plus where and when the
+	mail came from (direction, sender, received_at, communication) and ``links``: for every
+	Message-ID the evidence names, the Communication it is stored as.
+	"""
 	conversation = store.conversation_of(doctype, name)
 	if not conversation:
 		return []
 	Message = frappe.qb.DocType(store.MESSAGE)
 	rows = (
 		frappe.qb.from_(Message)
-		.select(Message.name, Message.communication, Message.message_id, Message.direction, Message.sender,
+		.select(Message.communication, Message.message_id, Message.direction, Message.sender,
 				Message.action, Message.rule, Message.evidence, Message.decision, Message.creation)
 		.where(Message.conversation == conversation)
 		.orderby(Message.creation)
 		.run(as_dict=True)
 	)
+	items = []
 	for row in rows:
-		row["decision"] = json.loads(row["decision"] or "{}")
-		row["explanation"] = explain_stored(row["decision"])
-	return rows
+		decision = json.loads(row.decision or "{}") or {
+			"message_id": row.message_id, "action": row.action, "rule": row.rule, "evidence": row.evidence}
+		decision.setdefault("attempts", [])
+		items.append({**decision, "direction": row.direction, "sender": row.sender, "received_at": row.creation,
+					  "communication": row.communication, "explanation": explain_stored(decision)})
+	named = {mid for item in items for text in _evidence_texts(item) for mid in _MESSAGE_ID_IN_EVIDENCE.findall(text)}
+	stored = dict(
+		frappe.qb.from_(Message).select(Message.message_id, Message.communication)
+		.where(Message.message_id.isin(list(named)) & Message.communication.isnotnull()).run()
+	) if named else {}
+	for item in items:
+		item["links"] = {mid: stored[mid] for text in _evidence_texts(item)
+						 for mid in _MESSAGE_ID_IN_EVIDENCE.findall(text) if mid in stored}
+	return items
+
+
+def _evidence_texts(item: dict) -> list[str]:
+	return [item.get("evidence") or ""] + [a.get("evidence") or "" for a in item.get("attempts", [])]
 
 
 def explain_stored(data: dict) -> str:
@@ -44,6 +70,7 @@ def explain_stored(data: dict) -> str:
 
 @frappe.whitelist()
 def why_here(doctype: str, name: str) -> list[dict]:
+	"""Why each mail of this document landed here (read permission on the document required)."""
 	frappe.has_permission(doctype, "read", doc=name, throw=True)
 	return decisions_for(doctype, name)
 
@@ -74,7 +101,7 @@ def queue_attach(queue: str, reference_name: str) -> str:
 	if status_before is not None:
 		text = frappe.db.get_value("Communication", item.communication, "text_content") or "" if item.communication else ""
 		transition = lifecycle.on_inbound_reply(
-			status_before, text, False, date_diff(now_datetime(), parent.modified),
+			status_before, text, False, days_in_status(parent),
 			settings.lifecycle_policy(parent.get("project")))
 		if transition.action in ("resume", "reopen"):
 			store.apply_transition(doctype, reference_name, status_before, transition)

@@ -10,9 +10,14 @@ from frappe.email.doctype.email_account.email_account import EmailAccount
 
 from . import settings
 from .inbound import PTInboundMail
+from .routing_config import check_default_landing_project
 
 
 class PTEmailAccount(EmailAccount):
+	def _validate_links(self):
+		check_default_landing_project(self)  # before stock's link check: 400/403, not 417
+		super()._validate_links()
+
 	def get_inbound_mails(self):
 		mails = super().get_inbound_mails()
 		if not settings.enabled():

@@ -10,7 +10,6 @@ duplicates by Message-ID, Unhandled Email on errors) is stock, via super().
 from __future__ import annotations
 
 from frappe.email.receive import InboundMail
-from frappe.utils import date_diff, now_datetime
 
 from ..engine import decision as act
 from ..engine import lifecycle
@@ -20,7 +19,7 @@ from ..engine.message import parse_message
 from ..engine.router import route
 from ..engine.rules.prefix import find_prefix
 from . import settings, store
-from .lookup import FrappeLookup
+from .lookup import FrappeLookup, days_in_status
 
 
 class PTInboundMail(InboundMail):
@@ -80,7 +79,7 @@ class PTInboundMail(InboundMail):
 			parent.status,
 			self.text_content or html_to_text(self.html_content or ""),  # stock parsed the body already
 			auto_reply_reason(self.parsed) is not None,
-			date_diff(now_datetime(), parent.modified),
+			days_in_status(parent),
 			settings.lifecycle_policy(parent.get("project")),
 		)
 		if self._transition.action == "new_linked":

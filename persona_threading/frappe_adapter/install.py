@@ -74,6 +74,26 @@ def after_install():
 def after_migrate():
 	create_custom_fields(CUSTOM_FIELDS, update=True)
 	ensure_reviewer_role()
+	fill_settings_defaults()
+
+
+def fill_settings_defaults():
+	"""PT Settings fields added after install get their declared defaults.
+
+	A field never saved has no row in Singles, so a loaded doc would show 0/None for it (a
+	new switch that is "on by default" would be off on existing sites).
+	"""
+	Singles = frappe.qb.Table("tabSingles")
+	stored = {f for (f,) in frappe.qb.from_(Singles).select(Singles.field).where(Singles.doctype == "PT Settings").run()}
+	missing = [f for f in frappe.get_meta("PT Settings").fields
+			   if f.default and f.fieldname not in stored and f.fieldtype != "Password"]
+	if not missing:
+		return
+	doc = frappe.get_single("PT Settings")
+	for field in missing:
+		doc.set(field.fieldname, field.default)
+	doc.flags.ignore_permissions = True
+	doc.save()
 
 
 def ensure_reviewer_role():

@@ -7,10 +7,12 @@ cost does not grow with the number of Communications.
 
 from __future__ import annotations
 
+import json
 from typing import Sequence
 
 import frappe
 from frappe.query_builder import Order
+from frappe.utils import get_datetime, now_datetime
 
 from ..engine.lookup import Inbox, Project, StoredMessage
 
@@ -91,3 +93,35 @@ class FrappeLookup:
 			.run()
 		)
 		return bool(rows)
+
+
+def days_in_status(doc) -> float:
+	"""How long the document has been in its current status, for the reopen/thank-you windows.
+
+	From the version log (indexed on ref_doctype + docname): the newest change of ``status``
+	that set the current one. Later edits of other fields do not move it, unlike ``modified``.
+	A status set without a version (``db.set_value``, e.g. ERPNext's list action) falls back
+	to ``modified``; one the document was created with, to ``creation``.
+	"""
+	Version = frappe.qb.DocType("Version")
+	rows = (
+		frappe.qb.from_(Version)
+		.select(Version.data, Version.creation)
+		.where((Version.ref_doctype == doc.doctype) & (Version.docname == doc.name))
+		.orderby(Version.creation, order=Order.desc)
+		.limit(100)
+		.run()
+	)
+	since = None
+	for data, created in rows:
+		try:
+			changed = json.loads(data or "{}").get("changed") or []
+		except ValueError:
+			continue
+		status_change = next((row for row in changed if row and row[0] == "status"), None)
+		if status_change:
+			since = created if status_change[-1] == doc.status else doc.modified
+			break
+	if since is None:
+		since = doc.modified if rows else doc.creation
+	return max((now_datetime() - get_datetime(since)).total_seconds() / 86400, 0.0)

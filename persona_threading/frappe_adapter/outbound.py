@@ -42,7 +42,21 @@ def stamp_communication(doc, method=None):
 		reply=bool(state["in_reply_to"]),
 		use=settings.carriers(),
 	)
+	doc.flags.pt_unstamped = (doc.subject, doc.content)
 	doc.subject, doc.content = stamped.subject, stamped.html
+
+
+def keep_record_unstamped(doc, method=None):
+	"""Communication after_insert: the stored record is what the agent wrote, without carriers.
+
+	The mail goes out stamped (stock sends from this in-memory document right after insert);
+	the timeline, the portal and the quoted history of later replies read the database, and
+	agents never see threading tokens there (as in Salesforce's case feed).
+	"""
+	unstamped = doc.flags.get("pt_unstamped")
+	if unstamped:
+		frappe.db.set_value("Communication", doc.name, {"subject": unstamped[0], "content": unstamped[1]},
+							update_modified=False)
 
 
 def thread_email_queue(doc, method=None):

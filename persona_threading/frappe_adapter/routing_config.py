@@ -45,28 +45,36 @@ def eligible_scopes(doc) -> list[str]:
 	return [row.project for row in doc.get("pt_project_scopes") or [] if row.approved and row.receive_enabled]
 
 
-def validate_email_account_routing(doc, method=None):
-	"""Email Account validate: the default landing project is an admin's choice among eligible scopes.
+def check_default_landing_project(doc) -> None:
+	"""Who may change the default landing project, and to what; runs before Frappe's link check.
 
-	Setting it to anything else is refused (400); a non-admin may not change it (403); null
-	clears it. When the scope it points at is removed or disabled, it is cleared (the inbox
-	falls back to the manual queue) instead of blocking the save.
+	Frappe validates links before any validate hook, so a project that does not exist would
+	answer 417 (LinkValidationError) instead of this clear 400: PTEmailAccount calls this
+	from ``_validate_links``. Setting *or clearing* it is a System Manager's decision (403).
 	"""
 	default = doc.get("pt_default_project")
-	changed = doc.is_new() or doc.has_value_changed("pt_default_project")
-	if changed and default and "System Manager" not in frappe.get_roles():
-		raise frappe.PermissionError(_("Only administrators may set the default landing project"))
-	if not default:
+	changed = bool(default) if doc.is_new() else doc.has_value_changed("pt_default_project")
+	if not changed:
 		return
-	if default in eligible_scopes(doc):
-		return
-	if changed:
+	if "System Manager" not in frappe.get_roles():
+		raise frappe.PermissionError(_("Only System Managers may set or clear the default landing project"))
+	if default and default not in eligible_scopes(doc):
 		frappe.throw(
 			_("Default landing project {0} must be one of this inbox's approved, receive-enabled project scopes: {1}").format(
 				default, ", ".join(eligible_scopes(doc)) or _("none")
 			),
 			DefaultProjectError,
 		)
+
+
+def validate_email_account_routing(doc, method=None):
+	"""Email Account validate: a default whose scope was removed or disabled is cleared.
+
+	The inbox then falls back to the manual queue instead of blocking the save.
+	"""
+	default = doc.get("pt_default_project")
+	if not default or default in eligible_scopes(doc):
+		return
 	doc.pt_default_project = None
 	frappe.msgprint(
 		_("Default landing project {0} was cleared: its scope was removed or disabled. New mail without a route waits in the manual queue.").format(default),

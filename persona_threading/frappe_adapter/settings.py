@@ -20,8 +20,11 @@ def enabled() -> bool:
 	return bool(settings().enabled)
 
 
+CONVERSATION_DOCTYPE = "Issue"  # ERPNext's; the form script, hooks and timeline are built for it
+
+
 def conversation_doctype() -> str:
-	return settings().conversation_doctype or "Issue"
+	return CONVERSATION_DOCTYPE
 
 
 def keyring() -> Keyring:

@@ -17,6 +17,7 @@ from ..engine.message import InboundMessage, normalize_message_id
 from ..engine.outgoing import new_thread_root
 from ..engine.thread_index import decode_thread_index
 from . import timeline
+from .lookup import FrappeLookup
 
 CONVERSATION = "PT Conversation"
 MESSAGE = "PT Conversation Message"
@@ -203,12 +204,16 @@ def add_followers(conversation: str, message: InboundMessage) -> None:
 
 
 def add_follower(conversation: str, email: str, role: str | None = None) -> None:
-	"""Add someone once; a sender with no role given is the requester if there is none yet."""
+	"""Add someone once. A sender with no role given is the requester when there is none yet;
+	after that an agent (active internal user) or a "Third party": someone whose reply threaded
+	without being on the conversation is never silently made a follower."""
 	if not email or frappe.db.exists(FOLLOWER, {"conversation": conversation, "email": email}):
 		return
 	if role is None:
-		has_requester = frappe.db.exists(FOLLOWER, {"conversation": conversation, "role": "Requester"})
-		role = "Follower" if has_requester else "Requester"
+		if not frappe.db.exists(FOLLOWER, {"conversation": conversation, "role": "Requester"}):
+			role = "Requester"
+		else:
+			role = "Agent" if FrappeLookup().is_active_user(email) else "Third party"
 	doctype, name = _follower_parent(email)
 	frappe.get_doc(
 		{

@@ -117,3 +117,14 @@ def issue_of(raw: bytes) -> str:
 	from persona_threading.engine.message import parse_message
 
 	return communication_for(parse_message(raw).message_id).reference_name
+
+
+def api_headers(user: str) -> dict:
+	"""Token authentication headers for REST calls as ``user`` (a fresh secret each call)."""
+	doc = frappe.get_doc("User", user)
+	secret = frappe.generate_hash(length=15)
+	doc.api_key = doc.api_key or frappe.generate_hash(length=15)
+	doc.api_secret = secret
+	doc.save(ignore_permissions=True)
+	frappe.db.commit()
+	return {"Authorization": f"token {doc.api_key}:{secret}"}

@@ -115,6 +115,49 @@ class TestAutoResume(TicketCase):
 		self.assertTrue(any(issue in e for e in timeline("Issue", new)))
 
 
+class TestGraceWindowsCountFromTheStatusChange(TicketCase):
+	"""Reopen and thank-you windows start when the ticket was resolved/closed, not at its last edit."""
+
+	def resolved_days_ago(self, status: str, days: int):
+		customer, issue, mid = self.ticket("Open")
+		doc = frappe.get_doc("Issue", issue)
+		doc.status = status
+		doc.save(ignore_permissions=True, ignore_version=False)  # tests skip versions unless asked
+		version = frappe.get_last_doc("Version", filters={"ref_doctype": "Issue", "docname": issue})
+		frappe.db.set_value("Version", version.name, "creation", frappe.utils.add_days(frappe.utils.now_datetime(), -days),
+							update_modified=False)
+		doc.reload()
+		doc.description = "edited today by an agent"  # moves `modified` to now
+		doc.save(ignore_permissions=True, ignore_version=False)
+		frappe.db.commit()
+		return customer, issue, mid
+
+	def test_a_thank_you_after_the_grace_window_reopens_even_if_edited_today(self):
+		customer, issue, mid = self.resolved_days_ago("Resolved", 10)  # grace window: 7 days
+		self.reply(customer, mid, "Thanks a lot, works now!")
+		self.assertEqual(frappe.db.get_value("Issue", issue, "status"), "Open")
+
+	def test_a_thank_you_within_the_grace_window_keeps_it_resolved(self):
+		customer, issue, mid = self.resolved_days_ago("Resolved", 2)
+		self.reply(customer, mid, "Thanks a lot, works now!")
+		self.assertEqual(frappe.db.get_value("Issue", issue, "status"), "Resolved")
+
+	def test_reopen_within_n_days_counts_from_closing(self):
+		settings = frappe.get_single("PT Settings")
+		before = (settings.closed_ticket_policy, settings.reopen_within_days)
+		settings.closed_ticket_policy, settings.reopen_within_days = "Reopen within N days", 14
+		settings.save()
+		try:
+			customer, issue, mid = self.resolved_days_ago("Closed", 20)
+			raw = self.reply(customer, mid, "The printer jams again.")
+			self.assertNotEqual(issue_of(raw), issue)  # closed 20 days ago: a new linked ticket
+			self.assertEqual(frappe.db.get_value("Issue", issue, "status"), "Closed")
+		finally:
+			settings.closed_ticket_policy, settings.reopen_within_days = before
+			settings.save()
+			frappe.db.commit()
+
+
 class TestPerProjectStatuses(TicketCase):
 	def test_a_project_can_name_its_own_awaiting_input_status(self):
 		from .helpers import ensure_company, project

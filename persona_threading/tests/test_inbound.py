@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import frappe
 from frappe.core.doctype.communication.email import make
+from frappe.tests.test_api import FrappeAPITestCase
 from frappe.tests.utils import FrappeTestCase
 
 from persona_threading.demo.client import customer_reply
 from persona_threading.engine.message import parse_message
 from persona_threading.frappe_adapter import api
 
-from .helpers import INBOX_ADDRESS, communication_for, first_mail, receive, support_inbox, timeline, unique_customer
+from .helpers import INBOX_ADDRESS, agent, api_headers, communication_for, first_mail, receive, support_inbox, timeline, unique_customer
 
 
 class TestInboundThreading(FrappeTestCase):
@@ -70,10 +71,30 @@ class TestInboundThreading(FrappeTestCase):
 		self.assertTrue(agent.in_reply_to and agent.thread_index)
 		self.assertTrue(frappe.db.exists("PT Conversation Message", {"message_id": agent.message_id, "direction": "Outbound"}))
 
+	def test_agent_reply_record_shows_no_threading_tokens(self):
+		"""The mail carries the token; the Communication (timeline, portal, quoted history) does not."""
+		_, issue, agent_raw = self.open_issue()
+		self.assertIn("thread::", parse_message(agent_raw).subject)
+		comm = frappe.get_last_doc("Communication", filters={"reference_name": issue, "sent_or_received": "Sent"})
+		self.assertEqual(comm.subject, f"Re: {frappe.db.get_value('Issue', issue, 'subject')}")
+		self.assertNotIn("thread::", comm.subject + comm.content)
+		self.assertNotIn("pt-ticket:", comm.content)
+		self.assertIn("A technician is on the way.", comm.content)
+
 	def test_reply_with_in_reply_to(self):
 		customer, issue, agent_raw = self.open_issue()
 		raw = customer_reply(agent_raw, customer, "Thanks", subject="edited", quote=False)
 		self.assert_lands_on(raw, issue, "in_reply_to")
+
+	def test_a_strangers_threaded_reply_is_a_third_party_not_a_follower(self):
+		customer, issue, agent_raw = self.open_issue()
+		stranger = unique_customer()
+		raw = customer_reply(agent_raw, stranger, "I am not on this ticket", quote=False)
+		self.assert_lands_on(raw, issue, "in_reply_to")
+		conversation = frappe.db.get_value("PT Conversation", {"reference_name": issue})
+		roles = dict(frappe.get_all("PT Conversation Follower", filters={"conversation": conversation},
+									fields=["email", "role"], as_list=True))
+		self.assertEqual((roles[customer], roles[stranger]), ("Requester", "Third party"))
 
 	def test_reply_with_only_references(self):
 		customer, issue, agent_raw = self.open_issue()
@@ -138,3 +159,37 @@ class TestInboundThreading(FrappeTestCase):
 		again = first_mail(customer, subject="Re: Invoice question 42")
 		receive(again)
 		self.assertNotEqual(communication_for(parse_message(again).message_id).reference_name, first)
+
+
+class TestWhyHereOverREST(FrappeAPITestCase):
+	"""persona_threading.api.why_here: the decisions as JSON, for integrations and the dialog."""
+
+	def test_decisions_in_the_cli_shape_with_links_and_read_permission(self):
+		support_inbox()
+		customer = unique_customer()
+		first = first_mail(customer)
+		receive(first)
+		original = parse_message(first).message_id
+		issue = communication_for(original).reference_name
+		reply = customer_reply(first, customer, "more details", quote=False)
+		receive(reply)
+		frappe.db.commit()
+
+		response = self.get(self.method("persona_threading.api.why_here"), {"doctype": "Issue", "name": issue,
+																			"sid": self.sid})
+		self.assertEqual(response.status_code, 200, response.json)
+		items = response.json["message"]
+		self.assertEqual([i["rule"] for i in items], ["new", "in_reply_to"])
+		for key in ("message_id", "action", "conversation", "rule", "evidence", "project", "attempts", "defects",
+					"submitted_by", "assigned_to", "direction", "sender", "received_at"):
+			self.assertIn(key, items[1])
+		self.assertIn({"rule": "in_reply_to", "matched": True}, [{k: a[k] for k in ("rule", "matched")}
+																   for a in items[1]["attempts"]])
+		self.assertEqual(items[1]["links"], {original: communication_for(original).name})
+
+		outsider = agent("pt-no-issue-access@pt-test.example")
+		frappe.get_doc("User", outsider).remove_roles("Support Team")
+		frappe.db.commit()
+		response = self.get(self.method("persona_threading.api.why_here"), {"doctype": "Issue", "name": issue},
+							headers=api_headers(outsider))
+		self.assertEqual(response.status_code, 403)

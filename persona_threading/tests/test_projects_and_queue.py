@@ -11,7 +11,7 @@ from frappe.tests.utils import FrappeTestCase
 
 from persona_threading.demo.client import new_mail
 
-from .helpers import (agent, communication_for, ensure_company, issue_of, project, receive,
+from .helpers import (agent, api_headers, communication_for, ensure_company, issue_of, project, receive,
 					  support_inbox, timeline, unique_customer)
 
 
@@ -130,22 +130,15 @@ class TestDefaultLandingProjectOverREST(FrappeAPITestCase):
 		self.account, self.address = multi_inbox(uuid.uuid4().hex[:6], [self.acme, self.beta])
 		frappe.db.commit()
 
-	def token(self, user: str) -> dict:
-		doc = frappe.get_doc("User", user)
-		secret = frappe.generate_hash(length=15)
-		doc.api_key = doc.api_key or frappe.generate_hash(length=15)
-		doc.api_secret = secret
-		doc.save(ignore_permissions=True)
-		frappe.db.commit()
-		return {"Authorization": f"token {doc.api_key}:{secret}"}
-
-	def put_default(self, value, user="Administrator"):
+	def put_account(self, values: dict, user="Administrator"):
 		"""PUT over REST; only the mail server connections stock validation makes are replaced."""
 		from frappe.email.doctype.email_account.email_account import EmailAccount
 
 		with patch.object(EmailAccount, "get_incoming_server"), patch.object(EmailAccount, "validate_smtp_conn"):
-			return self.put(self.resource("Email Account", self.account.name), {"pt_default_project": value},
-							headers=self.token(user))
+			return self.put(self.resource("Email Account", self.account.name), values, headers=api_headers(user))
+
+	def put_default(self, value, user="Administrator"):
+		return self.put_account({"pt_default_project": value}, user)
 
 	def test_only_an_eligible_scope_may_be_the_default(self):
 		response = self.put_default(self.gamma)
@@ -165,6 +158,37 @@ class TestDefaultLandingProjectOverREST(FrappeAPITestCase):
 	def test_non_admins_get_403(self):
 		user = agent("pt-not-an-admin@pt-test.example")
 		self.assertEqual(self.put_default(self.acme, user=user).status_code, 403)
+
+	def inbox_editor(self) -> str:
+		"""Not a System Manager, but a custom role lets them edit Email Accounts (Role Permission Manager)."""
+		from frappe.permissions import add_permission, update_permission_property
+
+		role = "_PT Inbox Editor"
+		if not frappe.db.exists("Role", role):
+			frappe.get_doc({"doctype": "Role", "role_name": role, "desk_access": 1}).insert(ignore_permissions=True)
+		if not frappe.db.exists("Custom DocPerm", {"parent": "Email Account", "role": role}):
+			add_permission("Email Account", role, 0)
+			update_permission_property("Email Account", role, 0, "write", 1)
+		user = agent("pt-inbox-editor@pt-test.example")
+		frappe.get_doc("User", user).add_roles(role)
+		frappe.db.commit()
+		return user
+
+	def test_an_inbox_editor_who_is_not_admin_may_neither_set_nor_clear_it(self):
+		editor = self.inbox_editor()
+		self.assertEqual(self.put_default(self.acme, user=editor).status_code, 403)
+		self.assertIsNone(frappe.db.get_value("Email Account", self.account.name, "pt_default_project"))
+		self.assertEqual(self.put_default(self.acme).status_code, 200)
+		self.assertEqual(self.put_default(None, user=editor).status_code, 403)
+		self.assertEqual(frappe.db.get_value("Email Account", self.account.name, "pt_default_project"), self.acme)
+		# the same user may still edit other fields of the inbox
+		response = self.put_account({"unreplied_for_mins": 45}, editor)
+		self.assertEqual(response.status_code, 200, response.json)
+
+	def test_a_project_that_does_not_exist_is_400_not_417(self):
+		response = self.put_default("No Such Project 4711")
+		self.assertEqual(response.status_code, 400, response.json)
+		self.assertIn("must be one of this inbox", str(response.json))
 
 	def test_removing_the_default_scope_degrades_to_no_route(self):
 		self.assertEqual(self.put_default(self.acme).status_code, 200)

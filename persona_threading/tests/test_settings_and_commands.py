@@ -23,6 +23,17 @@ class TestSettings(FrappeTestCase):
 		self.assertNotEqual(doc.token_secret, doc.get_password("token_secret"))
 		self.assertTrue(set(doc.token_secret) <= {"*"})
 
+	def test_settings_that_did_nothing_are_gone_after_migrate(self):
+		from persona_threading.patches.v0_2 import remove_unused_fields
+
+		self.assertFalse(frappe.get_meta("PT Settings").has_field("conversation_doctype"))
+		self.assertFalse(frappe.get_meta("PT Conversation").has_field("status"))
+		frappe.db.sql_ddl("alter table `tabPT Conversation` add column `status` varchar(140)")  # an old site
+		frappe.db.sql("insert into tabSingles (doctype, field, value) values ('PT Settings', 'conversation_doctype', 'ToDo')")
+		remove_unused_fields.execute()
+		self.assertFalse(frappe.db.has_column("PT Conversation", "status"))
+		self.assertFalse(frappe.db.sql("select 1 from tabSingles where doctype='PT Settings' and field='conversation_doctype'"))
+
 	def test_only_admins_may_change_routing_settings(self):
 		self.assertFalse(frappe.has_permission("PT Settings", "write", user="Guest"))
 		agent = "pt-agent@pt-test.example"

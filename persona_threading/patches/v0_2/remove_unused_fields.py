@@ -1,0 +1,13 @@
+"""Remove settings that did nothing: PT Settings "Conversations attach to" and PT Conversation status.
+
+The app is built for ERPNext's Issue (form script, hooks, timeline), and a conversation's
+state is its Issue's status; both fields were stored but never read.
+"""
+
+import frappe
+
+
+def execute():
+	frappe.db.delete("Singles", {"doctype": "PT Settings", "field": "conversation_doctype"})
+	if frappe.db.has_column("PT Conversation", "status"):
+		frappe.db.sql_ddl("alter table `tabPT Conversation` drop column `status`")

@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# Build (once) and reuse a throwaway Frappe v15 + ERPNext bench for the Frappe suite.
+#
+#   scripts/bench/build.sh     (the bench and site it makes: see common.sh, persona_bench/_site)
+#
+# Cold (nothing installed): system packages, tools, bench, assets, site: ~12-15 minutes on
+# 2 cores. Warm: checks and service starts only, seconds. Every stage leaves a marker file
+# when it has finished; a stage without its marker (a run killed half-way) is removed and
+# built again, so an interrupted run never breaks the next one.
+#
+# Inputs (all optional):
+#   PERSONA_CACHE             where the bench lives (default ~/.cache/persona-threading)
+#   PERSONA_FRAPPE_SOURCES    folder with frappe-*.tar.gz, erpnext-*.tar.gz, gunicorn-*.tar.gz,
+#                             air-datepicker-*.tar.gz (default: ../shared/frappe-platform
+#                             beside this checkout when it exists; else upstream version-15)
+#   PERSONA_DB_ROOT_PASSWORD  root password of an existing MariaDB we cannot log in to as root
+set -euo pipefail
+here="$(cd "$(dirname "$0")/../.." && pwd)"
+. "$here/scripts/bench/common.sh"
+
+cache="$persona_cache" bench="$persona_bench" site="$persona_site"
+sources="${PERSONA_FRAPPE_SOURCES:-}"
+[ -z "$sources" ] && [ -d "$here/../shared/frappe-platform" ] && sources="$(cd "$here/../shared/frappe-platform" && pwd)"
+python_bin="$(command -v python3.11 || command -v python3.12 || command -v python3.10 || true)"
+[ -n "$python_bin" ] || die "Frappe v15 needs Python 3.10-3.12 (none found on PATH)"
+mkdir -p "$cache"
+
+# One build at a time: a second `make test` waits for the first instead of racing it.
+# flock -o: the lock stays with flock itself, so the daemons this build starts (MariaDB,
+# Redis) do not inherit it and hold it forever.
+if [ -z "${PERSONA_BUILD_LOCKED:-}" ]; then
+  PERSONA_BUILD_LOCKED=1 exec flock -o "$cache/.lock" bash "$0" "$@"
+fi
+
+# --- 1. system packages (MariaDB, Redis) -------------------------------------------------
+missing=()
+command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server)
+command -v mysql >/dev/null 2>&1 || missing+=(mariadb-client)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+# pkg-config + the client headers: the mysqlclient wheel some Frappe deps build from source.
+[ -e /usr/include/mariadb/mysql.h ] || missing+=(libmariadb-dev pkg-config)
+if [ ${#missing[@]} -gt 0 ]; then
+  command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and no apt-get here: install them with this system's package manager"
+  [ "$(id -u)" -eq 0 ] || die "missing ${missing[*]}: run 'sudo apt-get install ${missing[*]}' (this script installs them only as root)"
+  step "installing ${missing[*]} (apt-get)"
+  # utf8mb4_unicode_ci is what Frappe expects; written before the server's first start.
+  mkdir -p /etc/mysql/mariadb.conf.d
+  printf '[mysqld]\ncharacter-set-client-handshake = FALSE\ncharacter-set-server = utf8mb4\ncollation-server = utf8mb4_unicode_ci\n\n[mysql]\ndefault-character-set = utf8mb4\n' \
+    > /etc/mysql/mariadb.conf.d/99-persona-threading.cnf
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null \
+    || die "apt-get install ${missing[*]} failed"
+  done_step
+fi
+start_mariadb
+
+# --- 2. a MariaDB login for creating sites ------------------------------------------------
+# Our own admin user (password kept in the cache), created through root's unix-socket login
+# (Debian's default for root). root's own login is left untouched, so the init script can
+# still stop the server. An existing server we cannot enter that way: PERSONA_DB_ROOT_PASSWORD.
+db_user=persona_admin
+db_pass_file="$cache/db-admin-password"
+[ -s "$db_pass_file" ] || (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$db_pass_file")
+db_pass="$(cat "$db_pass_file")"
+can_login() { mysql -h 127.0.0.1 -u "$1" -p"$2" -e 'select 1' >/dev/null 2>&1; }
+if [ -n "${PERSONA_DB_ROOT_PASSWORD:-}" ]; then
+  db_user=root db_pass="$PERSONA_DB_ROOT_PASSWORD"
+  can_login root "$db_pass" || die "cannot log in to MariaDB as root with PERSONA_DB_ROOT_PASSWORD"
+elif ! can_login "$db_user" "$db_pass"; then
+  mysql -u root -e 'select 1' >/dev/null 2>&1 \
+    || die "cannot log in to MariaDB as root through its socket: set PERSONA_DB_ROOT_PASSWORD to its root password"
+  mysql -u root <<SQL || die "could not create the MariaDB user $db_user"
+CREATE OR REPLACE USER '$db_user'@'localhost' IDENTIFIED BY '$db_pass';
+CREATE OR REPLACE USER '$db_user'@'127.0.0.1' IDENTIFIED BY '$db_pass';
+GRANT ALL PRIVILEGES ON *.* TO '$db_user'@'localhost' WITH GRANT OPTION;
+GRANT ALL PRIVILEGES ON *.* TO '$db_user'@'127.0.0.1' WITH GRANT OPTION;
+FLUSH PRIVILEGES;
+SQL
+fi
+
+# --- 3. tools: yarn 1.x and the bench CLI, inside the cache (nothing global) -------------
+tools="$cache/tools"  # on PATH already (common.sh)
+command -v node >/dev/null 2>&1 || die "Node.js 18+ is needed (Debian/Ubuntu: apt-get install nodejs npm)"
+if [ ! -f "$tools/.done" ]; then
+  step "installing yarn 1.x (npm) and the bench CLI (PyPI) into $tools"
+  rm -rf "$tools"; mkdir -p "$tools"
+  # yarn 1: Frappe's install breaks with yarn 2+ (what a bare `npm i yarn` may bring).
+  npm install --silent --no-audit --no-fund --prefix "$tools" yarn@1 >/dev/null || die "npm could not install yarn@1"
+  "$python_bin" -m venv "$tools/bench-cli"
+  # setuptools<80: newer ones dropped pkg_resources, which bench and Frappe deps import.
+  "$tools/bench-cli/bin/pip" install -q --disable-pip-version-check 'frappe-bench>=5.22,<6' 'setuptools<80' \
+    || die "pip could not install frappe-bench"
+  touch "$tools/.done"
+  done_step
+fi
+# The bench CLI runs `uv` by name: it lives in the bench CLI's venv (on PATH above).
+# Same pin for every venv bench creates and every build it runs.
+printf 'setuptools<80\n' > "$tools/constraints.txt"
+export PIP_CONSTRAINT="$tools/constraints.txt" UV_CONSTRAINT="$tools/constraints.txt" UV_BUILD_CONSTRAINT="$tools/constraints.txt"
+
+# --- 4. Frappe and ERPNext sources as local git repositories ------------------------------
+src="$cache/src"
+if [ ! -f "$src/.done" ]; then
+  rm -rf "$src"; mkdir -p "$src"
+  if [ -n "$sources" ]; then
+    step "unpacking Frappe and ERPNext from $sources"
+    for name in frappe erpnext gunicorn air-datepicker; do
+      tarball="$(ls "$sources"/"$name"-[0-9a-f]*.tar.gz 2>/dev/null | head -1)"
+      [ -n "$tarball" ] || die "no $name-*.tar.gz in $sources"
+      tar -xzf "$tarball" -C "$src"
+    done
+    # Frappe pins two git dependencies on GitHub; point them at the unpacked copies.
+    sed -i "s|\"gunicorn @ git+https://github.com/frappe/gunicorn@[0-9a-f]*\"|\"gunicorn @ file://$src/gunicorn\"|" "$src/frappe/pyproject.toml"
+    sed -i "s|\"air-datepicker\": \"github:frappe/air-datepicker\"|\"air-datepicker\": \"file:$src/air-datepicker\"|" "$src/frappe/package.json"
+    # yarn.lock must agree with package.json, or yarn fetches the locked GitHub tarball.
+    sed -i "s|^\"air-datepicker@github:frappe/air-datepicker\":|\"air-datepicker@file:$src/air-datepicker\":|; \\|resolved \"https://codeload.github.com/frappe/air-datepicker/|d" "$src/frappe/yarn.lock"
+    grep -q "file://$src/gunicorn" "$src/frappe/pyproject.toml" || die "could not repoint Frappe's gunicorn dependency"
+  else
+    step "cloning Frappe and ERPNext version-15 from GitHub"
+    git clone -q --depth 1 -b version-15 https://github.com/frappe/frappe "$src/frappe" || die "git clone frappe failed"
+    git clone -q --depth 1 -b version-15 https://github.com/frappe/erpnext "$src/erpnext" || die "git clone erpnext failed"
+  fi
+  # `bench init --frappe-path` and `bench get-app` run `git clone`: each app must be a repo.
+  for app in frappe erpnext; do
+    (cd "$src/$app" && { [ -d .git ] || git init -q -b version-15; } && git add -A \
+      && git -c user.name=persona -c user.email=persona@localhost commit -q -m "local sources" --allow-empty) \
+      || die "could not make $src/$app a git repository"
+  done
+  touch "$src/.done"
+  done_step
+fi
+
+# --- 5. the bench ------------------------------------------------------------------------
+bench_cli() { (cd "$bench" && bench "$@"); }
+if [ ! -f "$bench/.done-init" ]; then
+  rm -rf "$bench"
+  step "bench init (Python env and node modules of Frappe)"
+  # Running as root: bench refuses unless frappe_user is set, and `bench init` reads it from
+  # ./sites/common_site_config.json of the folder it runs in.
+  work="$cache/init-cwd"; mkdir -p "$work/sites"
+  printf '{"frappe_user": "%s"}\n' "$(id -un)" > "$work/sites/common_site_config.json"
+  (cd "$work" && bench init "$bench" --frappe-path "$src/frappe" --frappe-branch version-15 \
+      --python "$python_bin" --skip-assets --no-backups >"$cache/init.log" 2>&1) \
+    || { tail -25 "$cache/init.log"; die "bench init failed (log: $cache/init.log)"; }
+  # frappe_user in the bench itself, for every later bench command run as root.
+  "$bench/env/bin/python" - "$bench/sites/common_site_config.json" "$(id -un)" <<'PY'
+import json, sys
+path, user = sys.argv[1:]
+conf = json.load(open(path))
+conf["frappe_user"] = user
+json.dump(conf, open(path, "w"), indent=1)
+PY
+  "$bench/env/bin/python" -m pip install -q --disable-pip-version-check 'setuptools<80' >/dev/null 2>&1 || true
+  touch "$bench/.done-init"
+  done_step
+fi
+start_redis "$bench"
+
+if [ ! -f "$bench/.done-erpnext" ]; then
+  rm -rf "$bench/apps/erpnext"; sed -i '/^erpnext$/d' "$bench/sites/apps.txt"
+  step "bench get-app erpnext"
+  bench_cli get-app --skip-assets "$src/erpnext" >"$cache/get-app.log" 2>&1 \
+    || { tail -25 "$cache/get-app.log"; die "bench get-app erpnext failed (log: $cache/get-app.log)"; }
+  touch "$bench/.done-erpnext"
+  done_step
+fi
+
+if [ ! -f "$bench/.done-assets" ]; then
+  # --force: build locally (without it bench tries to download prebuilt assets). Sending
+  # mail needs the built CSS (it is inlined into every mail).
+  step "bench build --force (JS/CSS assets)"
+  CI=1 bench_cli build --force >"$cache/build.log" 2>&1 \
+    || { tail -25 "$cache/build.log"; die "bench build failed (log: $cache/build.log)"; }
+  touch "$bench/.done-assets"
+  done_step
+fi
+
+# --- 6. the test site --------------------------------------------------------------------
+site_ok() { [ -f "$bench/sites/$site/.done-site" ] && bench_cli --site "$site" list-apps 2>/dev/null | grep -q '^erpnext'; }
+if ! site_ok; then
+  step "bench new-site $site with ERPNext, setup wizard done"
+  # Left over from a killed run (or its database lost): drop both and start again.
+  if [ -d "$bench/sites/$site" ]; then
+    bench_cli drop-site "$site" --force --no-backup --db-root-username "$db_user" --db-root-password "$db_pass" \
+      >"$cache/new-site.log" 2>&1 || true
+    rm -rf "$bench/sites/$site" "$bench/archived/sites/$site"
+  fi
+  bench_cli new-site "$site" --db-root-username "$db_user" --db-root-password "$db_pass" \
+      --admin-password admin --install-app erpnext >>"$cache/new-site.log" 2>&1 \
+    || { tail -25 "$cache/new-site.log"; die "bench new-site failed (log: $cache/new-site.log)"; }
+  bench_cli --site "$site" set-config allow_tests true >/dev/null
+  # ERPNext's own test set-up completes the setup wizard (a Company, fiscal year, defaults).
+  bench_cli --site "$site" execute erpnext.setup.utils.before_tests >>"$cache/new-site.log" 2>&1 \
+    || { tail -25 "$cache/new-site.log"; die "completing the setup wizard failed (log: $cache/new-site.log)"; }
+  touch "$bench/sites/$site/.done-site"
+  done_step
+fi
+echo "   bench ready: $bench, site $site"

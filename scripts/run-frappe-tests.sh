@@ -48,6 +48,10 @@ step "installing this checkout into the bench's Python env"
   || { tail -20 "$logs/persona-pip.log"; die "could not install this checkout into $bench_dir/env"; }
 done_step
 
+# Frappe caches each app's module list in Redis; a cache from before the link would make
+# install-app sync none of the app's DocTypes (what `bench get-app` avoids by clearing it).
+bench_cli --site "$site" clear-cache >/dev/null 2>&1 || die "bench clear-cache failed on $site"
+
 if bench_cli --site "$site" list-apps 2>/dev/null | grep -q '^persona_threading'; then
   step "bench migrate ($site)"
   bench_cli --site "$site" migrate >"$logs/persona-migrate.log" 2>&1 \

@@ -14,8 +14,28 @@ INBOX = "_PT Support"
 INBOX_ADDRESS = "support@pt-test.example"
 
 
+def ensure_default_outgoing() -> str:
+	"""A default outgoing Email Account, as every helpdesk site has one (and Frappe's CI too).
+
+	Stock sends notifications on received mail and Frappe's own Email Account tests send
+	mail; without a default outgoing account both fail with OutgoingEmailError. Frappe's own
+	test account is used, so its Email Account tests see what they expect. Also run by
+	scripts/run-frappe-tests.sh (``bench execute``) before those tests.
+	"""
+	from frappe.test_runner import make_test_records
+
+	current = frappe.db.get_value("Email Account", {"default_outgoing": 1, "enable_outgoing": 1}, "name")
+	if current:
+		return current
+	make_test_records("Email Account", commit=True)
+	frappe.db.set_value("Email Account", "_Test Email Account 1", "default_outgoing", 1)
+	frappe.db.commit()
+	return "_Test Email Account 1"
+
+
 def support_inbox(name: str = INBOX, address: str = INBOX_ADDRESS, scopes=(), default_project=None):
 	"""An IMAP Email Account whose INBOX appends to Issue (incoming and outgoing)."""
+	ensure_default_outgoing()
 	if not frappe.db.exists("Email Account", name):
 		frappe.get_doc(
 			{

@@ -89,7 +89,7 @@ class TestInboundThreading(FrappeTestCase):
 	def test_a_strangers_threaded_reply_is_a_third_party_not_a_follower(self):
 		customer, issue, agent_raw = self.open_issue()
 		stranger = unique_customer()
-		raw = customer_reply(agent_raw, stranger, "I am not on this ticket", quote=False)
+		raw = customer_reply(agent_raw, stranger, "I am not on this ticket", subject="edited", quote=False)
 		self.assert_lands_on(raw, issue, "in_reply_to")
 		conversation = frappe.db.get_value("PT Conversation", {"reference_name": issue})
 		roles = dict(frappe.get_all("PT Conversation Follower", filters={"conversation": conversation},
@@ -175,8 +175,9 @@ class TestWhyHereOverREST(FrappeAPITestCase):
 		receive(reply)
 		frappe.db.commit()
 
-		response = self.get(self.method("persona_threading.api.why_here"), {"doctype": "Issue", "name": issue,
-																			"sid": self.sid})
+		# token auth, not a session: a session cookie would stay in the shared test client
+		response = self.get(self.method("persona_threading.api.why_here"), {"doctype": "Issue", "name": issue},
+							headers=api_headers("Administrator"))
 		self.assertEqual(response.status_code, 200, response.json)
 		items = response.json["message"]
 		self.assertEqual([i["rule"] for i in items], ["new", "in_reply_to"])

@@ -176,7 +176,15 @@ if [ ! -f "$bench/.done-assets" ]; then
 fi
 
 # --- 6. the test site --------------------------------------------------------------------
-site_ok() { [ -f "$bench/sites/$site/.done-site" ] && bench_cli --site "$site" list-apps 2>/dev/null | grep -q '^erpnext'; }
+# The site is usable when it was finished and its database answers (checked with MariaDB's own
+# client: a bench command would also fail on a broken checkout of this app, not the site).
+site_ok() {
+  [ -f "$bench/sites/$site/.done-site" ] || return 1
+  local conf="$bench/sites/$site/site_config.json" name pass
+  name="$("$bench/env/bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["db_name"])' "$conf")" || return 1
+  pass="$("$bench/env/bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["db_password"])' "$conf")" || return 1
+  mysql -h 127.0.0.1 -u "$name" -p"$pass" "$name" -e 'select name from tabCompany limit 1' 2>/dev/null | grep -q .
+}
 if ! site_ok; then
   step "bench new-site $site with ERPNext, setup wizard done"
   # Left over from a killed run (or its database lost): drop both and start again.

@@ -9,5 +9,5 @@ import frappe
 
 def execute():
 	frappe.db.delete("Singles", {"doctype": "PT Settings", "field": "conversation_doctype"})
-	if frappe.db.has_column("PT Conversation", "status"):
-		frappe.db.sql_ddl("alter table `tabPT Conversation` drop column `status`")
+	frappe.db.sql_ddl("alter table `tabPT Conversation` drop column if exists `status`")
+	frappe.clear_cache(doctype="PT Conversation")  # the cached column list still has it

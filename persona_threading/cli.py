@@ -154,7 +154,7 @@ def cmd_show(app: App, args) -> int:
     if args.json:
         print(json.dumps(info, ensure_ascii=False, indent=2))
         return 0
-    print(f"Conversation {info['id']}  [{info['status']}]  project={info['project'] or '-'}")
+    print(f"Conversation {info['id']}  project={info['project'] or '-'}")
     print(f"  Subject: {info['subject']}")
     print("  Participants: " + ", ".join(f"{p['email']} ({p['role']})" for p in info["participants"]))
     for m in info["messages"]:
@@ -167,7 +167,7 @@ def cmd_show(app: App, args) -> int:
 
 def cmd_list(app: App, args) -> int:
     for c in app.store.conversations():
-        print(f"{c['id']:>6}  {c['status']:<8} {c['project'] or '-':<10} {c['messages']:>3} msg  "
+        print(f"{c['id']:>6}  {c['project'] or '-':<10} {c['messages']:>3} msg  "
               f"{c['subject']}")
     return 0
 

@@ -123,6 +123,16 @@ def test_queue_attach_and_new(tmp_path):
     (("queue", "attach", "nope@x", "1"), CONFIG, b"no conversation"),
     (("queue", "new", "nope@x"), CONFIG, b"no open queued message"),
     (("reply", "42", "--from", "a@b.example", "--body", "x"), CONFIG, b"no conversation"),
+    (("list",), CONFIG.replace('projects = ["ACME"]', 'projects = ["ACME"]\ndefault_projet = "ACME"'),
+     b"unknown key 'default_projet' in [[inbox]] #2"),
+    (("list",), "carriers = 5\n" + CONFIG, b"'carriers' must be a table, not 5"),
+    (("list",), CONFIG.replace('projects = ["ACME"]', "projects = 5"),
+     b"[[inbox]] #2 key 'projects' must be a list of strings, not 5"),
+    (("list",), CONFIG + "[policy]\nexternal_forward_requesters = 'no'\n",
+     b"[policy] key 'external_forward_requesters' must be a boolean (true or false), not 'no'"),
+    (("list",), CONFIG + "[carriers]\nsubject_tag = 1\n", b"[carriers] key 'subject_tag' must be a boolean"),
+    (("list",), CONFIG + "active = 'yes'\n", b"[[user]] #1 key 'active' must be a boolean"),
+    (("list",), CONFIG + "[policy]\nheader_threding = false\n", b"unknown key 'header_threding' in [policy]"),
 ])
 def test_bad_input_is_one_clear_line(tmp_path, args, config, message):
     (tmp_path / "c.toml").write_text(config)
@@ -160,3 +170,44 @@ def test_route_json_reports_forward_attribution(tmp_path):
                             capture_output=True)
     [d] = decisions(result)
     assert (d["submitted_by"], d["assigned_to"]) == ("colleague@help.example", "agent@help.example")
+
+
+def test_policy_switches_in_the_config_show_in_explain(tmp_path):
+    config = CONFIG + "[policy]\nheader_threading = false\nthread_index_threading = false\n"
+    (tmp_path / "c.toml").write_text(config)
+    result = subprocess.run([sys.executable, "-m", "persona_threading", "--db", str(tmp_path / "d"),
+                             "--config", str(tmp_path / "c.toml"), "explain", str(FIXTURES / "in_reply_to.eml")],
+                            capture_output=True)
+    out = result.stdout.decode()
+    assert result.returncode == 0, result.stderr
+    for rule in ("in_reply_to", "references", "thread_index"):
+        assert f"{rule:<16} disabled by settings" in out
+
+
+def test_paused_project_takes_no_mail(tmp_path):
+    """A paused scope is an ineligible one: the inbox still has scopes, so mail waits in the queue."""
+    config = CONFIG.replace('projects = ["ACME"]\n', 'paused_projects = ["ACME"]\n')
+    (tmp_path / "c.toml").write_text(config)
+    result = subprocess.run([sys.executable, "-m", "persona_threading", "--db", str(tmp_path / "d"),
+                             "--config", str(tmp_path / "c.toml"), "route", "--json",
+                             str(FIXTURES / "new_to_acme.eml")], capture_output=True)
+    [d] = decisions(result)
+    assert (d["action"], d["conversation"]) == ("queued", None)
+    assert "acme@help.example has 0 eligible project scopes" in json.dumps(d["attempts"])
+
+
+def test_a_store_written_before_the_status_column_was_dropped_still_opens(tmp_path):
+    import sqlite3
+
+    old = sqlite3.connect(tmp_path / "db.sqlite3")
+    old.executescript("CREATE TABLE conversations (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE,"
+                      " project TEXT, subject TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'open',"
+                      " created_at TEXT NOT NULL);"
+                      "INSERT INTO conversations (key, subject, created_at) VALUES ('ConvAAAAAAA', 'old', 'x');")
+    old.commit()
+    old.close()
+    [d] = decisions(run(tmp_path, "route", "--json", str(FIXTURES / "new_to_acme.eml")))
+    assert d["conversation"] == "2"
+    listed = run(tmp_path, "list").stdout.decode()
+    assert "old" in listed and "open" not in listed  # no status that nothing maintains
+    assert "status" not in json.loads(run(tmp_path, "show", "1", "--json").stdout)

@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS inbox_scopes (
 CREATE TABLE IF NOT EXISTS users (email TEXT PRIMARY KEY COLLATE NOCASE, active INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS conversations (
     id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, project TEXT, subject TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'open', created_at TEXT NOT NULL);
+    created_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS thread_roots (
     root TEXT PRIMARY KEY, conversation_id INTEGER NOT NULL REFERENCES conversations(id));
 CREATE TABLE IF NOT EXISTS messages (
@@ -71,8 +71,9 @@ class ProjectConfig:
 @dataclass(frozen=True)
 class InboxConfig:
     address: str
-    projects: tuple[str, ...] = ()
+    projects: tuple[str, ...] = ()  # eligible scopes: mail routes there
     default_project: str | None = None
+    paused_projects: tuple[str, ...] = ()  # scopes that take no mail now (ineligible)
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ class SqliteStore:
         try:
             self.db = sqlite3.connect(path, isolation_level=None)
             self.db.executescript(SCHEMA)
+            self._drop_unmaintained_columns()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open store {path}: {exc}") from exc
         self.db.execute("PRAGMA foreign_keys = ON")
@@ -98,6 +100,15 @@ class SqliteStore:
 
     def close(self) -> None:
         self.db.close()
+
+    def _drop_unmaintained_columns(self) -> None:
+        """Files written before issue 8 have conversations.status, which nothing ever set."""
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(conversations)")}
+        if "status" in columns:
+            try:
+                self.db.execute("ALTER TABLE conversations DROP COLUMN status")
+            except sqlite3.OperationalError:  # SQLite < 3.35: it stays, unused (it has a default)
+                pass
 
     # -- configuration ----------------------------------------------------------------
 
@@ -125,8 +136,10 @@ class SqliteStore:
             for inbox in inboxes:
                 self.db.execute("INSERT INTO inboxes (address, default_project) VALUES (?, ?)",
                                 (inbox.address, inbox.default_project))
-                self.db.executemany("INSERT INTO inbox_scopes (inbox, project) VALUES (?, ?)",
-                                    [(inbox.address, p) for p in inbox.projects])
+                self.db.executemany(
+                    "INSERT INTO inbox_scopes (inbox, project, eligible) VALUES (?, ?, ?)",
+                    [(inbox.address, p, 1) for p in inbox.projects]
+                    + [(inbox.address, p, 0) for p in inbox.paused_projects])
             self.db.executemany("INSERT INTO users (email, active) VALUES (?, ?)",
                                 [(u.email, int(u.active)) for u in users])
         self._inboxes = None
@@ -171,9 +184,9 @@ class SqliteStore:
         known = {row[0].lower() for row in self.db.execute("SELECT prefix FROM projects")}
         inboxes = {}
         for address, default in self.db.execute("SELECT address, default_project FROM inboxes"):
-            scopes = [p for (p,) in self.db.execute(
-                "SELECT project FROM inbox_scopes WHERE inbox = ? AND eligible = 1", (address,))]
-            eligible = tuple(p for p in scopes if p.lower() in known)
+            scopes = self.db.execute("SELECT project, eligible FROM inbox_scopes WHERE inbox = ?",
+                                     (address,)).fetchall()
+            eligible = tuple(p for p, ok in scopes if ok and p.lower() in known)
             inboxes[address.lower()] = Inbox(address, eligible, default, has_scopes=bool(scopes))
         return inboxes
 
@@ -250,11 +263,11 @@ class SqliteStore:
 
     def conversation(self, conversation: str) -> dict:
         row = self.db.execute(
-            "SELECT id, key, project, subject, status, created_at FROM conversations WHERE id = ?",
+            "SELECT id, key, project, subject, created_at FROM conversations WHERE id = ?",
             (conversation,)).fetchone()
         if row is None:
             raise StoreError(f"no conversation {conversation!r}")
-        keys = ("id", "key", "project", "subject", "status", "created_at")
+        keys = ("id", "key", "project", "subject", "created_at")
         info = dict(zip(keys, row))
         info["id"] = str(info["id"])
         info["thread_root"] = (self.db.execute(
@@ -276,9 +289,9 @@ class SqliteStore:
 
     def conversations(self) -> list[dict]:
         rows = self.db.execute(
-            "SELECT c.id, c.project, c.status, c.subject, COUNT(m.id) FROM conversations c"
+            "SELECT c.id, c.project, c.subject, COUNT(m.id) FROM conversations c"
             " LEFT JOIN messages m ON m.conversation_id = c.id GROUP BY c.id ORDER BY c.id").fetchall()
-        return [dict(zip(("id", "project", "status", "subject", "messages"), (str(r[0]),) + r[1:]))
+        return [dict(zip(("id", "project", "subject", "messages"), (str(r[0]),) + r[1:]))
                 for r in rows]
 
     def queued(self, status: str = "open") -> list[dict]:

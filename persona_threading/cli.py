@@ -149,6 +149,9 @@ def cmd_reply(app: App, args) -> int:
     return 0
 
 
+_ACTIONS = {act.NEW, act.THREADED, act.QUEUED, act.IGNORED, act.DUPLICATE, act.OUTBOUND}
+
+
 def cmd_show(app: App, args) -> int:
     info = app.store.conversation(args.conversation)
     if args.json:
@@ -162,6 +165,9 @@ def cmd_show(app: App, args) -> int:
         print(f"  #{m['seq']} {m['direction']:<8} {m['rule']:<16} {m['from']}  {m['subject']}")
         print(f"      {mid}")
         print(f"      why: {m['evidence']}")
+    for row in info["audit"]:
+        if row["event"] not in _ACTIONS:  # decisions are shown per message above
+            print(f"  {row['at']}  {row['event']}: {row['detail']}")
     return 0
 
 
@@ -183,6 +189,8 @@ def cmd_queue(app: App, args) -> int:
         for item in app.store.queued():
             mid = f"<{item['message_id']}>" if item["message_id"] else f"#{item['seq']}"
             print(f"{item['seq']:>6}  {mid}  {item['from']}  {item['subject']}\n        {item['evidence']}")
+            if item["attribution"]:
+                print(f"        {item['attribution']}")
     return 0
 
 

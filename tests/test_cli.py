@@ -158,18 +158,85 @@ def test_demo_runs():
         assert rule in out
 
 
+def forward_to(inbox: str, message_id: str = "fw1@help.example") -> bytes:
+    return (f"From: agent@help.example\nTo: {inbox}\nSubject: Fwd: printer\nMessage-ID: <{message_id}>\n\n"
+            "FYI\n\n---------- Forwarded message ---------\nFrom: Colleague <colleague@help.example>\n"
+            "Subject: printer\n\nbroken\n").encode()
+
+
+def run_with_colleague(tmp_path, *args, stdin=None):
+    """``run`` with colleague@help.example as a second internal user."""
+    (tmp_path / "c.toml").write_text(CONFIG + '\n[[user]]\nemail = "colleague@help.example"\n')
+    return subprocess.run([sys.executable, "-m", "persona_threading", "--db", str(tmp_path / "d"),
+                           "--config", str(tmp_path / "c.toml"), *args], input=stdin, capture_output=True)
+
+
+def shown(tmp_path, conversation) -> dict:
+    result = run_with_colleague(tmp_path, "show", conversation, "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+FORWARD_AUDIT = ["Created via forward from agent@help.example on behalf of colleague@help.example",
+                 "Assigned to agent@help.example (the forwarding agent)"]
+
+
+def forward_audit(info: dict) -> list[str]:
+    return [row["detail"] for row in info["audit"] if row["event"] == "forward"]
+
+
 def test_route_json_reports_forward_attribution(tmp_path):
-    forward = (b"From: agent@help.example\nTo: acme@help.example\nSubject: Fwd: printer\n"
-               b"Message-ID: <fw1@help.example>\n\nFYI\n\n---------- Forwarded message ---------\n"
-               b"From: Colleague <colleague@help.example>\nSubject: printer\n\nbroken\n")
-    (tmp_path / "fw.eml").write_bytes(forward)
-    config = CONFIG + '\n[[user]]\nemail = "colleague@help.example"\n'
-    (tmp_path / "c.toml").write_text(config)
-    result = subprocess.run([sys.executable, "-m", "persona_threading", "--db", str(tmp_path / "d"),
-                             "--config", str(tmp_path / "c.toml"), "route", "--json", str(tmp_path / "fw.eml")],
-                            capture_output=True)
-    [d] = decisions(result)
+    [d] = decisions(run_with_colleague(tmp_path, "route", "--json", "-", stdin=forward_to("acme@help.example")))
     assert (d["submitted_by"], d["assigned_to"]) == ("colleague@help.example", "agent@help.example")
+
+
+def test_route_stores_the_forward_attribution(tmp_path):
+    [d] = decisions(run_with_colleague(tmp_path, "route", "--json", "-", stdin=forward_to("acme@help.example")))
+    info = shown(tmp_path, d["conversation"])
+    roles = {p["email"]: p["role"] for p in info["participants"]}
+    assert roles == {"colleague@help.example": "Requester", "agent@help.example": "Assignee"}
+    assert forward_audit(info) == FORWARD_AUDIT
+    text = run_with_colleague(tmp_path, "show", d["conversation"]).stdout.decode()
+    assert "colleague@help.example (Requester)" in text
+    assert "forward: Created via forward from agent@help.example on behalf of colleague@help.example" in text
+
+
+def test_a_queued_forward_keeps_its_attribution_until_a_reviewer_opens_it(tmp_path):
+    [d] = decisions(run_with_colleague(tmp_path, "route", "--json", "-", stdin=forward_to("support@help.example")))
+    assert (d["action"], d["submitted_by"], d["assigned_to"]) == (
+        "queued", "colleague@help.example", "agent@help.example")
+    listed = run_with_colleague(tmp_path, "queue").stdout.decode()
+    assert "on behalf of colleague@help.example" in listed
+    opened = run_with_colleague(tmp_path, "queue", "new", "fw1@help.example", "--project", "ACME")
+    assert opened.returncode == 0, opened.stderr
+    info = shown(tmp_path, "1")
+    assert [p for p in info["participants"] if p["role"] == "Requester"] == [
+        {"email": "colleague@help.example", "role": "Requester", "active": 1}]
+    assert {"email": "agent@help.example", "role": "Assignee", "active": 1} in info["participants"]
+    assert forward_audit(info) == FORWARD_AUDIT
+
+
+def test_attaching_a_queued_forward_applies_its_attribution(tmp_path):
+    sent = b"From: support@help.example\nTo: colleague@help.example\nSubject: printer\nMessage-ID: <s1@help.example>\n\nhi\n"
+    [started] = decisions(run_with_colleague(tmp_path, "route", "--json", "-", stdin=sent))
+    decisions(run_with_colleague(tmp_path, "route", "--json", "-", stdin=forward_to("support@help.example")))
+    attached = run_with_colleague(tmp_path, "queue", "attach", "fw1@help.example", started["conversation"])
+    assert attached.returncode == 0, attached.stderr
+    info = shown(tmp_path, started["conversation"])
+    roles = {p["email"]: p["role"] for p in info["participants"]}
+    assert (roles["colleague@help.example"], roles["agent@help.example"]) == ("Requester", "Assignee")
+    assert forward_audit(info) == FORWARD_AUDIT
+
+
+def test_a_stranger_whose_reply_threads_joins_as_a_third_party(tmp_path):
+    [first] = decisions(run(tmp_path, "route", "--json", str(FIXTURES / "new_to_acme.eml")))
+    stranger = (b"From: mallory@elsewhere.example\nTo: acme@help.example\nSubject: Re: A question\n"
+                b"In-Reply-To: <n-acme@customer.example>\nMessage-ID: <m1@elsewhere.example>\n\nme too\n")
+    [reply] = decisions(run(tmp_path, "route", "--json", "-", stdin=stranger))
+    assert reply["conversation"] == first["conversation"]
+    info = json.loads(run(tmp_path, "show", first["conversation"], "--json").stdout)
+    roles = {p["email"]: p["role"] for p in info["participants"]}
+    assert roles == {"alice@customer.example": "Requester", "mallory@elsewhere.example": "Third party"}
 
 
 def test_policy_switches_in_the_config_show_in_explain(tmp_path):

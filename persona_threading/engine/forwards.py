@@ -130,6 +130,14 @@ class Attribution:
     forwarded: bool = False  # an agent's forward was found (whatever the outcome)
 
 
+def forward_audit_notes(submitted_by: str | None, assigned_to: str | None) -> list[str]:
+    """The audit lines of a conversation opened from an agent's forward; none for other mail."""
+    if not (submitted_by and assigned_to and submitted_by != assigned_to):
+        return []
+    return [f"Created via forward from {assigned_to} on behalf of {submitted_by}",
+            f"Assigned to {assigned_to} (the forwarding agent)"]
+
+
 def attribute(message: InboundMessage, lookup: Lookup, external_requesters: bool = False) -> Attribution:
     """Who submitted a new conversation, and whom it is assigned to (for agent forwards)."""
     outer = message.from_addr or None

@@ -123,7 +123,7 @@ def route(
     else:
         where = f"inbox {inbox.address}" if inbox else "an unconfigured address"
         decision.evidence = f"no rule matched; {where} has no project scopes"
-    if decision.action == act.NEW:
+    if decision.action in (act.NEW, act.QUEUED):  # a queued forward keeps its attribution
         who = attribute(message, lookup, policy.external_forward_requesters)
         decision.submitted_by, decision.assigned_to = who.submitted_by, who.assigned_to
         decision.attribution = who.evidence if who.forwarded else None

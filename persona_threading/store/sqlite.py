@@ -15,8 +15,10 @@ from typing import Iterable, Sequence
 from ..engine import decision as act
 from ..engine.carriers import Keyring, generate_secret
 from ..engine.decision import Decision
+from ..engine.forwards import forward_audit_notes
 from ..engine.lookup import Inbox, Project, StoredMessage
 from ..engine.message import InboundMessage, parse_message
+from ..engine.participants import ASSIGNEE, CC, REQUESTER, THIRD_PARTY, sender_role
 from ..engine.thread_index import decode_thread_index
 
 SCHEMA = """
@@ -89,7 +91,7 @@ class SqliteStore:
         try:
             self.db = sqlite3.connect(path, isolation_level=None)
             self.db.executescript(SCHEMA)
-            self._drop_unmaintained_columns()
+            self._upgrade_old_file()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open store {path}: {exc}") from exc
         self.db.execute("PRAGMA foreign_keys = ON")
@@ -101,14 +103,17 @@ class SqliteStore:
     def close(self) -> None:
         self.db.close()
 
-    def _drop_unmaintained_columns(self) -> None:
-        """Files written before issue 8 have conversations.status, which nothing ever set."""
+    def _upgrade_old_file(self) -> None:
+        """Files written before issue 8: conversations.status (never set) goes, roles get their names."""
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(conversations)")}
         if "status" in columns:
             try:
                 self.db.execute("ALTER TABLE conversations DROP COLUMN status")
             except sqlite3.OperationalError:  # SQLite < 3.35: it stays, unused (it has a default)
                 pass
+        self.db.execute("UPDATE participants SET role = CASE role WHEN 'requester' THEN ? WHEN 'cc' THEN ?"
+                        " WHEN 'follower' THEN ? END WHERE role IN ('requester', 'cc', 'follower')",
+                        (REQUESTER, CC, THIRD_PARTY))
 
     # -- configuration ----------------------------------------------------------------
 
@@ -211,8 +216,8 @@ class SqliteStore:
             row = cursor.lastrowid
             if conversation is not None:
                 self._remember_thread_root(message, conversation)
-                self._add_participants(conversation, message, direction)
                 self._audit(conversation, row, decision.action, f"{decision.rule}: {decision.evidence}")
+                self._add_participants(conversation, message, direction, row, decision)
             elif decision.action == act.QUEUED:
                 self.db.execute("INSERT INTO queue (message) VALUES (?)", (row,))
         return decision
@@ -236,20 +241,34 @@ class SqliteStore:
             self.db.execute("INSERT OR IGNORE INTO thread_roots (root, conversation_id) VALUES (?, ?)",
                             (index.root, conversation))
 
-    def _add_participants(self, conversation: str, message: InboundMessage, direction: str) -> None:
-        first = self.db.execute("SELECT 1 FROM participants WHERE conversation_id = ?",
-                                (conversation,)).fetchone() is None
+    def _add_participants(self, conversation: str, message: InboundMessage, direction: str, row: int,
+                          decision: Decision) -> None:
+        """Everyone on the mail joins once (see engine.participants for the roles).
+
+        An agent's forward brings in its original sender instead of the agent, who is the
+        Assignee; the conversation's audit says so. A CC becomes the Requester when their
+        mail is the first inbound one (e.g. an answer to a conversation we started).
+        """
         people = []
-        if direction == "inbound" and message.from_addr:
-            people.append((message.from_addr, "requester" if first else "follower"))
-        people += [(a.lower(), "cc") for a in message.to + message.cc]
+        if direction == "inbound":
+            sender = decision.submitted_by or message.from_addr
+            has_requester = self.db.execute("SELECT 1 FROM participants WHERE conversation_id = ? AND role = ?",
+                                            (conversation, REQUESTER)).fetchone() is not None
+            if sender:
+                people.append((sender.lower(), sender_role(has_requester)))
+            for note in forward_audit_notes(decision.submitted_by, decision.assigned_to):
+                self._audit(conversation, row, "forward", note)
+            if decision.assigned_to:
+                people.append((decision.assigned_to.lower(), ASSIGNEE))
+        people += [(a.lower(), CC) for a in message.to + message.cc]
         for email, role in people:
             local, _, domain = email.partition("@")
             if self.inbox(f"{local.split('+', 1)[0]}@{domain}") is not None:
                 continue  # our own inboxes are not participants
-            self.db.execute(
-                "INSERT OR IGNORE INTO participants (conversation_id, email, role) VALUES (?, ?, ?)",
-                (conversation, email, role))
+            self.db.execute(  # someone already here keeps their role unless this mail makes them
+                "INSERT INTO participants (conversation_id, email, role) VALUES (?, ?, ?)"  # requester
+                " ON CONFLICT (conversation_id, email) DO UPDATE SET role = excluded.role"  # or assignee
+                " WHERE excluded.role IN (?, ?)", (conversation, email, role, REQUESTER, ASSIGNEE))
 
     def _audit(self, conversation: str | None, message: int | None, event: str, detail: str) -> None:
         self.db.execute(
@@ -296,16 +315,16 @@ class SqliteStore:
 
     def queued(self, status: str = "open") -> list[dict]:
         rows = self.db.execute(
-            "SELECT m.id, m.message_id, m.from_addr, m.subject, m.evidence, q.status FROM queue q"
+            "SELECT m.id, m.message_id, m.from_addr, m.subject, m.evidence, q.status, m.decision FROM queue q"
             " JOIN messages m ON m.id = q.message WHERE q.status = ? ORDER BY m.id", (status,))
-        return [dict(zip(("seq", "message_id", "from", "subject", "evidence", "status"), r))
-                for r in rows]
+        keys = ("seq", "message_id", "from", "subject", "evidence", "status")
+        return [dict(zip(keys, r), attribution=json.loads(r[-1]).get("attribution")) for r in rows]
 
     def thread_state(self, conversation: str) -> dict:
         """What an outgoing reply needs: key, subject, last Message-ID, References, thread root."""
         info = self.conversation(conversation)
         ids = [m["message_id"] for m in info["messages"] if m["message_id"]]
-        requesters = [p["email"] for p in info["participants"] if p["role"] == "requester"]
+        requesters = [p["email"] for p in info["participants"] if p["role"] == REQUESTER]
         return {"key": info["key"], "subject": info["subject"], "thread_root": info["thread_root"],
                 "in_reply_to": ids[-1] if ids else None, "references": tuple(ids),
                 "requester": requesters[0] if requesters else None}
@@ -360,14 +379,21 @@ class SqliteStore:
 
 
     def _adopt(self, row: int, conversation: str, rule: str, why: str) -> None:
-        """Move a queued message into a conversation, as record() would have on arrival."""
-        raw = self.db.execute("SELECT raw FROM messages WHERE id = ?", (row,)).fetchone()[0]
+        """Move a queued message into a conversation, as record() would have on arrival.
+
+        The decision stored with the queued message keeps its forward attribution, so the
+        original sender and the forwarding agent join as they would have on arrival.
+        """
+        raw, stored = self.db.execute("SELECT raw, decision FROM messages WHERE id = ?", (row,)).fetchone()
         message = parse_message(raw)
+        queued = json.loads(stored)
+        decision = Decision(message.message_id, act.QUEUED, rule, why, submitted_by=queued.get("submitted_by"),
+                            assigned_to=queued.get("assigned_to"))
         self.db.execute("UPDATE messages SET conversation_id = ?, rule = ?,"
                         " evidence = ? || ' (queued: ' || evidence || ')' WHERE id = ?",
                         (conversation, rule, why, row))
         self._remember_thread_root(message, conversation)
-        self._add_participants(conversation, message, "inbound")
+        self._add_participants(conversation, message, "inbound", row, decision)
 
 
 class _Transaction:

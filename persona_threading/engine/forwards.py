@@ -98,6 +98,17 @@ def find_forward(text: str) -> Forward | None:
     return None
 
 
+def is_quoted_message_marker(line: str) -> bool:
+    """A forward or original-message marker line: below it, the mail quotes another one."""
+    return _MARKER.match(_QUOTE.sub("", line).strip()) is not None
+
+
+def is_quoted_from_line(line: str) -> bool:
+    """A quoted header's "From: Name <address>" line, in any of the clients' languages."""
+    found = _FROM_LINE.match(_QUOTE.sub("", line).strip())
+    return found is not None and _EMAIL.search(found.group(1)) is not None
+
+
 def _first_address(value: str, next_line: str) -> str | None:
     """The address on the From line, else on the line below (some clients wrap it)."""
     found = _EMAIL.search(value) or _EMAIL.search(next_line)

@@ -23,6 +23,7 @@ from .sources import SourceError, count_messages, read_sources
 from .store.sqlite import SqliteStore, StoreError
 
 DEFAULT_DB = "./persona_threading.sqlite3"
+SHOWN_LINES = 12  # of each message's text in `show` (--json has all of it)
 
 
 class App:
@@ -153,7 +154,7 @@ _ACTIONS = {act.NEW, act.THREADED, act.QUEUED, act.IGNORED, act.DUPLICATE, act.O
 
 
 def cmd_show(app: App, args) -> int:
-    info = app.store.conversation(args.conversation)
+    info = app.store.conversation(args.conversation, with_text=True)
     if args.json:
         print(json.dumps(info, ensure_ascii=False, indent=2))
         return 0
@@ -165,6 +166,11 @@ def cmd_show(app: App, args) -> int:
         print(f"  #{m['seq']} {m['direction']:<8} {m['rule']:<16} {m['from']}  {m['subject']}")
         print(f"      {mid}")
         print(f"      why: {m['evidence']}")
+        lines = m["text"].strip().splitlines()
+        for line in lines[:SHOWN_LINES]:
+            print(f"      | {line}")
+        if len(lines) > SHOWN_LINES:
+            print(f"      | … {len(lines) - SHOWN_LINES} more lines")
     for row in info["audit"]:
         if row["event"] not in _ACTIONS:  # decisions are shown per message above
             print(f"  {row['at']}  {row['event']}: {row['detail']}")

@@ -66,6 +66,25 @@ def test_reply_then_customer_answer_threads_back(tmp_path):
     assert "outbound" in shown and "why:" in shown
 
 
+def test_show_hides_the_carriers_of_a_stored_reply_but_the_sent_mail_keeps_them(tmp_path):
+    (tmp_path / "carriers.toml").write_text(CONFIG + "[carriers]\nsubject_tag = true\n")
+    cli = [sys.executable, "-m", "persona_threading", "--db", str(tmp_path / "d"),
+           "--config", str(tmp_path / "carriers.toml")]
+    routed = subprocess.run(cli + ["route", "--json", str(FIXTURES / "new_to_acme.eml")], capture_output=True)
+    [first] = decisions(routed)
+    out = tmp_path / "reply.eml"
+    sent = subprocess.run(cli + ["reply", first["conversation"], "--from", "acme@help.example",
+                                 "--body", "On it.", "--out", str(out)], capture_output=True)
+    assert sent.returncode == 0, sent.stderr
+    assert all(carrier in out.read_bytes() for carrier in (b"thread::", b"[ID-", b"pt-ticket:"))
+    shown = subprocess.run(cli + ["show", first["conversation"]], capture_output=True).stdout.decode()
+    as_json = subprocess.run(cli + ["show", first["conversation"], "--json"], capture_output=True).stdout.decode()
+    assert "Re: A question" in shown and "| On it." in shown
+    for view in (shown, as_json):
+        assert "thread::" not in view and "[ID-" not in view and "pt-ticket" not in view
+    assert json.loads(as_json)["messages"][-1]["text"] == "On it."
+
+
 def test_sent_items_in_an_export_are_outbound(tmp_path):
     sent = b"From: support@help.example\nTo: x@y.example\nSubject: hello\nMessage-ID: <s1@help.example>\n\nhi\n"
     reply = b"From: x@y.example\nTo: support@help.example\nSubject: Re: hello\nIn-Reply-To: <s1@help.example>\nMessage-ID: <r1@y.example>\n\nok\n"

@@ -18,6 +18,7 @@ from ..engine.decision import Decision
 from ..engine.forwards import forward_audit_notes
 from ..engine.lookup import Inbox, Project, StoredMessage
 from ..engine.message import InboundMessage, parse_message
+from ..engine.outgoing import strip_carriers
 from ..engine.participants import ASSIGNEE, CC, REQUESTER, THIRD_PARTY, sender_role
 from ..engine.thread_index import decode_thread_index
 
@@ -280,7 +281,9 @@ class SqliteStore:
 
     # -- reading back -----------------------------------------------------------------
 
-    def conversation(self, conversation: str) -> dict:
+    def conversation(self, conversation: str, with_text: bool = False) -> dict:
+        """One conversation as people read it: subjects (and with ``with_text`` each
+        message's text) without threading carriers; the stored raw mail keeps them."""
         row = self.db.execute(
             "SELECT id, key, project, subject, created_at FROM conversations WHERE id = ?",
             (conversation,)).fetchone()
@@ -289,15 +292,21 @@ class SqliteStore:
         keys = ("id", "key", "project", "subject", "created_at")
         info = dict(zip(keys, row))
         info["id"] = str(info["id"])
+        info["subject"] = strip_carriers(info["subject"]).subject
         info["thread_root"] = (self.db.execute(
             "SELECT root FROM thread_roots WHERE conversation_id = ? LIMIT 1", (row[0],)).fetchone()
             or (None,))[0]
-        info["messages"] = [
-            dict(zip(("seq", "message_id", "direction", "action", "rule", "evidence", "subject",
-                      "from", "date"), r))
-            for r in self.db.execute(
+        info["messages"] = []
+        for r in self.db.execute(
                 "SELECT id, message_id, direction, action, rule, evidence, subject, from_addr,"
-                " sent_date FROM messages WHERE conversation_id = ? ORDER BY id", (row[0],))]
+                " sent_date, raw FROM messages WHERE conversation_id = ? ORDER BY id", (row[0],)):
+            message = dict(zip(("seq", "message_id", "direction", "action", "rule", "evidence",
+                                "subject", "from", "date"), r))
+            shown = strip_carriers(message["subject"], parse_message(r[-1]).text if with_text else None)
+            message["subject"] = shown.subject
+            if with_text:
+                message["text"] = shown.text
+            info["messages"].append(message)
         info["participants"] = [
             dict(zip(("email", "role", "active"), r)) for r in self.db.execute(
                 "SELECT email, role, active FROM participants WHERE conversation_id = ?"

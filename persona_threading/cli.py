@@ -23,6 +23,7 @@ from .sources import SourceError, count_messages, read_sources
 from .store.sqlite import SqliteStore, StoreError
 
 DEFAULT_DB = "./persona_threading.sqlite3"
+SHOWN_LINES = 12  # of each message's text in `show` (--json has all of it)
 
 
 class App:
@@ -149,12 +150,15 @@ def cmd_reply(app: App, args) -> int:
     return 0
 
 
+_ACTIONS = {act.NEW, act.THREADED, act.QUEUED, act.IGNORED, act.DUPLICATE, act.OUTBOUND}
+
+
 def cmd_show(app: App, args) -> int:
-    info = app.store.conversation(args.conversation)
+    info = app.store.conversation(args.conversation, with_text=True)
     if args.json:
         print(json.dumps(info, ensure_ascii=False, indent=2))
         return 0
-    print(f"Conversation {info['id']}  [{info['status']}]  project={info['project'] or '-'}")
+    print(f"Conversation {info['id']}  project={info['project'] or '-'}")
     print(f"  Subject: {info['subject']}")
     print("  Participants: " + ", ".join(f"{p['email']} ({p['role']})" for p in info["participants"]))
     for m in info["messages"]:
@@ -162,12 +166,20 @@ def cmd_show(app: App, args) -> int:
         print(f"  #{m['seq']} {m['direction']:<8} {m['rule']:<16} {m['from']}  {m['subject']}")
         print(f"      {mid}")
         print(f"      why: {m['evidence']}")
+        lines = m["text"].strip().splitlines()
+        for line in lines[:SHOWN_LINES]:
+            print(f"      | {line}")
+        if len(lines) > SHOWN_LINES:
+            print(f"      | … {len(lines) - SHOWN_LINES} more lines")
+    for row in info["audit"]:
+        if row["event"] not in _ACTIONS:  # decisions are shown per message above
+            print(f"  {row['at']}  {row['event']}: {row['detail']}")
     return 0
 
 
 def cmd_list(app: App, args) -> int:
     for c in app.store.conversations():
-        print(f"{c['id']:>6}  {c['status']:<8} {c['project'] or '-':<10} {c['messages']:>3} msg  "
+        print(f"{c['id']:>6}  {c['project'] or '-':<10} {c['messages']:>3} msg  "
               f"{c['subject']}")
     return 0
 
@@ -183,6 +195,8 @@ def cmd_queue(app: App, args) -> int:
         for item in app.store.queued():
             mid = f"<{item['message_id']}>" if item["message_id"] else f"#{item['seq']}"
             print(f"{item['seq']:>6}  {mid}  {item['from']}  {item['subject']}\n        {item['evidence']}")
+            if item["attribution"]:
+                print(f"        {item['attribution']}")
     return 0
 
 

@@ -11,7 +11,8 @@ Example::
     [[inbox]]
     address = "support@example.com"
     projects = ["ACME", "BETA"]         # eligible scopes, by prefix
-    default_project = "ACME"            # must be one of them
+    paused_projects = ["OLD"]           # scopes that take no mail now (like an ineligible scope)
+    default_project = "ACME"            # must be one of the eligible ones
 
     [[user]]
     email = "agent@example.com"
@@ -20,8 +21,14 @@ Example::
     [carriers]                          # what `reply` stamps on outgoing mail
     subject_tag = true
 
-    [policy]
+    [policy]                            # defaults shown
     external_forward_requesters = false # an agent's forward of an outsider: who is the requester
+    header_threading = true             # In-Reply-To and References thread replies
+    thread_index_threading = true       # a reply's Outlook Thread-Index threads it
+    prefix_after_reply_markers = false  # "Re: #ACME ..." routes to ACME too
+
+Every key has a type (booleans are TOML true/false); an unknown key or a wrong type is an
+error naming the key.
 """
 
 from __future__ import annotations
@@ -34,10 +41,9 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 from .engine.outgoing import Carriers
-from .engine.router import RoutingPolicy
+from .engine.policy import RoutingPolicy
 from .engine.rules.prefix import VALID_PREFIX
 from .store.sqlite import InboxConfig, ProjectConfig, UserConfig
-
 
 
 class ConfigError(Exception):
@@ -54,6 +60,41 @@ class Config:
     policy: RoutingPolicy = RoutingPolicy()
 
 
+# The type of every key: a typo or a wrong type is an error naming the key, never ignored.
+TEXT, BOOLEAN, TEXT_LIST, TABLE, TABLE_LIST = "a string", "a boolean (true or false)", \
+    "a list of strings", "a table", "a list of tables ([[name]])"
+TOP_LEVEL = {"secret": TEXT, "project": TABLE_LIST, "inbox": TABLE_LIST, "user": TABLE_LIST,
+             "carriers": TABLE, "policy": TABLE}
+PROJECT_KEYS = {"prefix": TEXT, "title": TEXT}
+INBOX_KEYS = {"address": TEXT, "projects": TEXT_LIST, "paused_projects": TEXT_LIST,
+              "default_project": TEXT}
+USER_KEYS = {"email": TEXT, "active": BOOLEAN}
+CARRIER_KEYS = {f.name: BOOLEAN for f in fields(Carriers)}
+POLICY_KEYS = {f.name: BOOLEAN for f in fields(RoutingPolicy)}
+
+
+def _has_type(value, kind: str) -> bool:
+    if kind == TEXT:
+        return isinstance(value, str)
+    if kind == BOOLEAN:
+        return isinstance(value, bool)  # TOML true/false only: not 'no', not 0
+    if kind == TEXT_LIST:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if kind == TABLE:
+        return isinstance(value, dict)
+    return isinstance(value, list) and all(isinstance(v, dict) for v in value)
+
+
+def _checked(table: dict, keys: dict[str, str], where: str, source: str) -> dict:
+    """``table`` itself, once every key is known and every value has the key's type."""
+    for key, value in table.items():
+        if key not in keys:
+            raise ConfigError(f"{source}: unknown key {key!r} in {where} (known: {', '.join(keys)})")
+        if not _has_type(value, keys[key]):
+            raise ConfigError(f"{source}: {where} key {key!r} must be {keys[key]}, not {value!r}")
+    return table
+
+
 def load_config(path: str) -> Config:
     try:
         with open(path, "rb") as handle:
@@ -66,53 +107,49 @@ def load_config(path: str) -> Config:
 
 
 def parse_config(data: dict, source: str = "config") -> Config:
-    def table_list(name: str) -> list[dict]:
-        value = data.get(name, [])
-        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            raise ConfigError(f"{source}: [[{name}]] must be a list of tables")
-        return value
+    _checked(data, TOP_LEVEL, "the top level", source)
+
+    def entries(name: str, keys: dict[str, str]) -> list[dict]:
+        return [_checked(entry, keys, f"[[{name}]] #{number}", source)
+                for number, entry in enumerate(data.get(name, []), 1)]
 
     projects = []
-    for entry in table_list("project"):
-        prefix = str(entry.get("prefix", ""))
+    for entry in entries("project", PROJECT_KEYS):
+        prefix = entry.get("prefix", "")
         if not VALID_PREFIX.fullmatch(prefix):
             raise ConfigError(f"{source}: project prefix {prefix!r} must match [A-Za-z][A-Za-z0-9]+")
         if prefix.lower() in {p.prefix.lower() for p in projects}:
             raise ConfigError(f"{source}: project prefix {prefix!r} is defined twice")
-        projects.append(ProjectConfig(prefix, str(entry.get("title", ""))))
+        projects.append(ProjectConfig(prefix, entry.get("title", "")))
     by_prefix = {p.prefix.lower(): p.prefix for p in projects}
 
     inboxes = []
-    for entry in table_list("inbox"):
-        address = str(entry.get("address", "")).strip().lower()
+    for entry in entries("inbox", INBOX_KEYS):
+        address = entry.get("address", "").strip().lower()
         if "@" not in address:
             raise ConfigError(f"{source}: inbox address {address!r} is not an email address")
-        scopes = []
-        for name in entry.get("projects", []):
-            if str(name).lower() not in by_prefix:
-                raise ConfigError(f"{source}: inbox {address} names unknown project {name!r}")
-            scopes.append(by_prefix[str(name).lower()])
+
+        def known(names: list[str]) -> tuple[str, ...]:
+            for name in names:
+                if name.lower() not in by_prefix:
+                    raise ConfigError(f"{source}: inbox {address} names unknown project {name!r}")
+            return tuple(by_prefix[name.lower()] for name in names)
+
+        scopes, paused = known(entry.get("projects", [])), known(entry.get("paused_projects", []))
+        if set(scopes) & set(paused):
+            raise ConfigError(f"{source}: inbox {address} lists {sorted(set(scopes) & set(paused))} in both"
+                              " projects and paused_projects")
         default = entry.get("default_project")
         if default is not None:
-            if str(default).lower() not in {s.lower() for s in scopes}:
+            if default.lower() not in {s.lower() for s in scopes}:
                 raise ConfigError(f"{source}: inbox {address} default_project {default!r} must be one"
-                                  f" of its projects {scopes}")
-            default = by_prefix[str(default).lower()]
-        inboxes.append(InboxConfig(address, tuple(scopes), default))
+                                  f" of its projects {list(scopes)}")
+            default = by_prefix[default.lower()]
+        inboxes.append(InboxConfig(address, scopes, default, paused))
 
-    users = [UserConfig(str(u.get("email", "")).strip().lower(), bool(u.get("active", True)))
-             for u in table_list("user")]
-
-    carrier_table = data.get("carriers", {})
-    known = {f.name for f in fields(Carriers)}
-    unknown = set(carrier_table) - known
-    if unknown:
-        raise ConfigError(f"{source}: unknown [carriers] keys {sorted(unknown)}; known: {sorted(known)}")
-    policy_table = data.get("policy", {})
-    unknown = set(policy_table) - {f.name for f in fields(RoutingPolicy)}
-    if unknown:
-        raise ConfigError(f"{source}: unknown [policy] keys {sorted(unknown)}")
+    users = [UserConfig(u.get("email", "").strip().lower(), u.get("active", True))
+             for u in entries("user", USER_KEYS)]
     secret = data.get("secret")
-    return Config(str(secret) if secret else None, projects, inboxes, users,
-                  Carriers(**{k: bool(v) for k, v in carrier_table.items()}),
-                  RoutingPolicy(**{k: bool(v) for k, v in policy_table.items()}))
+    return Config(secret or None, projects, inboxes, users,
+                  Carriers(**_checked(data.get("carriers", {}), CARRIER_KEYS, "[carriers]", source)),
+                  RoutingPolicy(**_checked(data.get("policy", {}), POLICY_KEYS, "[policy]", source)))

@@ -3,7 +3,7 @@ import math
 from persona_threading.engine.carriers import (ALPHABET, KEY_LENGTH, MAC_LENGTH, TOKEN_LENGTH,
                                                Keyring)
 from persona_threading.engine.message import parse_message
-from persona_threading.engine.outgoing import Carriers, stamp
+from persona_threading.engine.outgoing import Carriers, stamp, strip_carriers
 
 
 def test_token_shape_and_strength():
@@ -57,3 +57,27 @@ def test_html_body_is_escaped():
     out = stamp(key="ConvAAAAAAA", keyring=Keyring("s"), subject="x", text="<script>x</script>")
     assert "<script>" not in out.html
     assert parse_message(b"\n\n").text == ""
+
+
+def test_strip_carriers_removes_everything_stamp_adds():
+    ring = Keyring("s")
+    token = ring.token("ConvAAAAAAA")
+    stamped = stamp(key="ConvAAAAAAA", keyring=ring, subject="Printer broken", text="On it.\nBob",
+                    use=Carriers(True, True, True, True, True))
+    assert token in stamped.subject and token in stamped.text and token in stamped.html
+    shown = strip_carriers(stamped.subject, stamped.text, stamped.html)
+    assert shown == ("Re: Printer broken", "On it.\nBob", "<div>On it.<br>\nBob</div>")
+    subject, text, html = strip_carriers(stamped.subject)
+    assert (subject, text, html) == ("Re: Printer broken", "", "")
+
+
+def test_strip_carriers_keeps_what_people_wrote():
+    written = "Use thread:: notation and [ID-7] tags as you like.\n\n[see attached]"
+    assert strip_carriers("Re: [ID-7] thread::x::", written, "<p>[ID-7]</p>") == (
+        "Re: [ID-7] thread::x::", written, "<p>[ID-7]</p>")
+
+
+def test_strip_carriers_removes_tokens_a_client_quoted():
+    token = Keyring("s").token("ConvAAAAAAA")
+    quoted = f"Thanks!\n\n> On it.\n> [thread::{token}::]\n"
+    assert strip_carriers(f"RE: Re: Printer [ID-{token}] thread::{token}::", quoted).text == "Thanks!\n\n> On it.\n>"

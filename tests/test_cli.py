@@ -66,6 +66,25 @@ def test_reply_then_customer_answer_threads_back(tmp_path):
     assert "outbound" in shown and "why:" in shown
 
 
+def test_show_hides_the_carriers_of_a_stored_reply_but_the_sent_mail_keeps_them(tmp_path):
+    (tmp_path / "carriers.toml").write_text(CONFIG + "[carriers]\nsubject_tag = true\n")
+    cli = [sys.executable, "-m", "persona_threading", "--db", str(tmp_path / "d"),
+           "--config", str(tmp_path / "carriers.toml")]
+    routed = subprocess.run(cli + ["route", "--json", str(FIXTURES / "new_to_acme.eml")], capture_output=True)
+    [first] = decisions(routed)
+    out = tmp_path / "reply.eml"
+    sent = subprocess.run(cli + ["reply", first["conversation"], "--from", "acme@help.example",
+                                 "--body", "On it.", "--out", str(out)], capture_output=True)
+    assert sent.returncode == 0, sent.stderr
+    assert all(carrier in out.read_bytes() for carrier in (b"thread::", b"[ID-", b"pt-ticket:"))
+    shown = subprocess.run(cli + ["show", first["conversation"]], capture_output=True).stdout.decode()
+    as_json = subprocess.run(cli + ["show", first["conversation"], "--json"], capture_output=True).stdout.decode()
+    assert "Re: A question" in shown and "| On it." in shown
+    for view in (shown, as_json):
+        assert "thread::" not in view and "[ID-" not in view and "pt-ticket" not in view
+    assert json.loads(as_json)["messages"][-1]["text"] == "On it."
+
+
 def test_sent_items_in_an_export_are_outbound(tmp_path):
     sent = b"From: support@help.example\nTo: x@y.example\nSubject: hello\nMessage-ID: <s1@help.example>\n\nhi\n"
     reply = b"From: x@y.example\nTo: support@help.example\nSubject: Re: hello\nIn-Reply-To: <s1@help.example>\nMessage-ID: <r1@y.example>\n\nok\n"
@@ -123,6 +142,16 @@ def test_queue_attach_and_new(tmp_path):
     (("queue", "attach", "nope@x", "1"), CONFIG, b"no conversation"),
     (("queue", "new", "nope@x"), CONFIG, b"no open queued message"),
     (("reply", "42", "--from", "a@b.example", "--body", "x"), CONFIG, b"no conversation"),
+    (("list",), CONFIG.replace('projects = ["ACME"]', 'projects = ["ACME"]\ndefault_projet = "ACME"'),
+     b"unknown key 'default_projet' in [[inbox]] #2"),
+    (("list",), "carriers = 5\n" + CONFIG, b"'carriers' must be a table, not 5"),
+    (("list",), CONFIG.replace('projects = ["ACME"]', "projects = 5"),
+     b"[[inbox]] #2 key 'projects' must be a list of strings, not 5"),
+    (("list",), CONFIG + "[policy]\nexternal_forward_requesters = 'no'\n",
+     b"[policy] key 'external_forward_requesters' must be a boolean (true or false), not 'no'"),
+    (("list",), CONFIG + "[carriers]\nsubject_tag = 1\n", b"[carriers] key 'subject_tag' must be a boolean"),
+    (("list",), CONFIG + "active = 'yes'\n", b"[[user]] #1 key 'active' must be a boolean"),
+    (("list",), CONFIG + "[policy]\nheader_threding = false\n", b"unknown key 'header_threding' in [policy]"),
 ])
 def test_bad_input_is_one_clear_line(tmp_path, args, config, message):
     (tmp_path / "c.toml").write_text(config)
@@ -148,15 +177,123 @@ def test_demo_runs():
         assert rule in out
 
 
+def forward_to(inbox: str, message_id: str = "fw1@help.example") -> bytes:
+    return (f"From: agent@help.example\nTo: {inbox}\nSubject: Fwd: printer\nMessage-ID: <{message_id}>\n\n"
+            "FYI\n\n---------- Forwarded message ---------\nFrom: Colleague <colleague@help.example>\n"
+            "Subject: printer\n\nbroken\n").encode()
+
+
+def run_with_colleague(tmp_path, *args, stdin=None):
+    """``run`` with colleague@help.example as a second internal user."""
+    (tmp_path / "c.toml").write_text(CONFIG + '\n[[user]]\nemail = "colleague@help.example"\n')
+    return subprocess.run([sys.executable, "-m", "persona_threading", "--db", str(tmp_path / "d"),
+                           "--config", str(tmp_path / "c.toml"), *args], input=stdin, capture_output=True)
+
+
+def shown(tmp_path, conversation) -> dict:
+    result = run_with_colleague(tmp_path, "show", conversation, "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+FORWARD_AUDIT = ["Created via forward from agent@help.example on behalf of colleague@help.example",
+                 "Assigned to agent@help.example (the forwarding agent)"]
+
+
+def forward_audit(info: dict) -> list[str]:
+    return [row["detail"] for row in info["audit"] if row["event"] == "forward"]
+
+
 def test_route_json_reports_forward_attribution(tmp_path):
-    forward = (b"From: agent@help.example\nTo: acme@help.example\nSubject: Fwd: printer\n"
-               b"Message-ID: <fw1@help.example>\n\nFYI\n\n---------- Forwarded message ---------\n"
-               b"From: Colleague <colleague@help.example>\nSubject: printer\n\nbroken\n")
-    (tmp_path / "fw.eml").write_bytes(forward)
-    config = CONFIG + '\n[[user]]\nemail = "colleague@help.example"\n'
+    [d] = decisions(run_with_colleague(tmp_path, "route", "--json", "-", stdin=forward_to("acme@help.example")))
+    assert (d["submitted_by"], d["assigned_to"]) == ("colleague@help.example", "agent@help.example")
+
+
+def test_route_stores_the_forward_attribution(tmp_path):
+    [d] = decisions(run_with_colleague(tmp_path, "route", "--json", "-", stdin=forward_to("acme@help.example")))
+    info = shown(tmp_path, d["conversation"])
+    roles = {p["email"]: p["role"] for p in info["participants"]}
+    assert roles == {"colleague@help.example": "Requester", "agent@help.example": "Assignee"}
+    assert forward_audit(info) == FORWARD_AUDIT
+    text = run_with_colleague(tmp_path, "show", d["conversation"]).stdout.decode()
+    assert "colleague@help.example (Requester)" in text
+    assert "forward: Created via forward from agent@help.example on behalf of colleague@help.example" in text
+
+
+def test_a_queued_forward_keeps_its_attribution_until_a_reviewer_opens_it(tmp_path):
+    [d] = decisions(run_with_colleague(tmp_path, "route", "--json", "-", stdin=forward_to("support@help.example")))
+    assert (d["action"], d["submitted_by"], d["assigned_to"]) == (
+        "queued", "colleague@help.example", "agent@help.example")
+    listed = run_with_colleague(tmp_path, "queue").stdout.decode()
+    assert "on behalf of colleague@help.example" in listed
+    opened = run_with_colleague(tmp_path, "queue", "new", "fw1@help.example", "--project", "ACME")
+    assert opened.returncode == 0, opened.stderr
+    info = shown(tmp_path, "1")
+    assert [p for p in info["participants"] if p["role"] == "Requester"] == [
+        {"email": "colleague@help.example", "role": "Requester", "active": 1}]
+    assert {"email": "agent@help.example", "role": "Assignee", "active": 1} in info["participants"]
+    assert forward_audit(info) == FORWARD_AUDIT
+
+
+def test_attaching_a_queued_forward_applies_its_attribution(tmp_path):
+    sent = b"From: support@help.example\nTo: colleague@help.example\nSubject: printer\nMessage-ID: <s1@help.example>\n\nhi\n"
+    [started] = decisions(run_with_colleague(tmp_path, "route", "--json", "-", stdin=sent))
+    decisions(run_with_colleague(tmp_path, "route", "--json", "-", stdin=forward_to("support@help.example")))
+    attached = run_with_colleague(tmp_path, "queue", "attach", "fw1@help.example", started["conversation"])
+    assert attached.returncode == 0, attached.stderr
+    info = shown(tmp_path, started["conversation"])
+    roles = {p["email"]: p["role"] for p in info["participants"]}
+    assert (roles["colleague@help.example"], roles["agent@help.example"]) == ("Requester", "Assignee")
+    assert forward_audit(info) == FORWARD_AUDIT
+
+
+def test_a_stranger_whose_reply_threads_joins_as_a_third_party(tmp_path):
+    [first] = decisions(run(tmp_path, "route", "--json", str(FIXTURES / "new_to_acme.eml")))
+    stranger = (b"From: mallory@elsewhere.example\nTo: acme@help.example\nSubject: Re: A question\n"
+                b"In-Reply-To: <n-acme@customer.example>\nMessage-ID: <m1@elsewhere.example>\n\nme too\n")
+    [reply] = decisions(run(tmp_path, "route", "--json", "-", stdin=stranger))
+    assert reply["conversation"] == first["conversation"]
+    info = json.loads(run(tmp_path, "show", first["conversation"], "--json").stdout)
+    roles = {p["email"]: p["role"] for p in info["participants"]}
+    assert roles == {"alice@customer.example": "Requester", "mallory@elsewhere.example": "Third party"}
+
+
+def test_policy_switches_in_the_config_show_in_explain(tmp_path):
+    config = CONFIG + "[policy]\nheader_threading = false\nthread_index_threading = false\n"
     (tmp_path / "c.toml").write_text(config)
     result = subprocess.run([sys.executable, "-m", "persona_threading", "--db", str(tmp_path / "d"),
-                             "--config", str(tmp_path / "c.toml"), "route", "--json", str(tmp_path / "fw.eml")],
+                             "--config", str(tmp_path / "c.toml"), "explain", str(FIXTURES / "in_reply_to.eml")],
                             capture_output=True)
+    out = result.stdout.decode()
+    assert result.returncode == 0, result.stderr
+    for rule in ("in_reply_to", "references", "thread_index"):
+        assert f"{rule:<16} disabled by settings" in out
+
+
+def test_paused_project_takes_no_mail(tmp_path):
+    """A paused scope is an ineligible one: the inbox still has scopes, so mail waits in the queue."""
+    config = CONFIG.replace('projects = ["ACME"]\n', 'paused_projects = ["ACME"]\n')
+    (tmp_path / "c.toml").write_text(config)
+    result = subprocess.run([sys.executable, "-m", "persona_threading", "--db", str(tmp_path / "d"),
+                             "--config", str(tmp_path / "c.toml"), "route", "--json",
+                             str(FIXTURES / "new_to_acme.eml")], capture_output=True)
     [d] = decisions(result)
-    assert (d["submitted_by"], d["assigned_to"]) == ("colleague@help.example", "agent@help.example")
+    assert (d["action"], d["conversation"]) == ("queued", None)
+    assert "acme@help.example has 0 eligible project scopes" in json.dumps(d["attempts"])
+
+
+def test_a_store_written_before_the_status_column_was_dropped_still_opens(tmp_path):
+    import sqlite3
+
+    old = sqlite3.connect(tmp_path / "db.sqlite3")
+    old.executescript("CREATE TABLE conversations (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE,"
+                      " project TEXT, subject TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'open',"
+                      " created_at TEXT NOT NULL);"
+                      "INSERT INTO conversations (key, subject, created_at) VALUES ('ConvAAAAAAA', 'old', 'x');")
+    old.commit()
+    old.close()
+    [d] = decisions(run(tmp_path, "route", "--json", str(FIXTURES / "new_to_acme.eml")))
+    assert d["conversation"] == "2"
+    listed = run(tmp_path, "list").stdout.decode()
+    assert "old" in listed and "open" not in listed  # no status that nothing maintains
+    assert "status" not in json.loads(run(tmp_path, "show", "1", "--json").stdout)

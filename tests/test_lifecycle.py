@@ -1,3 +1,6 @@
+import pytest
+
+from persona_threading.engine.gratitude import without_quoted_history
 from persona_threading.engine.lifecycle import (CLOSED_REOPEN, CLOSED_REOPEN_WITHIN, RESUME_NOTE,
                                                 LifecyclePolicy, StatusMap, is_gratitude,
                                                 on_inbound_reply)
@@ -40,3 +43,73 @@ def test_gratitude_filter():
     assert not is_gratitude("Thanks. Can you also reset my password")
     assert not is_gratitude("Thanks " * 40)
     assert not is_gratitude("")
+
+
+QUOTED = "\n\nOn Tue, 17 Nov 2026 at 10:00, Support <support@help.example> wrote:\n> Please try again.\n"
+GRATITUDE = [
+    "Thanks, problem solved",
+    "Thanks!",
+    "Thank you so much!",
+    "Thanks a lot, works now!",
+    "Many thanks for your help.",
+    "Thx",
+    "Perfect, thank you!",
+    "That fixed it, thanks!",
+    "Works now. Thanks!\n\nBest regards,\nAlice Smith",
+    "Hi team,\n\nthanks for the quick response. All good now.\n\nCheers,\nBob",
+    "Great, thanks John",
+    "Thank you, you can close the ticket.",
+    "Merci beaucoup !",
+    "Vielen Dank, es funktioniert jetzt.\n\nViele Grüße\nJörg",
+    "Muchas gracias, ya funciona.",
+    "Grazie mille, risolto!",
+    "Bedankt, het werkt nu.",
+    "Obrigado pela ajuda!",
+    "Tack så mycket!",
+    "Dziękuję, działa.",
+    "Спасибо, всё работает.",
+    "Thanks 👍",
+    "Thanks!" + QUOTED,
+    "Thank you, all sorted.\n\n-----Original Message-----\nFrom: Support <support@help.example>\n"
+    "Subject: RE: printer\n\nDid the restart help? Still broken?",
+    "Thanks, it works!\n\nAm 17.11.2026 um 10:00 schrieb Support <support@help.example>:\n> Geht es?",
+    "Merci, ça marche.\n\nLe mar. 17 nov. 2026 à 10:00, Support <support@help.example> a écrit :\n> ok?",
+    "Thanks!\n\nFrom: Support <support@help.example>\nSent: Tuesday\nSubject: still failing?",
+    "Thanks, problem solved\n\nSent from my iPhone",
+]
+NOT_GRATITUDE = [
+    "Thanks, but it still fails",
+    "Thanks! But it broke again?",
+    "Thanks. Can you also reset my password",
+    "Thanks for the fix. Unfortunately the printer on floor 4 is now broken too.",
+    "Thank you, however the error is back",
+    "Thanks, still broken",
+    "Thanks, it doesn't work",
+    "Thanks, it works but the export is empty",
+    "Any update? Thanks",
+    "Thanks in advance for looking into the VPN outage",
+    "Please reopen, thanks",
+    "Danke, aber es geht immer noch nicht.",
+    "Merci, mais ça ne marche toujours pas.",
+    "Gracias, pero sigue sin funcionar.",
+    "It still fails",
+    "Attached are the logs you asked for.",
+    "",
+    "Thanks " * 40,
+    "> Thanks a lot\nIt crashed again",
+]
+
+
+@pytest.mark.parametrize("text", GRATITUDE)
+def test_short_thanks_and_closings_count_as_gratitude(text):
+    assert is_gratitude(text)
+
+
+@pytest.mark.parametrize("text", NOT_GRATITUDE)
+def test_anything_to_act_on_is_not_gratitude(text):
+    assert not is_gratitude(text)
+
+
+def test_quoted_history_is_not_the_senders_own_text():
+    assert without_quoted_history("Thanks!" + QUOTED).strip() == "Thanks!"
+    assert not is_gratitude("It crashed again" + QUOTED.replace("Please try again.", "Thanks!"))

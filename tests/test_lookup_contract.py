@@ -29,12 +29,9 @@ class SqliteSeeder:
         return prefix
 
     def inbox(self, address, scopes, default_project):
-        self.inboxes.append(InboxConfig(address, tuple(p for p, eligible in scopes if eligible), default_project))
+        self.inboxes.append(InboxConfig(address, tuple(p for p, eligible in scopes if eligible), default_project,
+                                        paused_projects=tuple(p for p, eligible in scopes if not eligible)))
         self._apply()
-        ineligible = [p for p, eligible in scopes if not eligible]
-        self.store.db.executemany("INSERT INTO inbox_scopes (inbox, project, eligible) VALUES (?, ?, 0)",
-                                  [(address, p) for p in ineligible])
-        self.store._inboxes = None
 
     def user(self, email, active):
         self.users.append(UserConfig(email, active))

@@ -26,12 +26,12 @@ KEY_LENGTH = 11
 MAC_LENGTH = 12
 TOKEN_LENGTH = KEY_LENGTH + MAC_LENGTH
 
-_TOKEN = f"[0-9A-Za-z]{{{TOKEN_LENGTH}}}"
-_WELL_FORMED = re.compile(_TOKEN)
-THREAD_TOKEN_RE = re.compile(rf"thread::({_TOKEN})::")
-TICKET_TAG_RE = re.compile(rf"pt-ticket(?::|=[\"']?)({_TOKEN})(?![0-9A-Za-z])")
-SUBJECT_TAG_RE = re.compile(rf"\[ID-({_TOKEN})\]")
-PLUS_ADDRESS_RE = re.compile(rf"^[^+@\s]+\+({_TOKEN})@[^@\s]+$")
+TOKEN_PATTERN = f"[0-9A-Za-z]{{{TOKEN_LENGTH}}}"
+_WELL_FORMED = re.compile(TOKEN_PATTERN)
+THREAD_TOKEN_RE = re.compile(rf"thread::({TOKEN_PATTERN})::")
+TICKET_TAG_RE = re.compile(rf"pt-ticket(?::|=[\"']?)({TOKEN_PATTERN})(?![0-9A-Za-z])")
+SUBJECT_TAG_RE = re.compile(rf"\[ID-({TOKEN_PATTERN})\]")
+PLUS_ADDRESS_RE = re.compile(rf"^[^+@\s]+\+({TOKEN_PATTERN})@[^@\s]+$")
 
 
 def _base62(number: int, width: int) -> str:
@@ -102,6 +102,16 @@ def thread_token(token: str) -> str:
 
 def subject_tag(token: str) -> str:
     return f"[ID-{token}]"
+
+
+def body_token_text(token: str) -> str:
+    """The plain-text footer line holding the body token."""
+    return f"[{thread_token(token)}]"
+
+
+def body_token_html(token: str) -> str:
+    """The HTML footer holding the body token (small and grey: it is for machines)."""
+    return f'<div style="color:#999;font-size:11px">{body_token_text(token)}</div>'
 
 
 def ticket_tag_html(token: str) -> str:

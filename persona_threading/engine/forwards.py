@@ -1,12 +1,12 @@
 """Agent-forwarded submissions: find the original sender inside a forward, and decide who
 the requester is.
 
-Detection, in order: a forwarded message attached as message/rfc822; a forward marker
-(Gmail/Thunderbird/Yahoo/Outlook dashed lines, Apple Mail's "Begin forwarded message:" in
-~20 languages, Outlook's underscore rule) followed by a From line within 25 lines; a block
-of quoted headers (From + Subject labels, as New Outlook writes without any marker); an
-Outlook-for-Mac first line ``On <date>, "Name" <addr> wrote:``. A reply (text above an
-"On ... wrote:" line) is not a forward.
+A mail is a forward only when it says so: a forwarded message attached as message/rfc822,
+or a forward marker line (Apple's "Begin forwarded message:", Gmail's "---------- Forwarded
+message ---------", Outlook's "-----Original Message-----" or its underscore rule, and
+their translations) followed by a From line within 25 lines. Nothing else is guessed: a
+block of quoted headers without a marker, or a first line such as "Please loop in
+colleague@help.example on this:", is the agent's own mail.
 
 Attribution never trusts the payload alone: only an active internal user's forward is
 unwrapped, so an outsider cannot spoof a "forwarded" mail to impersonate anyone.
@@ -28,13 +28,11 @@ FROM_LABELS = (
     "Odesílatel", "Expeditorul", "Expeditor", "Saatja", "Mittente", "Nadawca", "Remitente",
     "Afzender", "Αποστολέας", "送信元", "差出人", "发件人", "寄件者", "보낸 사람",
 )
-SUBJECT_LABELS = (
-    "Subject", "Betreff", "Objet", "Sujet", "Asunto", "Assunto", "Oggetto", "Onderwerp", "Emne",
-    "Ämne", "Efni", "Aihe", "Tárgy", "Konu", "Temat", "Předmět", "Predmet", "Naslov", "Subiect",
-    "Subiectul", "Tema", "Тема", "Θέμα", "件名", "主题", "主旨", "제목",
-)
-APPLE_MARKERS = (
-    "Begin forwarded message", "Forwarded message", "Anfang der weitergeleiteten Nachricht",
+#: The words of forward markers: written "Phrase:" (Apple Mail) or between dashes (Gmail,
+#: Thunderbird, Yahoo, Outlook's "-----Original Message-----"), in the clients' languages.
+FORWARD_MARKERS = (
+    # Apple Mail
+    "Begin forwarded message", "Anfang der weitergeleiteten Nachricht",
     "Début du message réexpédié", "Inicio del mensaje reenviado", "Inizio messaggio inoltrato",
     "Begin doorgestuurd bericht", "Start på videresendt besked", "Videresendt melding",
     "Vidarebefordrat mejl", "Välitetty viesti alkaa", "Továbbított levél kezdete",
@@ -43,16 +41,34 @@ APPLE_MARKERS = (
     "Начало переадресованного сообщения", "Začátek přeposílané zprávy",
     "Začiatok preposlanej správy", "Započni proslijeđenu poruku", "İleti başlangıcı",
     "Початок листа, що пересилається",
+    # Gmail, Thunderbird, Yahoo, Missive, MailMate
+    "Forwarded message", "Weitergeleitete Nachricht", "Message transféré", "Mensaje reenviado",
+    "Messaggio inoltrato", "Doorgestuurd bericht", "Videresendt meddelelse",
+    "Vidarebefordrat meddelande", "Edelleenlähetetty viesti", "Välitetty viesti",
+    "Továbbított üzenet", "Wiadomość przesłana dalej", "Treść przekazanej wiadomości",
+    "Mensagem encaminhada", "Mensagem reencaminhada", "Mesaj redirecționat",
+    "Přeposlaná zpráva", "Preposlaná správa", "Proslijeđena poruka", "İletilen İleti",
+    "Перенаправленное сообщение", "Пересылаемое сообщение", "Переслане повідомлення",
+    "メッセージを転送", "转发的邮件", "轉寄的郵件", "Message transmis", "Przekazana wiadomość",
+    "İletilmiş Mesaj", "Перенаправлене повідомлення",
+    # Outlook
+    "Original Message", "Ursprüngliche Nachricht", "Message d'origine", "Mensaje original",
+    "Messaggio originale", "Oorspronkelijk bericht", "Oprindelig meddelelse",
+    "Opprinnelig melding", "Ursprungligt meddelande", "Alkuperäinen viesti", "Eredeti üzenet",
+    "Oryginalna wiadomość", "Mensagem original", "Mesaj original", "Původní zpráva",
+    "Pôvodná správa", "Izvorna poruka", "Orijinal İleti", "Özgün İleti", "Исходное сообщение",
+    "Вихідне повідомлення", "元のメッセージ", "原始邮件",
 )
 SCAN_LINES = 400
 WINDOW_LINES = 25
 
 _alt = lambda words: "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))  # noqa: E731
-_FROM = re.compile(rf"(?:^|[\s*>])(?:{_alt(FROM_LABELS)})\s*\**\s*[:：]\s*(.*)", re.IGNORECASE)
-_FROM_LINE = re.compile(rf"^\**(?:{_alt(FROM_LABELS)})\**\s*[:：]", re.IGNORECASE)
-_SUBJECT_LINE = re.compile(rf"^\**(?:{_alt(SUBJECT_LABELS)})\**\s*[:：]", re.IGNORECASE)
+_FROM_LINE = re.compile(rf"^\**(?:{_alt(FROM_LABELS)})\**\s*[:：]\s*(.*)", re.IGNORECASE)
 _MARKER = re.compile(
-    rf"^(?:-{{2,}}\s*[^-\n]{{3,60}}?\s*-{{2,}}|_{{10,}}|(?:{_alt(APPLE_MARKERS)})\s*:)", re.IGNORECASE
+    rf"^(?:-{{2,}}\s*(?:{_alt(FORWARD_MARKERS)})\s*[-/]"  # ---------- Forwarded message ---
+    rf"|(?:{_alt(FORWARD_MARKERS)})\s*[:：]"  # Begin forwarded message:
+    r"|_{10,}\s*$)",  # Outlook's rule above the original's headers
+    re.IGNORECASE,
 )
 _EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 _QUOTE = re.compile(r"^[\s>]*")
@@ -60,42 +76,42 @@ _QUOTE = re.compile(r"^[\s>]*")
 
 @dataclass(frozen=True)
 class Forward:
-    how: str  # what gave it away: "attached message", a marker line, "quoted headers", ...
+    how: str  # what gave it away: "attached message" or the marker line
     sender: str | None  # the original sender's address (None when the forward names none)
     sender_line: str  # the From line as written, for evidence
 
 
 def find_forward(text: str) -> Forward | None:
-    """The forward in a body's text, or None when it is not a forward."""
-    lines = [_QUOTE.sub("", line).replace("\ufeff", "") for line in text.splitlines()[:SCAN_LINES]]
+    """The forward in a body's text: a marker line, then a From line within 25 lines."""
+    lines = [_QUOTE.sub("", line).replace("\ufeff", "").strip() for line in text.splitlines()[:SCAN_LINES]]
     for index, line in enumerate(lines):
-        stripped = line.strip()
-        if not stripped:
+        marker = _MARKER.match(line)
+        if not marker:
             continue
-        if _MARKER.match(stripped):
-            window = "\n".join(lines[index: index + WINDOW_LINES])
-            found = _FROM.search(window)
+        # Yahoo writes the original's headers on the marker line itself
+        following = [line[marker.end():].lstrip("-_ ")] + lines[index + 1: index + WINDOW_LINES]
+        for offset, candidate in enumerate(following):
+            found = _FROM_LINE.match(candidate)
             if found:
-                return Forward(stripped[:80], _first_address(found.group(1), window[found.end():]),
-                               found.group(0).strip()[:200])
-        if _FROM_LINE.match(stripped) and _headers_block(lines, index):
-            value = stripped.split(":", 1)[-1] if ":" in stripped else stripped.split("：", 1)[-1]
-            return Forward("quoted headers", _first_address(value, lines[index + 1] if index + 1 < len(lines) else ""),
-                           stripped[:200])
-    first = next((line.strip() for line in lines if line.strip()), "")
-    if first.endswith(":") and _EMAIL.search(first):  # Outlook for Mac: "On <date>, "X" <x@y> wrote:"
-        return Forward("forward header line", _EMAIL.search(first).group(0).lower(), first[:200])
+                after = following[offset + 1] if offset + 1 < len(following) else ""
+                return Forward(line[:80], _first_address(found.group(1), after), candidate[:200])
     return None
 
 
-def _headers_block(lines: list[str], start: int) -> bool:
-    """A From line opening (or inside) a short block of quoted headers that has a Subject."""
-    block = lines[max(start - 6, 0): start + 7]
-    return any(_SUBJECT_LINE.match(line.strip()) for line in block)
+def is_quoted_message_marker(line: str) -> bool:
+    """A forward or original-message marker line: below it, the mail quotes another one."""
+    return _MARKER.match(_QUOTE.sub("", line).strip()) is not None
 
 
-def _first_address(value: str, following: str) -> str | None:
-    found = _EMAIL.search(value) or _EMAIL.search(following.split("\n", 1)[0])
+def is_quoted_from_line(line: str) -> bool:
+    """A quoted header's "From: Name <address>" line, in any of the clients' languages."""
+    found = _FROM_LINE.match(_QUOTE.sub("", line).strip())
+    return found is not None and _EMAIL.search(found.group(1)) is not None
+
+
+def _first_address(value: str, next_line: str) -> str | None:
+    """The address on the From line, else on the line below (some clients wrap it)."""
+    found = _EMAIL.search(value) or _EMAIL.search(next_line)
     return found.group(0).lower() if found else None
 
 
@@ -123,6 +139,14 @@ class Attribution:
     assigned_to: str | None
     evidence: str
     forwarded: bool = False  # an agent's forward was found (whatever the outcome)
+
+
+def forward_audit_notes(submitted_by: str | None, assigned_to: str | None) -> list[str]:
+    """The audit lines of a conversation opened from an agent's forward; none for other mail."""
+    if not (submitted_by and assigned_to and submitted_by != assigned_to):
+        return []
+    return [f"Created via forward from {assigned_to} on behalf of {submitted_by}",
+            f"Assigned to {assigned_to} (the forwarding agent)"]
 
 
 def attribute(message: InboundMessage, lookup: Lookup, external_requesters: bool = False) -> Attribution:

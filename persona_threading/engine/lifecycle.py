@@ -8,8 +8,9 @@ reopens an Issue on any received mail, even an auto-reply.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+
+from .gratitude import is_gratitude
 
 AWAITING_INPUT, IN_PROGRESS, RESOLVED, CLOSED = "awaiting_input", "in_progress", "resolved", "closed"
 
@@ -53,34 +54,6 @@ class Transition:
     status: str | None
     event: str | None
     note: str
-
-
-_THANKS = re.compile(
-    r"\b(thanks?|thank you|thx|ty|cheers|much appreciated|appreciate it|great|perfect|awesome|"
-    r"danke|merci|gracias|grazie|obrigad[oa]|dank je|bedankt|tack|takk|kiitos|dziękuję|спасибо|"
-    r"teşekkürler|köszönöm)\b",
-    re.IGNORECASE,
-)
-_REQUEST = re.compile(
-    r"\b(can you|could you|would you|please|pls|but|still|again|not|n't|doesn|isn|error|issue|"
-    r"problem|broken|fails?|failed|help|need|want|how|why|when|where)\b",
-    re.IGNORECASE,
-)
-_QUOTED = re.compile(r"^\s*>|^\s*On .+wrote:\s*$|^-{2,}\s*Original Message", re.IGNORECASE)
-MAX_GRATITUDE_WORDS = 25
-
-
-def is_gratitude(text: str) -> bool:
-    """A short thank-you with nothing else to act on (no question, no new request)."""
-    own = []
-    for line in (text or "").splitlines():
-        if _QUOTED.match(line):
-            break  # the quoted conversation below is not what they wrote now
-        own.append(line)
-    words = " ".join(own).split()
-    said = " ".join(words)
-    return (bool(words) and len(words) <= MAX_GRATITUDE_WORDS and "?" not in said
-            and bool(_THANKS.search(said)) and not _REQUEST.search(said))
 
 
 def on_inbound_reply(status: str | None, text: str, machine_written: bool,

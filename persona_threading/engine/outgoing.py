@@ -11,6 +11,7 @@ import os
 import re
 import time
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from . import carriers
 from .carriers import Keyring
@@ -92,15 +93,13 @@ def stamp(
         base = f"Re: {base}"
     out_subject = fit_subject(base, suffix)
 
-    footer = f"\n\n[{carriers.thread_token(token)}]" if use.body_token else ""
+    footer = f"\n\n{carriers.body_token_text(token)}" if use.body_token else ""
     out_text = (text or "").rstrip() + footer
     if html_body is None:
         html_body = "<div>" + html.escape(text or "").replace("\n", "<br>\n") + "</div>"
     html_footer = ""
     if use.body_token:
-        html_footer += (
-            f'<div style="color:#999;font-size:11px">[{carriers.thread_token(token)}]</div>'
-        )
+        html_footer += carriers.body_token_html(token)
     if use.ticket_tag:
         html_footer += carriers.ticket_tag_html(token)
     out_html = html_body + html_footer
@@ -108,6 +107,39 @@ def stamp(
     headers = threading_headers(token=token, in_reply_to=in_reply_to, references=references,
                                 thread_root=thread_root, reply=reply, reply_to=reply_to, use=use)
     return Stamped(out_subject, out_text, out_html, headers)
+
+
+class Unstamped(NamedTuple):
+    """A stamped mail's subject and bodies without their carriers (see ``strip_carriers``)."""
+
+    subject: str
+    text: str
+    html: str
+
+
+def _rendered(render) -> str:
+    """A regex matching exactly what ``render(token)`` writes, for any token."""
+    return re.escape(render("\0")).replace("\0", carriers.TOKEN_PATTERN)
+
+
+_STAMPED_HTML = re.compile(f"{_rendered(carriers.body_token_html)}|{_rendered(carriers.ticket_tag_html)}")
+_BODY_TOKEN_LINE = re.compile(rf"(?m)^[ \t]*{_rendered(carriers.body_token_text)}[ \t]*(?:\r?\n|\Z)")
+_ANY_CARRIER = re.compile(rf"\[?thread::{carriers.TOKEN_PATTERN}::\]?|\[ID-{carriers.TOKEN_PATTERN}\]"
+                          rf"|pt-ticket:{carriers.TOKEN_PATTERN}")
+
+
+def strip_carriers(subject: str, body_text: str | None = None, body_html: str | None = None) -> Unstamped:
+    """A stamped mail's subject and bodies as people should read them: without carriers.
+
+    Removes everything ``stamp`` adds (the subject token and ``[ID-…]`` tag, the body
+    token's footer line in text and HTML, the hidden HTML ticket tag), and any such token
+    left elsewhere (a client may quote or re-wrap it). For what a ticket's feed stores and
+    shows: the mail that is sent keeps its carriers, and a routing explanation may name them.
+    """
+    shown_subject = " ".join(_ANY_CARRIER.sub(" ", subject or "").split())
+    shown_text = _ANY_CARRIER.sub("", _BODY_TOKEN_LINE.sub("", body_text or "")).rstrip()
+    shown_html = _ANY_CARRIER.sub("", _STAMPED_HTML.sub("", body_html or ""))
+    return Unstamped(shown_subject, shown_text, shown_html)
 
 
 def threading_headers(

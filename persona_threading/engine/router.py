@@ -6,8 +6,6 @@ Rules never ask "did an earlier rule match?": precedence lives only in the order
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from . import decision as act
 from .auto_replies import auto_reply_reason
 from .carriers import Keyring
@@ -15,18 +13,10 @@ from .decision import Attempt, Decision, Match
 from .forwards import attribute
 from .lookup import Inbox, Lookup
 from .message import InboundMessage
+from .policy import DEFAULT_POLICY, DISABLED_EVIDENCE, RoutingPolicy
 from .rules import ROUTING_RULES, THREADING_RULES, RouteContext
 
-
-@dataclass(frozen=True)
-class RoutingPolicy:
-    """Site-level choices the rules do not own (one immutable object, like email.policy)."""
-
-    external_forward_requesters: bool = False  # an agent's forward of an outsider's mail makes
-    # the outsider the requester (else the agent is)
-
-
-DEFAULT_POLICY = RoutingPolicy()
+__all__ = ["DEFAULT_POLICY", "RoutingPolicy", "resolve_inbox", "route"]
 
 
 def resolve_inbox(message: InboundMessage, lookup: Lookup, address: str | None = None) -> Inbox | None:
@@ -44,9 +34,14 @@ def _walk(rules, message, ctx, attempts, exhaustive, decided=False):
     """Try rules in order; return the first (rule, Match), recording every attempt.
 
     ``decided``: an earlier walk already won, so matches here are shown but do not count.
+    A rule the policy switches off is recorded as tried and not matched.
     """
     winner = None
+    disabled = ctx.policy.disabled_rules
     for rule in rules:
+        if rule.name in disabled:
+            attempts.append(Attempt(rule.name, False, DISABLED_EVIDENCE))
+            continue
         try:
             outcome = rule.match(message, ctx)
         except Exception as exc:  # a rule bug must not lose the mail: record it and go on
@@ -83,13 +78,13 @@ def route(
             decision.conversation = originals[0].conversation
             decision.evidence = f"Message-ID <{message.message_id}> was already stored"
             if exhaustive:  # explain still shows what every rule would have said
-                ctx = RouteContext(lookup, keyring, resolve_inbox(message, lookup, inbox_address))
+                ctx = RouteContext(lookup, keyring, resolve_inbox(message, lookup, inbox_address), policy)
                 for rules in (THREADING_RULES, ROUTING_RULES):
                     _walk(rules, message, ctx, decision.attempts, exhaustive, decided=True)
             return decision
 
     inbox = resolve_inbox(message, lookup, inbox_address)
-    ctx = RouteContext(lookup, keyring, inbox)
+    ctx = RouteContext(lookup, keyring, inbox, policy)
     attempts = decision.attempts
     outbound = lookup.inbox(message.from_addr) is not None
     threaded = _walk(THREADING_RULES, message, ctx, attempts, exhaustive)
@@ -128,7 +123,7 @@ def route(
     else:
         where = f"inbox {inbox.address}" if inbox else "an unconfigured address"
         decision.evidence = f"no rule matched; {where} has no project scopes"
-    if decision.action == act.NEW:
+    if decision.action in (act.NEW, act.QUEUED):  # a queued forward keeps its attribution
         who = attribute(message, lookup, policy.external_forward_requesters)
         decision.submitted_by, decision.assigned_to = who.submitted_by, who.assigned_to
         decision.attribution = who.evidence if who.forwarded else None

@@ -15,8 +15,11 @@ from typing import Iterable, Sequence
 from ..engine import decision as act
 from ..engine.carriers import Keyring, generate_secret
 from ..engine.decision import Decision
+from ..engine.forwards import forward_audit_notes
 from ..engine.lookup import Inbox, Project, StoredMessage
 from ..engine.message import InboundMessage, parse_message
+from ..engine.outgoing import strip_carriers
+from ..engine.participants import ASSIGNEE, CC, REQUESTER, THIRD_PARTY, sender_role
 from ..engine.thread_index import decode_thread_index
 
 SCHEMA = """
@@ -31,7 +34,7 @@ CREATE TABLE IF NOT EXISTS inbox_scopes (
 CREATE TABLE IF NOT EXISTS users (email TEXT PRIMARY KEY COLLATE NOCASE, active INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS conversations (
     id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, project TEXT, subject TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'open', created_at TEXT NOT NULL);
+    created_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS thread_roots (
     root TEXT PRIMARY KEY, conversation_id INTEGER NOT NULL REFERENCES conversations(id));
 CREATE TABLE IF NOT EXISTS messages (
@@ -71,8 +74,9 @@ class ProjectConfig:
 @dataclass(frozen=True)
 class InboxConfig:
     address: str
-    projects: tuple[str, ...] = ()
+    projects: tuple[str, ...] = ()  # eligible scopes: mail routes there
     default_project: str | None = None
+    paused_projects: tuple[str, ...] = ()  # scopes that take no mail now (ineligible)
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,7 @@ class SqliteStore:
         try:
             self.db = sqlite3.connect(path, isolation_level=None)
             self.db.executescript(SCHEMA)
+            self._upgrade_old_file()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open store {path}: {exc}") from exc
         self.db.execute("PRAGMA foreign_keys = ON")
@@ -98,6 +103,18 @@ class SqliteStore:
 
     def close(self) -> None:
         self.db.close()
+
+    def _upgrade_old_file(self) -> None:
+        """Files written before issue 8: conversations.status (never set) goes, roles get their names."""
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(conversations)")}
+        if "status" in columns:
+            try:
+                self.db.execute("ALTER TABLE conversations DROP COLUMN status")
+            except sqlite3.OperationalError:  # SQLite < 3.35: it stays, unused (it has a default)
+                pass
+        self.db.execute("UPDATE participants SET role = CASE role WHEN 'requester' THEN ? WHEN 'cc' THEN ?"
+                        " WHEN 'follower' THEN ? END WHERE role IN ('requester', 'cc', 'follower')",
+                        (REQUESTER, CC, THIRD_PARTY))
 
     # -- configuration ----------------------------------------------------------------
 
@@ -125,8 +142,10 @@ class SqliteStore:
             for inbox in inboxes:
                 self.db.execute("INSERT INTO inboxes (address, default_project) VALUES (?, ?)",
                                 (inbox.address, inbox.default_project))
-                self.db.executemany("INSERT INTO inbox_scopes (inbox, project) VALUES (?, ?)",
-                                    [(inbox.address, p) for p in inbox.projects])
+                self.db.executemany(
+                    "INSERT INTO inbox_scopes (inbox, project, eligible) VALUES (?, ?, ?)",
+                    [(inbox.address, p, 1) for p in inbox.projects]
+                    + [(inbox.address, p, 0) for p in inbox.paused_projects])
             self.db.executemany("INSERT INTO users (email, active) VALUES (?, ?)",
                                 [(u.email, int(u.active)) for u in users])
         self._inboxes = None
@@ -171,9 +190,9 @@ class SqliteStore:
         known = {row[0].lower() for row in self.db.execute("SELECT prefix FROM projects")}
         inboxes = {}
         for address, default in self.db.execute("SELECT address, default_project FROM inboxes"):
-            scopes = [p for (p,) in self.db.execute(
-                "SELECT project FROM inbox_scopes WHERE inbox = ? AND eligible = 1", (address,))]
-            eligible = tuple(p for p in scopes if p.lower() in known)
+            scopes = self.db.execute("SELECT project, eligible FROM inbox_scopes WHERE inbox = ?",
+                                     (address,)).fetchall()
+            eligible = tuple(p for p, ok in scopes if ok and p.lower() in known)
             inboxes[address.lower()] = Inbox(address, eligible, default, has_scopes=bool(scopes))
         return inboxes
 
@@ -198,8 +217,8 @@ class SqliteStore:
             row = cursor.lastrowid
             if conversation is not None:
                 self._remember_thread_root(message, conversation)
-                self._add_participants(conversation, message, direction)
                 self._audit(conversation, row, decision.action, f"{decision.rule}: {decision.evidence}")
+                self._add_participants(conversation, message, direction, row, decision)
             elif decision.action == act.QUEUED:
                 self.db.execute("INSERT INTO queue (message) VALUES (?)", (row,))
         return decision
@@ -223,20 +242,34 @@ class SqliteStore:
             self.db.execute("INSERT OR IGNORE INTO thread_roots (root, conversation_id) VALUES (?, ?)",
                             (index.root, conversation))
 
-    def _add_participants(self, conversation: str, message: InboundMessage, direction: str) -> None:
-        first = self.db.execute("SELECT 1 FROM participants WHERE conversation_id = ?",
-                                (conversation,)).fetchone() is None
+    def _add_participants(self, conversation: str, message: InboundMessage, direction: str, row: int,
+                          decision: Decision) -> None:
+        """Everyone on the mail joins once (see engine.participants for the roles).
+
+        An agent's forward brings in its original sender instead of the agent, who is the
+        Assignee; the conversation's audit says so. A CC becomes the Requester when their
+        mail is the first inbound one (e.g. an answer to a conversation we started).
+        """
         people = []
-        if direction == "inbound" and message.from_addr:
-            people.append((message.from_addr, "requester" if first else "follower"))
-        people += [(a.lower(), "cc") for a in message.to + message.cc]
+        if direction == "inbound":
+            sender = decision.submitted_by or message.from_addr
+            has_requester = self.db.execute("SELECT 1 FROM participants WHERE conversation_id = ? AND role = ?",
+                                            (conversation, REQUESTER)).fetchone() is not None
+            if sender:
+                people.append((sender.lower(), sender_role(has_requester)))
+            for note in forward_audit_notes(decision.submitted_by, decision.assigned_to):
+                self._audit(conversation, row, "forward", note)
+            if decision.assigned_to:
+                people.append((decision.assigned_to.lower(), ASSIGNEE))
+        people += [(a.lower(), CC) for a in message.to + message.cc]
         for email, role in people:
             local, _, domain = email.partition("@")
             if self.inbox(f"{local.split('+', 1)[0]}@{domain}") is not None:
                 continue  # our own inboxes are not participants
-            self.db.execute(
-                "INSERT OR IGNORE INTO participants (conversation_id, email, role) VALUES (?, ?, ?)",
-                (conversation, email, role))
+            self.db.execute(  # someone already here keeps their role unless this mail makes them
+                "INSERT INTO participants (conversation_id, email, role) VALUES (?, ?, ?)"  # requester
+                " ON CONFLICT (conversation_id, email) DO UPDATE SET role = excluded.role"  # or assignee
+                " WHERE excluded.role IN (?, ?)", (conversation, email, role, REQUESTER, ASSIGNEE))
 
     def _audit(self, conversation: str | None, message: int | None, event: str, detail: str) -> None:
         self.db.execute(
@@ -248,24 +281,32 @@ class SqliteStore:
 
     # -- reading back -----------------------------------------------------------------
 
-    def conversation(self, conversation: str) -> dict:
+    def conversation(self, conversation: str, with_text: bool = False) -> dict:
+        """One conversation as people read it: subjects (and with ``with_text`` each
+        message's text) without threading carriers; the stored raw mail keeps them."""
         row = self.db.execute(
-            "SELECT id, key, project, subject, status, created_at FROM conversations WHERE id = ?",
+            "SELECT id, key, project, subject, created_at FROM conversations WHERE id = ?",
             (conversation,)).fetchone()
         if row is None:
             raise StoreError(f"no conversation {conversation!r}")
-        keys = ("id", "key", "project", "subject", "status", "created_at")
+        keys = ("id", "key", "project", "subject", "created_at")
         info = dict(zip(keys, row))
         info["id"] = str(info["id"])
+        info["subject"] = strip_carriers(info["subject"]).subject
         info["thread_root"] = (self.db.execute(
             "SELECT root FROM thread_roots WHERE conversation_id = ? LIMIT 1", (row[0],)).fetchone()
             or (None,))[0]
-        info["messages"] = [
-            dict(zip(("seq", "message_id", "direction", "action", "rule", "evidence", "subject",
-                      "from", "date"), r))
-            for r in self.db.execute(
+        info["messages"] = []
+        for r in self.db.execute(
                 "SELECT id, message_id, direction, action, rule, evidence, subject, from_addr,"
-                " sent_date FROM messages WHERE conversation_id = ? ORDER BY id", (row[0],))]
+                " sent_date, raw FROM messages WHERE conversation_id = ? ORDER BY id", (row[0],)):
+            message = dict(zip(("seq", "message_id", "direction", "action", "rule", "evidence",
+                                "subject", "from", "date"), r))
+            shown = strip_carriers(message["subject"], parse_message(r[-1]).text if with_text else None)
+            message["subject"] = shown.subject
+            if with_text:
+                message["text"] = shown.text
+            info["messages"].append(message)
         info["participants"] = [
             dict(zip(("email", "role", "active"), r)) for r in self.db.execute(
                 "SELECT email, role, active FROM participants WHERE conversation_id = ?"
@@ -276,23 +317,23 @@ class SqliteStore:
 
     def conversations(self) -> list[dict]:
         rows = self.db.execute(
-            "SELECT c.id, c.project, c.status, c.subject, COUNT(m.id) FROM conversations c"
+            "SELECT c.id, c.project, c.subject, COUNT(m.id) FROM conversations c"
             " LEFT JOIN messages m ON m.conversation_id = c.id GROUP BY c.id ORDER BY c.id").fetchall()
-        return [dict(zip(("id", "project", "status", "subject", "messages"), (str(r[0]),) + r[1:]))
+        return [dict(zip(("id", "project", "subject", "messages"), (str(r[0]),) + r[1:]))
                 for r in rows]
 
     def queued(self, status: str = "open") -> list[dict]:
         rows = self.db.execute(
-            "SELECT m.id, m.message_id, m.from_addr, m.subject, m.evidence, q.status FROM queue q"
+            "SELECT m.id, m.message_id, m.from_addr, m.subject, m.evidence, q.status, m.decision FROM queue q"
             " JOIN messages m ON m.id = q.message WHERE q.status = ? ORDER BY m.id", (status,))
-        return [dict(zip(("seq", "message_id", "from", "subject", "evidence", "status"), r))
-                for r in rows]
+        keys = ("seq", "message_id", "from", "subject", "evidence", "status")
+        return [dict(zip(keys, r), attribution=json.loads(r[-1]).get("attribution")) for r in rows]
 
     def thread_state(self, conversation: str) -> dict:
         """What an outgoing reply needs: key, subject, last Message-ID, References, thread root."""
         info = self.conversation(conversation)
         ids = [m["message_id"] for m in info["messages"] if m["message_id"]]
-        requesters = [p["email"] for p in info["participants"] if p["role"] == "requester"]
+        requesters = [p["email"] for p in info["participants"] if p["role"] == REQUESTER]
         return {"key": info["key"], "subject": info["subject"], "thread_root": info["thread_root"],
                 "in_reply_to": ids[-1] if ids else None, "references": tuple(ids),
                 "requester": requesters[0] if requesters else None}
@@ -347,14 +388,21 @@ class SqliteStore:
 
 
     def _adopt(self, row: int, conversation: str, rule: str, why: str) -> None:
-        """Move a queued message into a conversation, as record() would have on arrival."""
-        raw = self.db.execute("SELECT raw FROM messages WHERE id = ?", (row,)).fetchone()[0]
+        """Move a queued message into a conversation, as record() would have on arrival.
+
+        The decision stored with the queued message keeps its forward attribution, so the
+        original sender and the forwarding agent join as they would have on arrival.
+        """
+        raw, stored = self.db.execute("SELECT raw, decision FROM messages WHERE id = ?", (row,)).fetchone()
         message = parse_message(raw)
+        queued = json.loads(stored)
+        decision = Decision(message.message_id, act.QUEUED, rule, why, submitted_by=queued.get("submitted_by"),
+                            assigned_to=queued.get("assigned_to"))
         self.db.execute("UPDATE messages SET conversation_id = ?, rule = ?,"
                         " evidence = ? || ' (queued: ' || evidence || ')' WHERE id = ?",
                         (conversation, rule, why, row))
         self._remember_thread_root(message, conversation)
-        self._add_participants(conversation, message, "inbound")
+        self._add_participants(conversation, message, "inbound", row, decision)
 
 
 class _Transaction:

@@ -33,3 +33,13 @@ def test_a_queued_root_names_its_thread_once_a_reviewer_opens_it(world):
     conversation = world.store.new_from_queued("outlook-root@corp.example", "ACME")
     d = world.deliver("outlook_reply.eml")
     assert (d.rule, d.conversation) == ("thread_index", conversation)
+
+
+def test_a_new_outlook_mail_reusing_a_stored_root_does_not_thread(world):
+    """A 22-byte Thread-Index starts a thread: stored to name it, never looked up."""
+    first = world.deliver("outlook_root.eml")
+    again = fixture_bytes("outlook_root.eml").replace(b"outlook-root@", b"outlook-second-root@")
+    d = world.deliver(again)
+    assert d.action == "new" and d.conversation != first.conversation
+    tried = attempt(d, "thread_index")
+    assert tried.matched is False and "starts a new Outlook thread" in tried.evidence

@@ -10,7 +10,7 @@ Threading: does the mail belong to an existing conversation?
 4      plus_address      ``local+<token>@domain`` in To/Cc/Delivered-To verifies
 5      in_reply_to       an In-Reply-To id is a stored message
 6      references        a References id is a stored message (newest stored wins)
-7      thread_index      the Outlook Thread-Index root names a stored thread
+7      thread_index      a reply's Thread-Index root names a stored thread
 Routing: where does a new conversation land?
 8      prefix            ``#PREFIX`` opens the subject and names a project
 9      single_scope      the inbox serves exactly one eligible project

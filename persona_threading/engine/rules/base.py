@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ..carriers import Keyring
 from ..decision import Match, Miss
 from ..lookup import Inbox, Lookup
+from ..policy import DEFAULT_POLICY, RoutingPolicy
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,7 @@ class RouteContext:
     lookup: Lookup
     keyring: Keyring
     inbox: Inbox | None = None
+    policy: RoutingPolicy = DEFAULT_POLICY
 
 
 def match_tokens(tokens: list[str], where: str, ctx: RouteContext) -> Match | Miss | None:

@@ -1,4 +1,11 @@
-"""``#PREFIX`` at the start of the subject routes a new conversation to that project."""
+"""``#PREFIX`` at the very start of the subject routes a new conversation to that project.
+
+The anchor is the subject's first character: "Re: #BETA …" is somebody's reply, not a
+request for BETA. The lenient form (after Re:/Fwd: markers) counts only when the policy's
+``prefix_after_reply_markers`` is on, and the evidence says which form matched.
+"""
+
+from __future__ import annotations
 
 import re
 
@@ -7,23 +14,44 @@ from ..decision import Match, Miss
 name = "prefix"
 
 #: Reply/forward markers mail clients put before the subject, in several languages.
-_REPLY_MARKERS = re.compile(r"^\s*((re|fwd?|aw|wg|sv|vs|tr|rv|antw|odp)\s*(\[\d+\])?\s*:\s*)*",
+_REPLY_MARKERS = re.compile(r"^\s*(?:(?:re|fwd?|aw|wg|sv|vs|tr|rv|antw|odp)(?:\s*\[\d+\])?\s*:\s*)+",
                             re.IGNORECASE)
 VALID_PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9]+")
 PREFIX_RE = re.compile(rf"^#({VALID_PREFIX.pattern})")
 
+AT_START, AFTER_REPLY_MARKERS = "at the start of the subject", "after reply markers"
 
-def find_prefix(subject: str) -> str | None:
-    """The ``#PREFIX`` word opening the subject (after any Re:/Fwd:), without the ``#``."""
-    found = PREFIX_RE.match(_REPLY_MARKERS.sub("", subject, count=1).lstrip())
-    return found.group(1) if found else None
+
+def prefix_form(subject: str) -> tuple[str, str] | None:
+    """``(prefix, form)`` for a ``#PREFIX`` opening the subject, or following Re:/Fwd: markers."""
+    found = PREFIX_RE.match(subject or "")
+    if found:
+        return found.group(1), AT_START
+    markers = _REPLY_MARKERS.match(subject or "")
+    if markers and markers.end():
+        found = PREFIX_RE.match(subject[markers.end():].lstrip())
+        if found:
+            return found.group(1), f"{AFTER_REPLY_MARKERS} {markers.group(0).strip()!r}"
+    return None
+
+
+def find_prefix(subject: str, after_reply_markers: bool = False) -> str | None:
+    """The ``#PREFIX`` word opening the subject, without the ``#`` (after Re:/Fwd: only if asked)."""
+    found = prefix_form(subject)
+    if found is None or (found[1] != AT_START and not after_reply_markers):
+        return None
+    return found[0]
 
 
 def match(message, ctx):
-    prefix = find_prefix(message.subject)
-    if prefix is None:
+    found = prefix_form(message.subject)
+    if found is None:
         return Miss("subject does not start with #PREFIX")
+    prefix, form = found
+    if form != AT_START and not ctx.policy.prefix_after_reply_markers:
+        return Miss(f"#{prefix} comes {form}, not at the start of the subject "
+                    "(the lenient form is off: policy prefix_after_reply_markers)")
     project = ctx.lookup.project_by_prefix(prefix)
     if project is None:
         return Miss(f"#{prefix} names no project")
-    return Match(f"subject prefix #{prefix}", project=project.name)
+    return Match(f"subject prefix #{prefix} ({form})", project=project.name)

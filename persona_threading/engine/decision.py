@@ -63,6 +63,17 @@ class Decision:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: dict) -> "Decision":
+        """A stored ``as_dict()`` back as a Decision (unknown keys from other versions ignored)."""
+        fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        fields.setdefault("message_id", None)
+        fields.setdefault("action", "")
+        fields.setdefault("rule", "")
+        fields.setdefault("evidence", "")
+        fields["attempts"] = [Attempt(**a) for a in data.get("attempts", [])]
+        return cls(**fields)
+
     def explain(self) -> str:
         """Human-readable lines: the verdict, then every rule tried."""
         where = f" -> conversation {self.conversation}" if self.conversation else ""

@@ -9,7 +9,7 @@ import frappe
 from frappe import _
 
 from ..engine import lifecycle
-from ..engine.decision import Attempt, Decision
+from ..engine.decision import Decision
 from . import settings, store
 from .lookup import days_in_status
 
@@ -61,11 +61,7 @@ def _evidence_texts(item: dict) -> list[str]:
 
 def explain_stored(data: dict) -> str:
 	"""The same text the CLI's explain prints, from a stored decision."""
-	if not data:
-		return ""
-	fields = {k: v for k, v in data.items() if k in Decision.__dataclass_fields__}
-	fields["attempts"] = [Attempt(**a) for a in data.get("attempts", [])]
-	return Decision(**fields).explain()
+	return Decision.from_dict(data).explain() if data else ""
 
 
 @frappe.whitelist()
@@ -96,7 +92,7 @@ def queue_attach(queue: str, reference_name: str) -> str:
 	status_before = parent.get("status")
 	user = frappe.session.user
 	store.place_queued(item, doctype, reference_name, "queue_attach",
-					   f"Attached from the manual queue ({queue}) by {user}")
+					   f"Attached from the manual queue ({queue}) by {user}", opened=False)
 	store.resolve_queue(queue, "Attached", user, f"attached to {doctype} {reference_name}", (doctype, reference_name))
 	if status_before is not None:
 		text = frappe.db.get_value("Communication", item.communication, "text_content") or "" if item.communication else ""
@@ -119,14 +115,14 @@ def queue_create_issue(queue: str, project: str | None = None) -> str:
 	if meta.get("subject_field") or meta.has_field("subject"):
 		values[meta.get("subject_field") or "subject"] = item.subject or _("(no subject)")
 	if meta.get("sender_field"):
-		values[meta.get("sender_field")] = item.sender
+		values[meta.get("sender_field")] = item.submitted_by or item.sender
 	if project and meta.has_field("project"):
 		values["project"] = project
 	document = frappe.get_doc(values).insert(ignore_permissions=True)
 	user = frappe.session.user
 	where = f" in project {project}" if project else ""
 	store.place_queued(item, doctype, document.name, "queue_new",
-					   f"New {doctype} from the manual queue ({queue}) by {user}{where}")
+					   f"New {doctype} from the manual queue ({queue}) by {user}{where}", opened=True)
 	store.resolve_queue(queue, "New Issue", user, f"opened {doctype} {document.name}{where}",
 						(doctype, document.name))
 	return document.name

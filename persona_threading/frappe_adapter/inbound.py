@@ -106,7 +106,7 @@ class PTInboundMail(InboundMail):
 		"""The subject without its routing #PREFIX, when the site strips it."""
 		if decision.rule != "prefix" or not settings.settings().strip_prefix_from_subject:
 			return None
-		prefix = find_prefix(self.subject)
+		prefix = find_prefix(self.subject, settings.routing_policy().prefix_after_reply_markers)
 		return self.subject.replace(f"#{prefix}", "", 1).strip() if prefix else None
 
 	def _apply_transition(self, communication):

@@ -58,7 +58,13 @@ def carriers() -> Carriers:
 
 
 def routing_policy() -> RoutingPolicy:
-	return RoutingPolicy(external_forward_requesters=bool(settings().allow_external_forward_requesters))
+	s = settings()
+	return RoutingPolicy(
+		external_forward_requesters=bool(s.allow_external_forward_requesters),
+		header_threading=bool(s.header_threading),
+		thread_index_threading=bool(s.thread_index_threading),
+		prefix_after_reply_markers=bool(s.prefix_after_reply_markers),
+	)
 
 
 _CLOSED_POLICIES = {

@@ -13,11 +13,12 @@ from frappe.utils import cstr, parse_addr
 from ..engine import decision as act
 from ..engine.carriers import Keyring
 from ..engine.decision import Decision
+from ..engine.forwards import forward_audit_notes
 from ..engine.message import InboundMessage, normalize_message_id
 from ..engine.outgoing import new_thread_root
+from ..engine.participants import REQUESTER, sender_role
 from ..engine.thread_index import decode_thread_index
 from . import timeline
-from .lookup import FrappeLookup
 
 CONVERSATION = "PT Conversation"
 MESSAGE = "PT Conversation Message"
@@ -137,6 +138,8 @@ def record_inbound(
 				"communication": communication.name,
 				"conversation_message": row,
 				"evidence": decision.evidence,
+				"submitted_by": decision.submitted_by if decision.attribution else None,
+				"assigned_to": decision.assigned_to if decision.attribution else None,
 			}
 		).insert(ignore_permissions=True)
 		frappe.get_doc(
@@ -204,16 +207,12 @@ def add_followers(conversation: str, message: InboundMessage) -> None:
 
 
 def add_follower(conversation: str, email: str, role: str | None = None) -> None:
-	"""Add someone once. A sender with no role given is the requester when there is none yet;
-	after that an agent (active internal user) or a "Third party": someone whose reply threaded
-	without being on the conversation is never silently made a follower."""
+	"""Add someone once; a sender with no role given gets the engine's sender_role (Requester,
+	else Third party: a reply that threaded never silently makes its sender a follower)."""
 	if not email or frappe.db.exists(FOLLOWER, {"conversation": conversation, "email": email}):
 		return
 	if role is None:
-		if not frappe.db.exists(FOLLOWER, {"conversation": conversation, "role": "Requester"}):
-			role = "Requester"
-		else:
-			role = "Agent" if FrappeLookup().is_active_user(email) else "Third party"
+		role = sender_role(bool(frappe.db.exists(FOLLOWER, {"conversation": conversation, "role": REQUESTER})))
 	doctype, name = _follower_parent(email)
 	frappe.get_doc(
 		{
@@ -274,21 +273,36 @@ def shape_new_document(doctype: str, name: str, decision: Decision, subject: str
 		values["project"] = decision.project
 	if subject and meta.has_field("subject"):
 		values["subject"] = subject[:140]
-	sender_field = meta.get("sender_field")
-	forwarded = decision.assigned_to and decision.submitted_by and decision.submitted_by != decision.assigned_to
-	if forwarded and sender_field:
-		values[sender_field] = decision.submitted_by
 	if values:
 		frappe.db.set_value(doctype, name, values)
-	if forwarded:
-		timeline.add_audit_row(doctype, name, timeline.escape(
-			f"Created via forward from {decision.assigned_to} on behalf of {decision.submitted_by}"))
-		from frappe.desk.form.assign_to import add as assign
+	apply_forward_attribution(doctype, name, decision.submitted_by, decision.assigned_to, set_requester=True)
 
-		assign({"assign_to": [decision.assigned_to], "doctype": doctype, "name": name,
-				"description": f"Forwarded by you on behalf of {decision.submitted_by}"}, ignore_permissions=True)
-		timeline.add_audit_row(doctype, name, timeline.escape(
-			f"Assigned to {decision.assigned_to} (the forwarding agent)"))
+
+def apply_forward_attribution(doctype: str, name: str, submitted_by: str | None, assigned_to: str | None,
+							  set_requester: bool) -> None:
+	"""An agent's forward: the original sender is the requester, the agent gets it assigned.
+
+	``set_requester``: the document was opened for this mail (its sender field becomes the
+	original sender); an existing document keeps its requester.
+	"""
+	notes = forward_audit_notes(submitted_by, assigned_to)
+	if not notes:
+		return
+	sender_field = frappe.get_meta(doctype).get("sender_field")
+	if set_requester and sender_field:
+		frappe.db.set_value(doctype, name, sender_field, submitted_by)
+	from frappe.desk.form.assign_to import add as assign
+
+	assign({"assign_to": [assigned_to], "doctype": doctype, "name": name,
+			"description": f"Forwarded by you on behalf of {submitted_by}"}, ignore_permissions=True)
+	for note in notes:
+		timeline.add_audit_row(doctype, name, timeline.escape(note))
+
+
+def stored_decision(message_row: str | None) -> Decision | None:
+	"""The Decision recorded on a PT Conversation Message (None when there is none)."""
+	data = json.loads(frappe.db.get_value(MESSAGE, message_row, "decision") or "{}") if message_row else {}
+	return Decision.from_dict(data) if data else None
 
 
 def link_documents(old, doctype: str, name: str, note: str) -> None:
@@ -324,8 +338,9 @@ def resolve_queue(queue: str, status: str, user: str, note: str,
 	})
 
 
-def place_queued(queue, doctype: str, name: str, rule: str, why: str) -> str:
-	"""Move a queued mail onto a document: its Communication, conversation and message row."""
+def place_queued(queue, doctype: str, name: str, rule: str, why: str, opened: bool) -> str:
+	"""Move a queued mail onto a document: its Communication, conversation, message row and,
+	for an agent's forward, the attribution it was queued with (``opened``: a new document)."""
 	if queue.communication:
 		frappe.db.set_value("Communication", queue.communication,
 							{"reference_doctype": doctype, "reference_name": name})
@@ -334,6 +349,7 @@ def place_queued(queue, doctype: str, name: str, rule: str, why: str) -> str:
 	if queue.conversation_message:
 		frappe.db.set_value(MESSAGE, queue.conversation_message,
 							{"conversation": conversation, "rule": rule, "evidence": why})
-	add_follower(conversation, queue.sender)
+	add_follower(conversation, queue.get("submitted_by") or queue.sender)
 	timeline.add_audit_row(doctype, name, timeline.escape(why))
+	apply_forward_attribution(doctype, name, queue.get("submitted_by"), queue.get("assigned_to"), set_requester=opened)
 	return conversation

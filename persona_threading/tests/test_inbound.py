@@ -3,6 +3,8 @@ Frappe's communication API and Email Queue, the customer's answer back in."""
 
 from __future__ import annotations
 
+import json
+
 import frappe
 from frappe.core.doctype.communication.email import make
 from frappe.tests.test_api import FrappeAPITestCase
@@ -95,6 +97,25 @@ class TestInboundThreading(FrappeTestCase):
 		roles = dict(frappe.get_all("PT Conversation Follower", filters={"conversation": conversation},
 									fields=["email", "role"], as_list=True))
 		self.assertEqual((roles[customer], roles[stranger]), ("Requester", "Third party"))
+
+	def test_header_threading_can_be_switched_off(self):
+		customer, issue, agent_raw = self.open_issue()
+		settings = frappe.get_single("PT Settings")
+		settings.header_threading = 0
+		settings.save()
+		try:
+			raw = customer_reply(agent_raw, customer, "Thanks", subject="edited", quote=False)
+			receive(raw)
+			comm = communication_for(parse_message(raw).message_id)
+			self.assertNotEqual(comm.reference_name, issue)  # tokens only: a new Issue
+			row = frappe.get_doc("PT Conversation Message", {"communication": comm.name})
+			attempts = {a["rule"]: a["evidence"] for a in json.loads(row.decision)["attempts"]}
+			self.assertEqual(attempts["in_reply_to"], "disabled by settings")
+			self.assertEqual(attempts["references"], "disabled by settings")
+		finally:
+			settings.header_threading = 1
+			settings.save()
+			frappe.db.commit()
 
 	def test_reply_with_only_references(self):
 		customer, issue, agent_raw = self.open_issue()

@@ -109,6 +109,42 @@ class TestReviewQueue(MultiScopeInboxCase):
 		self.assertEqual((kept.status, kept.resolved_by, kept.resolution_note), ("Dismissed", "Administrator", "spam"))
 		self.assertRaises(frappe.ValidationError, api.queue_dismiss, other.name, "again")
 
+	def test_a_queued_agent_forward_keeps_its_attribution_and_opening_applies_it(self):
+		from persona_threading.frappe_adapter import api
+
+		forwarder, colleague = agent("pt-q-agent@pt-test.example"), agent("pt-q-colleague@pt-test.example")
+		body = (f"Please handle.\n\n---------- Forwarded message ---------\nFrom: Colleague <{colleague}>\n"
+				f"Subject: VPN down\nTo: {forwarder}\n\nThe VPN is down.")
+		raw = new_mail(forwarder, self.address, "Fwd: VPN down", body)
+		receive(raw, account=self.account)
+		from persona_threading.engine.message import parse_message
+
+		comm = communication_for(parse_message(raw).message_id)
+		item = frappe.get_doc("PT Inbound Queue", {"communication": comm.name})
+		self.assertEqual((item.submitted_by, item.assigned_to), (colleague, forwarder))
+		name = api.queue_create_issue(item.name, self.acme)
+		self.assertEqual(frappe.db.get_value("Issue", name, "raised_by"), colleague)
+		self.assertEqual(frappe.get_all("ToDo", filters={"reference_type": "Issue", "reference_name": name,
+														 "status": "Open"}, pluck="allocated_to"), [forwarder])
+		entries = timeline("Issue", name)
+		self.assertTrue(any(f"Created via forward from {forwarder} on behalf of {colleague}" in e for e in entries), entries)
+
+	def test_prefix_after_re_does_not_route_unless_the_setting_allows_it(self):
+		raw = new_mail(unique_customer(), self.address, "Re: #PtBeta invoice", "help")
+		receive(raw, account=self.account)
+		self.assertFalse(issue_of(raw))  # anchored by default: no route, so the manual queue
+		settings = frappe.get_single("PT Settings")
+		settings.prefix_after_reply_markers = 1
+		settings.save()
+		try:
+			raw = new_mail(unique_customer(), self.address, "Re: #PtBeta invoice", "help")
+			receive(raw, account=self.account)
+			self.assertEqual(frappe.db.get_value("Issue", issue_of(raw), "project"), self.beta)
+		finally:
+			settings.prefix_after_reply_markers = 0
+			settings.save()
+			frappe.db.commit()
+
 	def test_reviewers_need_the_role(self):
 		from persona_threading.frappe_adapter import api
 

@@ -14,7 +14,7 @@ import frappe
 from frappe.utils import parse_addr
 
 from ..engine.message import normalize_message_id
-from ..engine.outgoing import stamp, threading_headers
+from ..engine.outgoing import stamp, strip_carriers, threading_headers
 from . import settings, store
 
 _HEADER_END = re.compile(r"\r?\n\r?\n")
@@ -26,8 +26,21 @@ def _conversation_mail(reference_doctype: str | None, reference_name: str | None
 
 
 def stamp_communication(doc, method=None):
-	"""Communication before_insert: put the conversation's carriers in subject and body."""
-	if doc.communication_medium != "Email" or doc.sent_or_received != "Sent":
+	"""Communication before_insert: carriers into sent mail; out of the record of received mail.
+
+	A customer's reply quotes our subject token and footer; routing read them from the raw
+	mail already, and the ticket's feed should not show them (the raw .eml keeps them).
+	"""
+	if doc.communication_medium != "Email":
+		return
+	if doc.sent_or_received == "Received":
+		if settings.enabled() and doc.reference_doctype in (None, "", settings.conversation_doctype()):
+			shown = strip_carriers(doc.subject or "", doc.get("text_content"), doc.content or "")
+			doc.subject, doc.content = shown.subject, shown.html
+			if doc.get("text_content"):
+				doc.text_content = shown.text
+		return
+	if doc.sent_or_received != "Sent":
 		return
 	if not _conversation_mail(doc.reference_doctype, doc.reference_name):
 		return

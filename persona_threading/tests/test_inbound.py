@@ -132,6 +132,14 @@ class TestInboundThreading(FrappeTestCase):
 		raw = customer_reply(agent_raw, customer, "Thanks", subject="what now", in_reply_to=False, references=False)
 		self.assert_lands_on(raw, issue, "token")
 
+	def test_a_customers_reply_record_shows_no_quoted_tokens(self):
+		customer, issue, agent_raw = self.open_issue()
+		raw = customer_reply(agent_raw, customer, "Thanks", in_reply_to=False, references=False)
+		self.assertIn(b"thread::", raw)
+		comm = self.assert_lands_on(raw, issue, "token")
+		self.assertNotIn("thread::", comm.subject + comm.content)
+		self.assertIn("Thanks", comm.content)
+
 	def test_outlook_reply_with_only_thread_index(self):
 		customer, issue, agent_raw = self.open_issue()
 		raw = customer_reply(agent_raw, customer, "Thanks", subject="RE: other", quote=False,

@@ -89,7 +89,7 @@ if [ ! -f "$tools/.done" ]; then
   "$python_bin" -m venv "$tools/bench-cli"
   # setuptools<80: newer ones dropped pkg_resources, which bench and Frappe deps import.
   "$tools/bench-cli/bin/pip" install -q --disable-pip-version-check 'frappe-bench>=5.22,<6' 'setuptools<80' \
-    || die "pip could not install frappe-bench"
+    >"$cache/tools.log" 2>&1 || { tail -5 "$cache/tools.log"; die "pip could not install frappe-bench"; }
   touch "$tools/.done"
   done_step
 fi

@@ -44,8 +44,10 @@ class Decision:
     """The outcome for one message.
 
     ``rule`` names the rule that decided (a chain rule, or ``new``, ``duplicate``,
-    ``outbound``, ``manual_queue``, ``auto_reply``); ``attempts`` lists every rule tried in
-    order. ``conversation`` is filled by the store once it has created or found one.
+    ``outbound``, ``manual_queue``, ``auto_reply``, ``bounce``, ``bulk_mail``, ``flood_guard``);
+    ``attempts`` lists every rule tried in order. ``machine`` says what kind of machine mail
+    it is (engine.machine_mail): an adapter changes no status and sends nothing for an
+    auto_reply or bounce, and never auto-answers any machine mail. ``conversation`` is filled by the store once it has created or found one.
     """
 
     message_id: str | None
@@ -59,6 +61,7 @@ class Decision:
     submitted_by: str | None = None
     assigned_to: str | None = None
     attribution: str | None = None  # why submitted_by / assigned_to are who they are
+    machine: dict | None = None  # {"kind": auto_reply|bounce|bulk, "signal": ...}; None: a person's mail
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -84,6 +87,8 @@ class Decision:
             lines.append(f"  [{mark}] {attempt.rule:<16} {attempt.evidence}")
         if self.attribution:
             lines.append(f"  [submitter] {self.attribution}")
+        if self.machine:
+            lines.append(f"  [machine] {self.machine.get('kind')}: {self.machine.get('signal')}")
         for defect in self.defects:
             lines.append(f"  [defect] {defect}")
         return "\n".join(lines)

@@ -11,6 +11,10 @@ from dataclasses import dataclass
 
 DISABLED_EVIDENCE = "disabled by settings"
 
+# Where bulk mail (newsletters, list mail, notifications) that threads nowhere goes.
+BULK_OPEN, BULK_QUEUE = "open", "queue"
+BULK_MAIL_ACTIONS = (BULK_OPEN, BULK_QUEUE)
+
 
 @dataclass(frozen=True)
 class RoutingPolicy:
@@ -21,6 +25,8 @@ class RoutingPolicy:
     header_threading: bool = True  # In-Reply-To and References thread mail (off: tokens only)
     thread_index_threading: bool = True  # a reply's Outlook Thread-Index threads mail
     prefix_after_reply_markers: bool = False  # "Re: #ACME …" routes to ACME too (lenient form)
+    bulk_mail_action: str = BULK_OPEN  # bulk mail that threads nowhere: "open" like any mail,
+    # or "queue" for a reviewer (any other value counts as "open")
 
     @property
     def disabled_rules(self) -> frozenset[str]:

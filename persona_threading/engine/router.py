@@ -7,13 +7,13 @@ Rules never ask "did an earlier rule match?": precedence lives only in the order
 from __future__ import annotations
 
 from . import decision as act
-from .auto_replies import auto_reply_reason
 from .carriers import Keyring
 from .decision import Attempt, Decision, Match
 from .forwards import attribute
 from .lookup import Inbox, Lookup
+from .machine_mail import BULK, SILENT_KINDS, classify
 from .message import InboundMessage
-from .policy import DEFAULT_POLICY, DISABLED_EVIDENCE, RoutingPolicy
+from .policy import BULK_QUEUE, DEFAULT_POLICY, DISABLED_EVIDENCE, RoutingPolicy
 from .rules import ROUTING_RULES, THREADING_RULES, RouteContext
 
 __all__ = ["DEFAULT_POLICY", "RoutingPolicy", "resolve_inbox", "route"]
@@ -98,24 +98,31 @@ def route(
             _walk(ROUTING_RULES, message, ctx, attempts, exhaustive, decided=True)
         return decision
 
+    machine = classify(message)  # threaded or not: the adapter must know it answers nothing
+    decision.machine = machine.as_dict() if machine else None
     if threaded:
         decision.action, decision.rule = act.THREADED, threaded[0]
         decision.conversation, decision.evidence = threaded[1].conversation, threaded[1].evidence
         if not exhaustive:
             return decision
 
-    machine = auto_reply_reason(message)
+    silent = machine is not None and machine.kind in SILENT_KINDS
     routed = None
-    if exhaustive or not machine:
+    if exhaustive or not silent:
         routed = _walk(ROUTING_RULES, message, ctx, attempts, exhaustive,
-                       decided=bool(threaded or machine))
+                       decided=bool(threaded or silent))
     if threaded:
         return decision
-    if machine:
-        decision.action, decision.rule = act.IGNORED, "auto_reply"
-        decision.evidence = f"machine-written mail ({machine}) threads nowhere; stored, opens nothing"
+    if silent:  # an out-of-office or a bounce threads silently or nowhere: it never opens one
+        decision.action, decision.rule = act.IGNORED, machine.kind
+        decision.evidence = f"machine-written mail ({machine.kind}: {machine.signal}) threads nowhere; stored, opens nothing"
         return decision
-    if routed:
+    if machine is not None and machine.kind == BULK and policy.bulk_mail_action == BULK_QUEUE:
+        decision.action, decision.rule = act.QUEUED, "bulk_mail"
+        would = f"; {routed[0]} would have opened it ({routed[1].evidence})" if routed else ""
+        decision.evidence = (f"bulk mail ({machine.signal}) threads nowhere and bulk_mail_action"
+                             f" is queue: waits for a reviewer{would}")
+    elif routed:
         decision.rule, decision.project, decision.evidence = routed[0], routed[1].project, routed[1].evidence
     elif inbox is not None and inbox.has_scopes:
         decision.action, decision.rule = act.QUEUED, "manual_queue"

@@ -11,11 +11,13 @@ import json
 import sys
 from email.message import EmailMessage
 from email.policy import SMTP
+from datetime import datetime, timezone
 from email.utils import formatdate, make_msgid
 
 from .config import Config, ConfigError, load_config
 from .engine import decision as act
 from .engine.decision import Decision
+from .engine.limits import AutoReplyVerdict, apply_flood_guard, mail_time, should_auto_reply
 from .engine.message import parse_message
 from .engine.outgoing import new_thread_root, stamp
 from .engine.router import route
@@ -37,17 +39,39 @@ class App:
         self.keyring = self.store.keyring(self.config.secret)
 
     def process(self, raw: bytes) -> Decision:
+        return self.handle(raw)[0]
+
+    def handle(self, raw: bytes, fetched_at: datetime | None = None) -> tuple[Decision, AutoReplyVerdict]:
+        """Route, flood-guard and store one mail; say whether an automatic reply would go out.
+
+        Windows count on each mail's own time (its Date, never later than the fetch), so a
+        replayed export is judged as it arrived, not as if everything came in at once.
+        """
         message = parse_message(raw)
+        fetched_at = fetched_at or datetime.now(timezone.utc)
+        at = mail_time(message.date, fetched_at)
         decision = route(message, self.store, self.keyring, policy=self.config.policy)
-        return self.store.record(message, decision)
+        apply_flood_guard(decision, message.from_addr, self.store, at, self.config.flood_guard)
+        self.store.record(message, decision, at)
+        verdict = should_auto_reply(message, decision, self.store, at, self.config.auto_reply,
+                                    self.config.flood_guard, fetched_at)
+        if decision.action == act.NEW:  # only these may be answered: audit sent or suppressed
+            self.store.record_auto_reply(decision.conversation, message.from_addr, verdict.send, verdict.reason, at)
+        return decision, verdict
 
 
-def _print_decision(decision: Decision, origin: str, as_json: bool) -> None:
+def _print_decision(decision: Decision, origin: str, as_json: bool,
+                    auto_reply: AutoReplyVerdict | None = None) -> None:
     if as_json:
-        print(json.dumps(decision.as_dict(), ensure_ascii=False), flush=True)
+        shown = decision.as_dict()
+        if auto_reply is not None:
+            shown["auto_reply"] = auto_reply.as_dict()
+        print(json.dumps(shown, ensure_ascii=False), flush=True)
     else:
         mid = f"<{decision.message_id}>" if decision.message_id else "(no Message-ID)"
         print(f"{origin} {mid}\n  {decision.explain()}", flush=True)
+        if auto_reply is not None:
+            print(f"  [auto-reply] {'would send' if auto_reply.send else 'none'}: {auto_reply.reason}", flush=True)
 
 
 class _Progress:
@@ -82,12 +106,12 @@ def cmd_route(app: App, args) -> int:
     try:
         for mail in read_sources(args.sources):
             try:
-                decision = app.process(mail.raw)
+                decision, auto_reply = app.handle(mail.raw)
             except Exception as exc:  # keep going: one bad mail must not stop a replay
                 failures += 1
                 print(f"persona-threading: {mail.origin}: not processed: {exc}", file=sys.stderr)
                 continue
-            _print_decision(decision, mail.origin, args.json)
+            _print_decision(decision, mail.origin, args.json, auto_reply)
             progress.step()
     finally:
         progress.close()

@@ -26,6 +26,18 @@ Example::
     header_threading = true             # In-Reply-To and References thread replies
     thread_index_threading = true       # a reply's Outlook Thread-Index threads it
     prefix_after_reply_markers = false  # "Re: #ACME ..." routes to ACME too
+    bulk_mail_action = "open"           # bulk mail that threads nowhere: "open" or "queue"
+
+    [auto_reply]                        # what `route --json` reports as "auto_reply" (nothing is sent)
+    enabled = true
+    window_minutes = 60                 # at most one automatic mail per address per window
+    per_conversation_per_day = 5
+    max_age_hours = 0                   # older mail gets none (0 = no limit)
+    never_answer = ["noreply*", "no-reply*", "donotreply*", "do-not-reply*", "mailer-daemon", "postmaster", "bounce*"]
+
+    [flood_guard]                       # a sender who opened `conversations` in `minutes` opens no more
+    conversations = 10                  # 0 switches it off
+    minutes = 10
 
 Every key has a type (booleans are TOML true/false); an unknown key or a wrong type is an
 error naming the key.
@@ -40,8 +52,9 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
+from .engine.limits import AutoReplyPolicy, FloodGuard
 from .engine.outgoing import Carriers
-from .engine.policy import RoutingPolicy
+from .engine.policy import BULK_MAIL_ACTIONS, RoutingPolicy
 from .engine.rules.prefix import VALID_PREFIX
 from .store.sqlite import InboxConfig, ProjectConfig, UserConfig
 
@@ -58,19 +71,25 @@ class Config:
     users: list[UserConfig] = field(default_factory=list)
     carriers: Carriers = Carriers()
     policy: RoutingPolicy = RoutingPolicy()
+    auto_reply: AutoReplyPolicy = AutoReplyPolicy()
+    flood_guard: FloodGuard = FloodGuard()
 
 
 # The type of every key: a typo or a wrong type is an error naming the key, never ignored.
 TEXT, BOOLEAN, TEXT_LIST, TABLE, TABLE_LIST = "a string", "a boolean (true or false)", \
     "a list of strings", "a table", "a list of tables ([[name]])"
+COUNT, NUMBER = "a whole number ≥ 0", "a number ≥ 0"
 TOP_LEVEL = {"secret": TEXT, "project": TABLE_LIST, "inbox": TABLE_LIST, "user": TABLE_LIST,
-             "carriers": TABLE, "policy": TABLE}
+             "carriers": TABLE, "policy": TABLE, "auto_reply": TABLE, "flood_guard": TABLE}
 PROJECT_KEYS = {"prefix": TEXT, "title": TEXT}
 INBOX_KEYS = {"address": TEXT, "projects": TEXT_LIST, "paused_projects": TEXT_LIST,
               "default_project": TEXT}
 USER_KEYS = {"email": TEXT, "active": BOOLEAN}
 CARRIER_KEYS = {f.name: BOOLEAN for f in fields(Carriers)}
-POLICY_KEYS = {f.name: BOOLEAN for f in fields(RoutingPolicy)}
+POLICY_KEYS = {f.name: BOOLEAN for f in fields(RoutingPolicy)} | {"bulk_mail_action": TEXT}
+AUTO_REPLY_KEYS = {"enabled": BOOLEAN, "window_minutes": COUNT, "per_conversation_per_day": COUNT,
+                   "max_age_hours": NUMBER, "never_answer": TEXT_LIST}
+FLOOD_GUARD_KEYS = {f.name: COUNT for f in fields(FloodGuard)}
 
 
 def _has_type(value, kind: str) -> bool:
@@ -78,6 +97,9 @@ def _has_type(value, kind: str) -> bool:
         return isinstance(value, str)
     if kind == BOOLEAN:
         return isinstance(value, bool)  # TOML true/false only: not 'no', not 0
+    if kind in (COUNT, NUMBER):  # TOML true is an int to Python: not a count
+        wanted = int if kind == COUNT else (int, float)
+        return isinstance(value, wanted) and not isinstance(value, bool) and value >= 0
     if kind == TEXT_LIST:
         return isinstance(value, list) and all(isinstance(v, str) for v in value)
     if kind == TABLE:
@@ -150,6 +172,14 @@ def parse_config(data: dict, source: str = "config") -> Config:
     users = [UserConfig(u.get("email", "").strip().lower(), u.get("active", True))
              for u in entries("user", USER_KEYS)]
     secret = data.get("secret")
+    policy = _checked(data.get("policy", {}), POLICY_KEYS, "[policy]", source)
+    if policy.get("bulk_mail_action", BULK_MAIL_ACTIONS[0]) not in BULK_MAIL_ACTIONS:
+        raise ConfigError(f"{source}: [policy] key 'bulk_mail_action' must be one of"
+                          f" {', '.join(map(repr, BULK_MAIL_ACTIONS))}, not {policy['bulk_mail_action']!r}")
+    auto_reply = _checked(data.get("auto_reply", {}), AUTO_REPLY_KEYS, "[auto_reply]", source)
+    if "never_answer" in auto_reply:
+        auto_reply["never_answer"] = tuple(auto_reply["never_answer"])
     return Config(secret or None, projects, inboxes, users,
                   Carriers(**_checked(data.get("carriers", {}), CARRIER_KEYS, "[carriers]", source)),
-                  RoutingPolicy(**_checked(data.get("policy", {}), POLICY_KEYS, "[policy]", source)))
+                  RoutingPolicy(**policy), AutoReplyPolicy(**auto_reply),
+                  FloodGuard(**_checked(data.get("flood_guard", {}), FLOOD_GUARD_KEYS, "[flood_guard]", source)))

@@ -2,11 +2,14 @@
 
 ``check_lookup_contract(seeder, lookup)`` seeds data through ``seeder`` and asserts what the
 engine relies on. Both test suites call it, so the two stores cannot drift apart.
+``check_count_contract`` does the same for the counts engine.limits asks (issue 10); the
+Frappe suite calls it once its seeder implements ``CountSeeder``.
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
 
@@ -17,6 +20,36 @@ class Seeder(Protocol):
     def project(self, prefix: str) -> str: ...
     def inbox(self, address: str, scopes: list[tuple[str, bool]], default_project: str | None) -> None: ...
     def user(self, email: str, active: bool) -> None: ...  # create, or update when it exists
+
+
+class CountSeeder(Protocol):
+    """Seeds what the loop and flood counts count (engine.limits)."""
+
+    def opened_conversation(self, sender: str, at: datetime) -> str: ...  # opened by sender's mail at ``at``
+    def automatic_mail(self, recipient: str, conversation: str, at: datetime) -> None: ...  # sent at ``at``
+
+
+def check_count_contract(seed: CountSeeder, lookup) -> None:
+    """The counts behind the flood guard and the auto-reply windows: by sender/recipient
+    (case-insensitive) or conversation, counting only what happened at or after ``since``."""
+    tag = uuid.uuid4().hex[:8]
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    sender, other = f"flood-{tag}@customer.example", f"calm-{tag}@customer.example"
+    old = seed.opened_conversation(sender, now - timedelta(hours=2))
+    recent = [seed.opened_conversation(sender, now - timedelta(minutes=m)) for m in (1, 3, 5)]
+    seed.opened_conversation(other, now - timedelta(minutes=1))
+    assert lookup.conversations_opened_by(sender.upper(), now - timedelta(minutes=10)) == 3
+    assert lookup.conversations_opened_by(sender, now - timedelta(hours=3)) == 4
+    assert lookup.conversations_opened_by(f"nobody-{tag}@customer.example", now - timedelta(hours=3)) == 0
+
+    seed.automatic_mail(sender, old, now - timedelta(hours=2))
+    seed.automatic_mail(sender, recent[0], now - timedelta(minutes=30))
+    seed.automatic_mail(other, recent[0], now - timedelta(minutes=5))
+    assert lookup.automatic_mails_to(sender.upper(), now - timedelta(hours=1)) == 1
+    assert lookup.automatic_mails_to(sender, now - timedelta(hours=3)) == 2
+    assert lookup.automatic_mails_in(recent[0], now - timedelta(days=1)) == 2
+    assert lookup.automatic_mails_in(old, now - timedelta(hours=1)) == 0
+    assert lookup.automatic_mails_in(recent[1], now - timedelta(days=1)) == 0
 
 
 def check_lookup_contract(seed: Seeder, lookup) -> None:

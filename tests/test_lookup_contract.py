@@ -3,7 +3,7 @@
 from persona_threading.engine import decision as act
 from persona_threading.engine.decision import Decision
 from persona_threading.engine.message import parse_message
-from persona_threading.lookup_contract import check_lookup_contract
+from persona_threading.lookup_contract import check_count_contract, check_lookup_contract
 from persona_threading.store.sqlite import InboxConfig, ProjectConfig, SqliteStore, UserConfig
 
 
@@ -37,6 +37,12 @@ class SqliteSeeder:
         self.users.append(UserConfig(email, active))
         self._apply()
 
+    def opened_conversation(self, sender, at):
+        return self.store.create_conversation("s", None, opened_by=sender, opened_at=at)
+
+    def automatic_mail(self, recipient, conversation, at):
+        self.store.record_auto_reply(conversation, recipient, True, "seed", at)
+
     def _apply(self):
         self.store.apply_config(self.projects, self.inboxes, self.users)
 
@@ -44,3 +50,22 @@ class SqliteSeeder:
 def test_sqlite_store_honours_the_lookup_contract():
     store = SqliteStore(":memory:")
     check_lookup_contract(SqliteSeeder(store), store)
+
+
+def test_sqlite_store_honours_the_count_contract():
+    store = SqliteStore(":memory:")
+    check_count_contract(SqliteSeeder(store), store)
+
+
+def test_the_counts_use_their_indexes():
+    """The flood guard and window counts stay cheap with history: each is an index range."""
+    store = SqliteStore(":memory:")
+    plans = {
+        "conversations_by_opener": "SELECT COUNT(*) FROM conversations WHERE opened_by = ? AND opened_at >= ?",
+        "automatic_mails_by_recipient": "SELECT COUNT(*) FROM automatic_mails WHERE recipient = ? AND sent_at >= ?",
+        "automatic_mails_by_conversation":
+            "SELECT COUNT(*) FROM automatic_mails WHERE conversation_id = ? AND sent_at >= ?",
+    }
+    for index, query in plans.items():
+        plan = " ".join(row[-1] for row in store.db.execute("EXPLAIN QUERY PLAN " + query, ("x", "y")))
+        assert index in plan, plan

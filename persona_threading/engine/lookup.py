@@ -8,6 +8,7 @@ one shared contract test runs against both.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol, Sequence
 
 
@@ -57,3 +58,17 @@ class Lookup(Protocol):
 
     def is_active_user(self, address: str) -> bool:
         """Whether the address belongs to an active internal user (agent)."""
+
+    # Counts for loop and flood protection (engine.limits). ``since`` is timezone-aware;
+    # each is a range count on an index of (key, time), so it stays cheap with history.
+
+    def conversations_opened_by(self, sender: str, since: datetime) -> int:
+        """How many conversations mail from ``sender`` (case-insensitive) opened at or after
+        ``since``: the flood guard's count."""
+
+    def automatic_mails_to(self, address: str, since: datetime) -> int:
+        """How many automatic mails (auto-replies) went to ``address`` (case-insensitive) at or
+        after ``since``: at most one per window."""
+
+    def automatic_mails_in(self, conversation: str, since: datetime) -> int:
+        """How many automatic mails went out on ``conversation`` at or after ``since``."""

@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS inbox_scopes (
 CREATE TABLE IF NOT EXISTS users (email TEXT PRIMARY KEY COLLATE NOCASE, active INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS conversations (
     id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, project TEXT, subject TEXT NOT NULL,
-    created_at TEXT NOT NULL);
+    created_at TEXT NOT NULL, opened_by TEXT COLLATE NOCASE, opened_at TEXT);
 CREATE TABLE IF NOT EXISTS thread_roots (
     root TEXT PRIMARY KEY, conversation_id INTEGER NOT NULL REFERENCES conversations(id));
 CREATE TABLE IF NOT EXISTS messages (
@@ -54,6 +54,15 @@ CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY, conversation_id INTEGER, message INTEGER, event TEXT NOT NULL,
     detail TEXT NOT NULL, at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS audit_by_conversation ON audit (conversation_id, id);
+CREATE TABLE IF NOT EXISTS automatic_mails (
+    id INTEGER PRIMARY KEY, recipient TEXT NOT NULL COLLATE NOCASE,
+    conversation_id INTEGER REFERENCES conversations(id), sent_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS automatic_mails_by_recipient ON automatic_mails (recipient, sent_at);
+CREATE INDEX IF NOT EXISTS automatic_mails_by_conversation ON automatic_mails (conversation_id, sent_at);
+"""
+# Run after SCHEMA and the upgrade of older files (which lack the columns it indexes).
+INDEXES = """
+CREATE INDEX IF NOT EXISTS conversations_by_opener ON conversations (opened_by, opened_at);
 """
 
 
@@ -63,6 +72,11 @@ class StoreError(Exception):
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _stamp(at: datetime | None) -> str:
+    """A UTC ISO time that sorts as text (the count queries compare these)."""
+    return _now() if at is None else at.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)
@@ -93,6 +107,7 @@ class SqliteStore:
             self.db = sqlite3.connect(path, isolation_level=None)
             self.db.executescript(SCHEMA)
             self._upgrade_old_file()
+            self.db.executescript(INDEXES)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open store {path}: {exc}") from exc
         self.db.execute("PRAGMA foreign_keys = ON")
@@ -105,8 +120,12 @@ class SqliteStore:
         self.db.close()
 
     def _upgrade_old_file(self) -> None:
-        """Files written before issue 8: conversations.status (never set) goes, roles get their names."""
+        """Files written before issue 8: conversations.status (never set) goes, roles get their names.
+        Before issue 10: conversations learn who opened them and when (the flood guard's count)."""
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(conversations)")}
+        for column in ("opened_by TEXT COLLATE NOCASE", "opened_at TEXT"):
+            if column.split()[0] not in columns:
+                self.db.execute(f"ALTER TABLE conversations ADD COLUMN {column}")
         if "status" in columns:
             try:
                 self.db.execute("ALTER TABLE conversations DROP COLUMN status")
@@ -185,6 +204,18 @@ class SqliteStore:
         row = self.db.execute("SELECT active FROM users WHERE email = ?", (address,)).fetchone()
         return bool(row and row[0])
 
+    def conversations_opened_by(self, sender: str, since: datetime) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM conversations WHERE opened_by = ? AND opened_at >= ?",
+                               (sender, _stamp(since))).fetchone()[0]
+
+    def automatic_mails_to(self, address: str, since: datetime) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM automatic_mails WHERE recipient = ? AND sent_at >= ?",
+                               (address, _stamp(since))).fetchone()[0]
+
+    def automatic_mails_in(self, conversation: str, since: datetime) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM automatic_mails WHERE conversation_id = ? AND sent_at >= ?",
+                               (conversation, _stamp(since))).fetchone()[0]
+
     def _load_inboxes(self) -> dict[str, Inbox]:
         """Inboxes are a handful of config rows: read once per process, not per message."""
         known = {row[0].lower() for row in self.db.execute("SELECT prefix FROM projects")}
@@ -198,13 +229,19 @@ class SqliteStore:
 
     # -- persistence ------------------------------------------------------------------
 
-    def record(self, message: InboundMessage, decision: Decision) -> Decision:
-        """Store the message and apply the decision; fills ``decision.conversation``."""
+    def record(self, message: InboundMessage, decision: Decision, at: datetime | None = None) -> Decision:
+        """Store the message and apply the decision; fills ``decision.conversation``.
+
+        ``at`` is when the mail arrived (default now): a conversation it opens counts from
+        then for the flood guard.
+        """
         if decision.action == act.DUPLICATE:
             return decision
         with self._transaction():
             if decision.action in (act.NEW, act.OUTBOUND) and decision.conversation is None:
-                decision.conversation = self.create_conversation(message.subject, decision.project)
+                opener = message.from_addr if decision.action == act.NEW else None
+                decision.conversation = self.create_conversation(message.subject, decision.project,
+                                                                 opened_by=opener, opened_at=at)
             conversation = decision.conversation
             direction = "outbound" if decision.action == act.OUTBOUND else "inbound"
             cursor = self.db.execute(
@@ -223,12 +260,17 @@ class SqliteStore:
                 self.db.execute("INSERT INTO queue (message) VALUES (?)", (row,))
         return decision
 
-    def create_conversation(self, subject: str, project: str | None,
-                            thread_root: str | None = None, key: str | None = None) -> str:
-        """A new conversation with a freshly minted key (or ``key``, for imports and tests)."""
+    def create_conversation(self, subject: str, project: str | None, thread_root: str | None = None,
+                            key: str | None = None, opened_by: str | None = None,
+                            opened_at: datetime | None = None) -> str:
+        """A new conversation with a freshly minted key (or ``key``, for imports and tests).
+
+        ``opened_by``: the sender whose mail opened it (counted by the flood guard).
+        """
         cursor = self.db.execute(
-            "INSERT INTO conversations (key, project, subject, created_at) VALUES (?,?,?,?)",
-            (key or Keyring.mint_key(), project, subject or "(no subject)", _now()))
+            "INSERT INTO conversations (key, project, subject, created_at, opened_by, opened_at)"
+            " VALUES (?,?,?,?,?,?)",
+            (key or Keyring.mint_key(), project, subject or "(no subject)", _now(), opened_by, _stamp(opened_at)))
         conversation = str(cursor.lastrowid)
         if thread_root:
             self.db.execute("INSERT OR IGNORE INTO thread_roots (root, conversation_id) VALUES (?, ?)",
@@ -270,6 +312,17 @@ class SqliteStore:
                 "INSERT INTO participants (conversation_id, email, role) VALUES (?, ?, ?)"  # requester
                 " ON CONFLICT (conversation_id, email) DO UPDATE SET role = excluded.role"  # or assignee
                 " WHERE excluded.role IN (?, ?)", (conversation, email, role, REQUESTER, ASSIGNEE))
+
+    def record_auto_reply(self, conversation: str | None, recipient: str, send: bool, reason: str,
+                          at: datetime | None = None) -> None:
+        """Audit an automatic-reply verdict; one that sends counts for the windows (engine.limits)."""
+        with self._transaction():
+            if send:
+                self.db.execute("INSERT INTO automatic_mails (recipient, conversation_id, sent_at) VALUES (?,?,?)",
+                                (recipient, conversation, _stamp(at)))
+            if conversation is not None:
+                self._audit(conversation, None, "auto_reply",
+                            f"{'sent' if send else 'not sent'} to {recipient or '(nobody)'}: {reason}")
 
     def _audit(self, conversation: str | None, message: int | None, event: str, detail: str) -> None:
         self.db.execute(

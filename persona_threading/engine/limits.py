@@ -1,0 +1,149 @@
+"""Loop and flood protection: when an automatic reply may go out, and when a sender floods.
+
+Pure functions over counts a Lookup answers (``conversations_opened_by``,
+``automatic_mails_to``, ``automatic_mails_in``). They ignore every header a peer controls,
+so an autoresponder that strips all headers and rewrites the subject still gets at most
+one automatic mail per window, and the loop ends after its first round (Lime CRM's case).
+
+Order: ``apply_flood_guard`` before the store records the mail (it may turn "new" into
+"queued"); ``should_auto_reply`` after (the conversation the mail opened is then known, and
+counts include it). Every "no" carries a reason for the audit row.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import fnmatch
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import NamedTuple
+
+from . import decision as act
+from .decision import Decision
+from .lookup import Lookup
+from .message import InboundMessage
+
+#: Shell-style, case-insensitive, matched against the local part or the whole address.
+NEVER_ANSWER = ("noreply*", "no-reply*", "donotreply*", "do-not-reply*", "mailer-daemon", "postmaster",
+                "bounce*")
+DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class AutoReplyPolicy:
+    """An inbox's automatic-reply settings (Email Account fields in Frappe, [auto_reply] in the CLI)."""
+
+    enabled: bool = True
+    window_minutes: int = 60  # at most one automatic mail per recipient address per window
+    per_conversation_per_day: int = 5  # at most this many automatic mails per conversation a day
+    max_age_hours: float = 0  # older mail (by Date, else fetch time) gets none; 0 = no limit
+    never_answer: tuple[str, ...] = NEVER_ANSWER
+
+
+@dataclass(frozen=True)
+class FloodGuard:
+    """A sender who opened ``conversations`` in ``minutes`` opens no more (0 switches it off)."""
+
+    conversations: int = 10
+    minutes: int = 10
+
+
+class AutoReplyVerdict(NamedTuple):
+    """Whether to send the automatic reply, and why (for the audit row)."""
+
+    send: bool
+    reason: str
+
+    def as_dict(self) -> dict:
+        return {"send": self.send, "reason": self.reason}
+
+
+def mail_time(date_header: str | None, fetched_at: datetime) -> datetime:
+    """When the mail was written: its Date, or the fetch time when Date is missing, unreadable
+    or in the future (a wrong clock must not make old mail look new)."""
+    try:
+        written = email.utils.parsedate_to_datetime(date_header) if date_header else None
+    except (TypeError, ValueError, IndexError, OverflowError):
+        written = None
+    if written is None:
+        return fetched_at
+    if written.tzinfo is None:
+        written = written.replace(tzinfo=timezone.utc)
+    return min(written, fetched_at)
+
+
+def never_answer_match(address: str, patterns: tuple[str, ...] = NEVER_ANSWER) -> str | None:
+    """The never-answer pattern the address (or its local part) matches, else None."""
+    address = address.strip().lower()
+    local = address.rpartition("@")[0] or address
+    for pattern in patterns:
+        pattern = pattern.strip().lower()
+        if pattern and (fnmatch.fnmatchcase(local, pattern) or fnmatch.fnmatchcase(address, pattern)):
+            return pattern
+    return None
+
+
+def flood_reason(sender: str, lookup: Lookup, now: datetime, guard: FloodGuard = FloodGuard()) -> str | None:
+    """Why ``sender`` may open no conversation now (they opened the limit recently), else None."""
+    if guard.conversations <= 0 or not sender:
+        return None
+    opened = lookup.conversations_opened_by(sender, now - timedelta(minutes=guard.minutes))
+    if opened < guard.conversations:
+        return None
+    return (f"flood guard: {sender} opened {opened} conversations in the last {guard.minutes} minutes"
+            f" (limit {guard.conversations}); no new conversation and no automatic mail until that passes")
+
+
+def apply_flood_guard(decision: Decision, sender: str, lookup: Lookup, now: datetime,
+                      guard: FloodGuard = FloodGuard()) -> Decision:
+    """A flooding sender's mail that would open a conversation waits in the manual queue instead."""
+    if decision.action != act.NEW:
+        return decision
+    reason = flood_reason(sender, lookup, now, guard)
+    if reason:
+        decision.evidence = f"{reason}; {decision.rule} would have opened it ({decision.evidence})"
+        decision.action, decision.rule, decision.project = act.QUEUED, "flood_guard", None
+    return decision
+
+
+def should_auto_reply(message: InboundMessage, decision: Decision, lookup: Lookup, now: datetime,
+                      policy: AutoReplyPolicy = AutoReplyPolicy(), guard: FloodGuard = FloodGuard(),
+                      fetched_at: datetime | None = None) -> AutoReplyVerdict:
+    """Whether the inbox answers this mail automatically, with the reason either way.
+
+    Call it once the store recorded the mail. ``now`` is the time the windows count back from; ``fetched_at`` (default ``now``) is
+    when the mail was fetched, for its age. The reply goes to the mail's sender.
+    """
+    recipient = message.from_addr
+    if not policy.enabled:
+        return AutoReplyVerdict(False, "automatic reply is switched off for this inbox")
+    if decision.action != act.NEW:
+        return AutoReplyVerdict(False, f"only a mail that opens a new conversation is answered (this one: {decision.action})")
+    if decision.machine:
+        return AutoReplyVerdict(False, f"machine mail is never answered ({decision.machine.get('kind')}:"
+                                       f" {decision.machine.get('signal')})")
+    if not recipient:
+        return AutoReplyVerdict(False, "the mail has no sender address to answer")
+    if lookup.inbox(recipient) is not None:
+        return AutoReplyVerdict(False, f"{recipient} is one of the site's own inboxes")
+    pattern = never_answer_match(recipient, policy.never_answer)
+    if pattern:
+        return AutoReplyVerdict(False, f"{recipient} matches the never-answer pattern {pattern!r}")
+    fetched_at = fetched_at or now
+    if policy.max_age_hours > 0:
+        age = fetched_at - mail_time(message.date, fetched_at)
+        if age > timedelta(hours=policy.max_age_hours):
+            return AutoReplyVerdict(False, f"the mail is {age.total_seconds() / 3600:.1f} hours old"
+                                           f" (limit {policy.max_age_hours:g})")
+    flooding = flood_reason(recipient, lookup, now, guard)
+    if flooding:
+        return AutoReplyVerdict(False, flooding)
+    window = timedelta(minutes=policy.window_minutes)
+    if policy.window_minutes > 0 and lookup.automatic_mails_to(recipient, now - window) > 0:
+        return AutoReplyVerdict(False, f"an automatic mail went to {recipient} in the last"
+                                       f" {policy.window_minutes} minutes (one per window)")
+    if decision.conversation is not None and \
+            lookup.automatic_mails_in(decision.conversation, now - DAY) >= policy.per_conversation_per_day:
+        return AutoReplyVerdict(False, f"conversation {decision.conversation} already had"
+                                       f" {policy.per_conversation_per_day} automatic mails today")
+    return AutoReplyVerdict(True, f"a new conversation from {recipient}, within every limit")

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import Mapping, Protocol
 
 EMPTY, AS_WRITTEN = "empty", "as_written"  # what an unknown or empty code renders as
-MAX_TEMPLATE_CHARS = 100_000
 MAX_OUTPUT_CHARS = 200_000
+MAX_TEMPLATE_CHARS = 1_000_000  # read at most this much of a template (codes may render empty)
 MAX_DEPTH = 6  # segments in one path: issue.customer.territory.parent... at most this long
 MAX_LOOKUPS = 500  # resolver calls per render
 MAX_VALUE_CHARS = 10_000
@@ -59,7 +59,7 @@ class Rendered:
     text: str
     unknown: list[str] = field(default_factory=list)  # codes naming nothing (e.g. "issue.nope")
     empty: list[str] = field(default_factory=list)  # codes that exist but hold no value
-    truncated: bool = False  # the output reached MAX_OUTPUT_CHARS
+    truncated: bool = False  # the output was cut at MAX_OUTPUT_CHARS
 
 
 class _Missing:
@@ -84,6 +84,7 @@ def render(template: str, roots: Mapping[str, object], resolver: Resolver | None
     pieces: list[str] = []
     size = 0
     text = template[:MAX_TEMPLATE_CHARS] if isinstance(template, str) else ""
+    result.truncated = len(template) > MAX_TEMPLATE_CHARS if isinstance(template, str) else False
     last = 0
     for match in _CODE.finditer(text):
         path = match.group(1).strip()
@@ -103,7 +104,7 @@ def render(template: str, roots: Mapping[str, object], resolver: Resolver | None
             break
     if not result.truncated:
         tail = text[last:]
-        result.truncated = size + len(tail) > MAX_OUTPUT_CHARS
+        result.truncated = result.truncated or size + len(tail) > MAX_OUTPUT_CHARS
         pieces.append(tail[:MAX_OUTPUT_CHARS - size])
     result.text = "".join(pieces)
     return result

@@ -81,11 +81,18 @@ def render(template: str, roots: Mapping[str, object], resolver: Resolver | None
     result = Rendered("")
     lookups = [0]
     cache: dict[tuple, object] = {}
+    template = template if isinstance(template, str) else ""
+    text = template[:MAX_TEMPLATE_CHARS]
     pieces: list[str] = []
-    size = 0
-    text = template[:MAX_TEMPLATE_CHARS] if isinstance(template, str) else ""
-    result.truncated = len(template) > MAX_TEMPLATE_CHARS if isinstance(template, str) else False
-    last = 0
+    size, last, full = 0, 0, False
+
+    def add(piece: str) -> None:
+        nonlocal size, full
+        if size + len(piece) > MAX_OUTPUT_CHARS:
+            piece, full = piece[:MAX_OUTPUT_CHARS - size], True
+        pieces.append(piece)
+        size += len(piece)
+
     for match in _CODE.finditer(text):
         path = match.group(1).strip()
         value = _resolve(path, roots, resolver, cache, lookups)
@@ -94,19 +101,15 @@ def render(template: str, roots: Mapping[str, object], resolver: Resolver | None
             shown = match.group(0) if unknown == AS_WRITTEN else ""
         else:
             shown = html.escape(value) if as_html else value
-        for piece in (text[last:match.start()], shown):
-            if size + len(piece) > MAX_OUTPUT_CHARS:
-                piece, result.truncated = piece[:MAX_OUTPUT_CHARS - size], True
-            pieces.append(piece)
-            size += len(piece)
+        add(text[last:match.start()])
+        add(shown)
         last = match.end()
-        if result.truncated:
+        if full:
             break
-    if not result.truncated:
-        tail = text[last:]
-        result.truncated = result.truncated or size + len(tail) > MAX_OUTPUT_CHARS
-        pieces.append(tail[:MAX_OUTPUT_CHARS - size])
+    if not full:
+        add(text[last:])
     result.text = "".join(pieces)
+    result.truncated = full or len(template) > MAX_TEMPLATE_CHARS
     return result
 
 

@@ -142,7 +142,7 @@ def should_auto_reply(message: InboundMessage, decision: Decision, lookup: Looku
     if policy.window_minutes > 0 and lookup.automatic_mails_to(recipient, now - window) > 0:
         return AutoReplyVerdict(False, f"an automatic mail went to {recipient} in the last"
                                        f" {policy.window_minutes} minutes (one per window)")
-    if decision.conversation is not None and \
+    if policy.per_conversation_per_day > 0 and decision.conversation is not None and \
             lookup.automatic_mails_in(decision.conversation, now - DAY) >= policy.per_conversation_per_day:
         return AutoReplyVerdict(False, f"conversation {decision.conversation} already had"
                                        f" {policy.per_conversation_per_day} automatic mails today")

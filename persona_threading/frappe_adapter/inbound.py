@@ -13,12 +13,14 @@ from frappe.email.receive import InboundMail
 
 from ..engine import decision as act
 from ..engine import lifecycle
-from ..engine.auto_replies import auto_reply_reason
+from ..engine.limits import apply_flood_guard
+from ..engine.machine_mail import BOUNCE, SILENT_KINDS, bounced_recipients
 from ..engine.body import html_to_text
 from ..engine.message import parse_message
 from ..engine.router import route
 from ..engine.rules.prefix import find_prefix
 from . import settings, store
+from .auto_reply import site_now
 from .lookup import FrappeLookup, days_in_status
 
 
@@ -44,22 +46,34 @@ class PTInboundMail(InboundMail):
 
 	@property
 	def decision(self):
-		"""The engine's decision, made once per mail."""
+		"""The engine's decision, made once per mail (a flooding sender's new mail is queued)."""
 		if self._decision is None:
-			self._decision = route(
+			lookup = FrappeLookup()
+			decision = route(
 				self.parsed,
-				FrappeLookup(),
+				lookup,
 				settings.keyring(),
 				inbox_address=self.email_account.email_id,
 				policy=settings.routing_policy(),
 			)
+			self._decision = apply_flood_guard(decision, self.parsed.from_addr, lookup, site_now(),
+											   settings.flood_guard())
 		return self._decision
+
+	@property
+	def silent(self) -> bool:
+		"""An auto-reply or a bounce: attached (if it threads) without changing anything."""
+		return bool(self.decision.machine) and self.decision.machine.get("kind") in SILENT_KINDS
 
 	def process(self):
 		communication = super().process()
 		if self.flags.is_new_communication:
 			store.record_inbound(self.parsed, self.decision, communication, self.email_account.name)
 			self._apply_transition(communication)
+			if self.decision.machine and self.decision.machine.get("kind") == BOUNCE and self.decision.conversation:
+				store.mark_bounced(self.decision.conversation, (communication.reference_doctype,
+																communication.reference_name),
+								   bounced_recipients(self.parsed))
 		return communication
 
 	def reference_document(self):
@@ -78,7 +92,7 @@ class PTInboundMail(InboundMail):
 		self._transition = lifecycle.on_inbound_reply(
 			parent.status,
 			self.text_content or html_to_text(self.html_content or ""),  # stock parsed the body already
-			auto_reply_reason(self.parsed) is not None,
+			self.silent,
 			days_in_status(parent),
 			settings.lifecycle_policy(parent.get("project")),
 		)

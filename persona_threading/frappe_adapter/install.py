@@ -35,6 +35,18 @@ CUSTOM_FIELDS = {
 		 "insert_after": "pt_resolved_statuses"},
 	],
 	"Email Account": [
+		# Beside stock's own auto-reply switch and message, which this app honours and renders
+		# with merge codes ({{ issue.customer.customer_name }}) on conversation inboxes.
+		{"fieldname": "pt_auto_reply_max_age_hours", "fieldtype": "Float", "label": "No auto-reply to mail older than (hours)",
+		 "insert_after": "auto_reply_message", "depends_on": "enable_auto_reply", "default": "0",
+		 "description": "By its Date header (the fetch time when missing or in the future). 0: no limit. "
+						"For first syncs and recovery after an outage."},
+		{"fieldname": "pt_auto_reply_window_minutes", "fieldtype": "Int", "label": "At most one auto-reply per address per (minutes)",
+		 "insert_after": "pt_auto_reply_max_age_hours", "depends_on": "enable_auto_reply", "default": "60",
+		 "description": "Ends mail loops with autoresponders that strip every header."},
+		{"fieldname": "pt_auto_reply_per_conversation_per_day", "fieldtype": "Int",
+		 "label": "At most this many auto-replies per ticket a day", "insert_after": "pt_auto_reply_window_minutes",
+		 "depends_on": "enable_auto_reply", "default": "5"},
 		{
 			"fieldname": "pt_routing_section",
 			"fieldtype": "Section Break",

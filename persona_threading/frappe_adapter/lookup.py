@@ -8,10 +8,12 @@ cost does not grow with the number of Communications.
 from __future__ import annotations
 
 import json
+from datetime import timezone
 from typing import Sequence
 
 import frappe
 from frappe.query_builder import Order
+from frappe.query_builder.functions import Count
 from frappe.utils import get_datetime, now_datetime
 
 from ..engine.lookup import Inbox, Project, StoredMessage
@@ -93,6 +95,35 @@ class FrappeLookup:
 			.run()
 		)
 		return bool(rows)
+
+	# Counts for the flood guard and the automatic-reply limits (indexed column + creation).
+
+	def conversations_opened_by(self, sender: str, since) -> int:
+		return _count("PT Conversation", "opened_by", sender, since)
+
+	def automatic_mails_to(self, address: str, since) -> int:
+		return _count("PT Automatic Mail", "recipient", address, since, sent=1)
+
+	def automatic_mails_in(self, conversation: str, since) -> int:
+		return _count("PT Automatic Mail", "conversation", conversation, since, sent=1)
+
+
+def _count(doctype: str, column: str, value: str, since, **equal) -> int:
+	"""Rows of ``doctype`` with ``column == value`` created at or after ``since`` (site time)."""
+	Table = frappe.qb.DocType(doctype)
+	condition = (Table[column] == value) & (Table.creation >= _site_time(since))
+	for name, wanted in equal.items():
+		condition &= Table[name] == wanted
+	return frappe.qb.from_(Table).select(Count("*")).where(condition).run()[0][0]
+
+
+def _site_time(moment):
+	"""The engine counts in aware datetimes; Frappe stores naive datetimes in the site's zone."""
+	if getattr(moment, "tzinfo", None) is None:
+		return moment
+	from frappe.utils import convert_utc_to_system_timezone
+
+	return convert_utc_to_system_timezone(moment.astimezone(timezone.utc)).replace(tzinfo=None)
 
 
 def days_in_status(doc) -> float:

@@ -15,7 +15,7 @@ from frappe.utils import parse_addr
 
 from ..engine.message import normalize_message_id
 from ..engine.outgoing import stamp, strip_carriers, threading_headers
-from . import settings, store
+from . import auto_reply, settings, store
 
 _HEADER_END = re.compile(r"\r?\n\r?\n")
 
@@ -94,6 +94,8 @@ def thread_email_queue(doc, method=None):
 		reply_to=inbox_address,
 		use=settings.carriers(),
 	)
+	if auto_reply.is_automatic(doc.communication):
+		headers.update(auto_reply.LOOP_HEADERS)
 	doc.message = set_headers(doc.message, headers)
 	recipients = [(parse_addr(r.recipient)[1] or r.recipient, "To") for r in doc.recipients or []]
 	store.record_outbound(message_id, conversation, doc.communication, parse_addr(doc.sender)[1] or doc.sender,

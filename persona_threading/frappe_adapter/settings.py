@@ -7,6 +7,7 @@ import frappe
 from ..engine import lifecycle
 from ..engine.carriers import Keyring, generate_secret
 from ..engine.outgoing import Carriers
+from ..engine.limits import NEVER_ANSWER, AutoReplyPolicy, FloodGuard
 from ..engine.router import RoutingPolicy
 
 SETTINGS = "PT Settings"
@@ -64,6 +65,23 @@ def routing_policy() -> RoutingPolicy:
 		header_threading=bool(s.header_threading),
 		thread_index_threading=bool(s.thread_index_threading),
 		prefix_after_reply_markers=bool(s.prefix_after_reply_markers),
+		bulk_mail_action="queue" if s.bulk_mail_action == "Manual queue" else "open",
+	)
+
+
+def flood_guard() -> FloodGuard:
+	s = settings()
+	return FloodGuard(conversations=int(s.flood_conversations or 0), minutes=int(s.flood_minutes or 0))
+
+
+def auto_reply_policy(account) -> AutoReplyPolicy:
+	"""An inbox's automatic reply: stock's own switch, the app's limits beside it."""
+	return AutoReplyPolicy(
+		enabled=bool(account.enable_auto_reply),
+		window_minutes=int(account.get("pt_auto_reply_window_minutes") or 0),
+		per_conversation_per_day=int(account.get("pt_auto_reply_per_conversation_per_day") or 0),
+		max_age_hours=float(account.get("pt_auto_reply_max_age_hours") or 0),
+		never_answer=_lines(settings().never_answer) or NEVER_ANSWER,
 	)
 
 

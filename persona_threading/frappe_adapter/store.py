@@ -51,6 +51,7 @@ def create_conversation(
 	email_account: str | None = None,
 	thread_root: str | None = None,
 	key: str | None = None,
+	opened_by: str | None = None,
 ) -> str:
 	doc = frappe.get_doc(
 		{
@@ -62,6 +63,7 @@ def create_conversation(
 			"email_account": email_account,
 			"thread_root": thread_root,
 			"key": key or Keyring.mint_key(),
+			"opened_by": (opened_by or "").lower() or None,
 		}
 	)
 	doc.insert(ignore_permissions=True)
@@ -118,6 +120,7 @@ def record_inbound(
 			*reference,
 			project=decision.project,
 			email_account=email_account,
+			opened_by=message.from_addr,
 		)
 		decision.conversation = conversation
 	elif conversation and all(reference) and conversation_of(*reference) != conversation:
@@ -153,6 +156,18 @@ def record_inbound(
 			}
 		).insert(ignore_permissions=True)
 	return row
+
+
+def mark_bounced(conversation: str, reference: tuple[str, str], bounces) -> None:
+	"""A delivery failure report: the participant it names is marked, and the ticket says so."""
+	for bounce in bounces:
+		reason = " ".join(part for part in (bounce.status, bounce.reason) if part)[:1000] or "delivery failed"
+		follower = frappe.db.get_value(FOLLOWER, {"conversation": conversation, "email": bounce.address})
+		if follower:
+			frappe.db.set_value(FOLLOWER, follower, {"delivery_status": "Bounced", "bounce_reason": reason})
+		if all(reference):
+			timeline.add_audit_row(*reference, timeline.escape(
+				f"Mail to {bounce.address} bounced ({reason}): they did not get the reply"))
 
 
 def record_outbound(message_id: str | None, conversation: str, communication: str | None, sender: str,

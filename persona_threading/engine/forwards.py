@@ -46,15 +46,20 @@ APPLE_MARKERS = (
 )
 SCAN_LINES = 400
 WINDOW_LINES = 25
+#: Only this much text, in lines of at most MAX_LINE_CHARS (RFC 5322's 998), is scanned: a
+#: mail's cost stays linear whatever its lines look like.
+MAX_SCAN_CHARS = 1 << 18
+MAX_LINE_CHARS = 998
 
 _alt = lambda words: "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))  # noqa: E731
-_FROM = re.compile(rf"(?:^|[\s*>])(?:{_alt(FROM_LABELS)})\s*\**\s*[:：]\s*(.*)", re.IGNORECASE)
+_FROM = re.compile(rf"(?:^|[\s*>])(?:{_alt(FROM_LABELS)})\s*(?:\*+\s*)?[:：]\s*(.*)", re.IGNORECASE)
 _FROM_LINE = re.compile(rf"^\**(?:{_alt(FROM_LABELS)})\**\s*[:：]", re.IGNORECASE)
 _SUBJECT_LINE = re.compile(rf"^\**(?:{_alt(SUBJECT_LABELS)})\**\s*[:：]", re.IGNORECASE)
 _MARKER = re.compile(
-    rf"^(?:-{{2,}}\s*[^-\n]{{3,60}}?\s*-{{2,}}|_{{10,}}|(?:{_alt(APPLE_MARKERS)})\s*:)", re.IGNORECASE
-)
-_EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+    rf"^(?:-{{2,}}([^-\n]{{3,}})-{{2,}}|_{{10,}}|(?:{_alt(APPLE_MARKERS)})\s*:)", re.IGNORECASE
+)  # a dashed marker's text is at most 60 characters, checked in _is_marker (no backtracking)
+# Starts only where a run of local-part characters starts: searching stays linear.
+_EMAIL = re.compile(r"(?<![\w.!#$%&'*+/=?^`{|}~-])[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 _QUOTE = re.compile(r"^[\s>]*")
 
 
@@ -67,12 +72,13 @@ class Forward:
 
 def find_forward(text: str) -> Forward | None:
     """The forward in a body's text, or None when it is not a forward."""
-    lines = [_QUOTE.sub("", line).replace("\ufeff", "") for line in text.splitlines()[:SCAN_LINES]]
+    lines = [_QUOTE.sub("", line[:MAX_LINE_CHARS]).replace("\ufeff", "")
+             for line in text[:MAX_SCAN_CHARS].splitlines()[:SCAN_LINES]]
     for index, line in enumerate(lines):
         stripped = line.strip()
         if not stripped:
             continue
-        if _MARKER.match(stripped):
+        if _is_marker(stripped):
             window = "\n".join(lines[index: index + WINDOW_LINES])
             found = _FROM.search(window)
             if found:
@@ -86,6 +92,11 @@ def find_forward(text: str) -> Forward | None:
     if first.endswith(":") and _EMAIL.search(first):  # Outlook for Mac: "On <date>, "X" <x@y> wrote:"
         return Forward("forward header line", _EMAIL.search(first).group(0).lower(), first[:200])
     return None
+
+
+def _is_marker(line: str) -> bool:
+    found = _MARKER.match(line)
+    return found is not None and (found.group(1) is None or len(found.group(1).strip()) <= 60)
 
 
 def _headers_block(lines: list[str], start: int) -> bool:

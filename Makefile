@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: demo test test-pure test-frappe bench clean
+.PHONY: demo test test-pure test-frappe bench fuzz clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test-frappe:
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/run.py
+
+## 100,000 mutated real mails (../shared/corpora): mails, exceptions, slowest mail.
+fuzz: $(VENV)/.installed
+	$(PY) -m persona_threading.fuzz 100000
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info

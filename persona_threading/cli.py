@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -18,7 +19,7 @@ from .config import Config, ConfigError, load_config
 from .engine import decision as act
 from .engine.decision import Decision
 from .engine.limits import AutoReplyVerdict, apply_flood_guard, mail_time, should_auto_reply
-from .engine.message import parse_message
+from .engine.message import InboundMessage, is_email, parse_message
 from .engine.outgoing import new_thread_root, stamp
 from .engine.router import route
 from .sources import SourceError, count_messages, read_sources
@@ -26,6 +27,29 @@ from .store.sqlite import SqliteStore, StoreError
 
 DEFAULT_DB = "./persona_threading.sqlite3"
 SHOWN_LINES = 12  # of each message's text in `show` (--json has all of it)
+
+# C0 controls but tab and newline, DEL, C1 controls, bidi marks/embeddings/overrides/isolates,
+# and lone surrogates (undecodable bytes of a file name).
+_UNSAFE_FOR_TERMINAL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
+                                  "\u2066-\u2069\ud800-\udfff]")
+
+
+def terminal_safe(text: object) -> str:
+    """Mail-derived text made harmless for a terminal: escapes (ANSI/OSC), other controls and
+    bidi overrides become visible escapes (``\\x1b``), so a subject cannot rewrite the
+    agent's screen or reorder what it shows. For human output only; JSON stays exact."""
+    return _UNSAFE_FOR_TERMINAL.sub(_escape_char, str(text))
+
+
+def _escape_char(found: re.Match) -> str:
+    code = ord(found.group())
+    if 0xDC80 <= code <= 0xDCFF:  # surrogateescape: the original byte
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+class UsageError(Exception):
+    """A command-line argument the command cannot use; the message says which."""
 
 
 class App:
@@ -41,13 +65,14 @@ class App:
     def process(self, raw: bytes) -> Decision:
         return self.handle(raw)[0]
 
-    def handle(self, raw: bytes, fetched_at: datetime | None = None) -> tuple[Decision, AutoReplyVerdict]:
+    def handle(self, mail: bytes | InboundMessage,
+               fetched_at: datetime | None = None) -> tuple[Decision, AutoReplyVerdict]:
         """Route, flood-guard and store one mail; say whether an automatic reply would go out.
 
         Windows count on each mail's own time (its Date, never later than the fetch), so a
         replayed export is judged as it arrived, not as if everything came in at once.
         """
-        message = parse_message(raw)
+        message = mail if isinstance(mail, InboundMessage) else parse_message(mail)
         fetched_at = fetched_at or datetime.now(timezone.utc)
         at = mail_time(message.date, fetched_at)
         decision = route(message, self.store, self.keyring, policy=self.config.policy)
@@ -69,9 +94,10 @@ def _print_decision(decision: Decision, origin: str, as_json: bool,
         print(json.dumps(shown, ensure_ascii=False), flush=True)
     else:
         mid = f"<{decision.message_id}>" if decision.message_id else "(no Message-ID)"
-        print(f"{origin} {mid}\n  {decision.explain()}", flush=True)
+        print(terminal_safe(f"{origin} {mid}\n  {decision.explain()}"), flush=True)
         if auto_reply is not None:
-            print(f"  [auto-reply] {'would send' if auto_reply.send else 'none'}: {auto_reply.reason}", flush=True)
+            print(terminal_safe(f"  [auto-reply] {'would send' if auto_reply.send else 'none'}: {auto_reply.reason}"),
+                  flush=True)
 
 
 class _Progress:
@@ -101,33 +127,53 @@ def cmd_route(app: App, args) -> int:
     db = app.store.db
     if args.dry_run:
         db.execute("BEGIN")  # every record() joins this transaction; rolled back at the end
-    failures = 0
+    routed = skipped = unreadable = failures = 0
     progress = _Progress(count_messages(args.sources))
     try:
         for mail in read_sources(args.sources):
+            progress.step()
+            origin = terminal_safe(mail.origin)
+            if mail.unreadable:  # a file in a folder: report it, route the others
+                unreadable += 1
+                print(f"persona-threading: {terminal_safe(mail.unreadable)}", file=sys.stderr)
+                continue
+            message = parse_message(mail.raw)
+            if not is_email(message):
+                skipped += 1
+                print(f"persona-threading: {origin}: skipped: not an email message (no header fields)",
+                      file=sys.stderr)
+                continue
             try:
-                decision, auto_reply = app.handle(mail.raw)
+                decision, auto_reply = app.handle(message)
             except Exception as exc:  # keep going: one bad mail must not stop a replay
                 failures += 1
-                print(f"persona-threading: {mail.origin}: not processed: {exc}", file=sys.stderr)
+                print(f"persona-threading: {origin}: not processed: {terminal_safe(exc)}", file=sys.stderr)
                 continue
+            routed += 1
             _print_decision(decision, mail.origin, args.json, auto_reply)
-            progress.step()
     finally:
         progress.close()
         if args.dry_run:
             db.execute("ROLLBACK")
-    return 1 if failures else 0
+    print(f"persona-threading: {routed} routed, {skipped} skipped (not email), {unreadable} unreadable, "
+          f"{failures} not processed", file=sys.stderr)
+    return 1 if skipped or unreadable or failures else 0
 
 
 def cmd_explain(app: App, args) -> int:
+    status = 0
     for mail in read_sources([args.source]):
         message = parse_message(mail.raw)
+        if mail.unreadable or not is_email(message):
+            why = mail.unreadable or f"{mail.origin}: skipped: not an email message (no header fields)"
+            print(f"persona-threading: {terminal_safe(why)}", file=sys.stderr)
+            status = 1
+            continue
         decision = route(message, app.store, app.keyring, exhaustive=True, policy=app.config.policy)
-        print(f"{mail.origin}\n  Message-ID: {message.message_id or '(none)'}\n"
-              f"  From: {message.from_addr or '(none)'}\n  Subject: {message.subject}")
-        print("  " + decision.explain())
-    return 0
+        print(terminal_safe(f"{mail.origin}\n  Message-ID: {message.message_id or '(none)'}\n"
+                            f"  From: {message.from_addr or '(none)'}\n  Subject: {message.subject}"))
+        print(terminal_safe("  " + decision.explain()))
+    return status
 
 
 def build_reply(app: App, conversation: str, sender: str, body: str, to: list[str],
@@ -161,7 +207,18 @@ def build_reply(app: App, conversation: str, sender: str, body: str, to: list[st
     return raw
 
 
+def _header_safe(option: str, value: str) -> str:
+    """A value for an outgoing header: a line break would smuggle in headers of its own."""
+    if any(c in value for c in "\r\n\x00"):
+        raise UsageError(f"{option} must not contain line breaks or NUL: {value!r}")
+    return value
+
+
 def cmd_reply(app: App, args) -> int:
+    _header_safe("--from", args.sender)
+    for option, values in (("--to", args.to), ("--cc", args.cc)):
+        for value in values:
+            _header_safe(option, value)
     raw = build_reply(app, args.conversation, args.sender, args.body, args.to, args.cc)
     if args.out:
         try:
@@ -182,45 +239,43 @@ def cmd_show(app: App, args) -> int:
     if args.json:
         print(json.dumps(info, ensure_ascii=False, indent=2))
         return 0
-    print(f"Conversation {info['id']}  project={info['project'] or '-'}")
-    print(f"  Subject: {info['subject']}")
-    print("  Participants: " + ", ".join(f"{p['email']} ({p['role']})" for p in info["participants"]))
+    lines = [f"Conversation {info['id']}  project={info['project'] or '-'}",
+             f"  Subject: {info['subject']}",
+             "  Participants: " + ", ".join(f"{p['email']} ({p['role']})" for p in info["participants"])]
     for m in info["messages"]:
         mid = f"<{m['message_id']}>" if m["message_id"] else "(no Message-ID)"
-        print(f"  #{m['seq']} {m['direction']:<8} {m['rule']:<16} {m['from']}  {m['subject']}")
-        print(f"      {mid}")
-        print(f"      why: {m['evidence']}")
-        lines = m["text"].strip().splitlines()
-        for line in lines[:SHOWN_LINES]:
-            print(f"      | {line}")
-        if len(lines) > SHOWN_LINES:
-            print(f"      | … {len(lines) - SHOWN_LINES} more lines")
-    for row in info["audit"]:
-        if row["event"] not in _ACTIONS:  # decisions are shown per message above
-            print(f"  {row['at']}  {row['event']}: {row['detail']}")
+        lines += [f"  #{m['seq']} {m['direction']:<8} {m['rule']:<16} {m['from']}  {m['subject']}",
+                  f"      {mid}", f"      why: {m['evidence']}"]
+        text = m["text"].strip().splitlines()
+        lines += [f"      | {line}" for line in text[:SHOWN_LINES]]
+        if len(text) > SHOWN_LINES:
+            lines.append(f"      | … {len(text) - SHOWN_LINES} more lines")
+    lines += [f"  {row['at']}  {row['event']}: {row['detail']}" for row in info["audit"]
+              if row["event"] not in _ACTIONS]  # decisions are shown per message above
+    print(terminal_safe("\n".join(lines)))
     return 0
 
 
 def cmd_list(app: App, args) -> int:
     for c in app.store.conversations():
-        print(f"{c['id']:>6}  {c['project'] or '-':<10} {c['messages']:>3} msg  "
-              f"{c['subject']}")
+        print(terminal_safe(f"{c['id']:>6}  {c['project'] or '-':<10} {c['messages']:>3} msg  {c['subject']}"))
     return 0
 
 
 def cmd_queue(app: App, args) -> int:
     if args.queue_action == "attach":
         conversation = app.store.attach_queued(args.message, args.conversation)
-        print(f"attached {args.message} to conversation {conversation}")
+        print(terminal_safe(f"attached {args.message} to conversation {conversation}"))
     elif args.queue_action == "new":
         conversation = app.store.new_from_queued(args.message, args.project)
-        print(f"opened conversation {conversation} from {args.message}")
+        print(terminal_safe(f"opened conversation {conversation} from {args.message}"))
     else:
         for item in app.store.queued():
             mid = f"<{item['message_id']}>" if item["message_id"] else f"#{item['seq']}"
-            print(f"{item['seq']:>6}  {mid}  {item['from']}  {item['subject']}\n        {item['evidence']}")
+            print(terminal_safe(f"{item['seq']:>6}  {mid}  {item['from']}  {item['subject']}\n"
+                                f"        {item['evidence']}"))
             if item["attribution"]:
-                print(f"        {item['attribution']}")
+                print(terminal_safe(f"        {item['attribution']}"))
     return 0
 
 
@@ -286,8 +341,8 @@ def main(argv: list[str] | None = None) -> int:
             return args.handler(app, args)
         finally:
             app.store.close()
-    except (ConfigError, StoreError, SourceError) as exc:
-        print(f"persona-threading: {exc}", file=sys.stderr)
+    except (ConfigError, StoreError, SourceError, UsageError) as exc:
+        print(f"persona-threading: {terminal_safe(exc)}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 1

@@ -22,6 +22,7 @@ class SourceError(Exception):
 class RawMail:
     origin: str  # where it came from, for messages to the user
     raw: bytes
+    unreadable: str | None = None  # why a file inside a folder could not be read (raw is empty)
 
 
 def read_sources(sources: list[str]) -> Iterator[RawMail]:
@@ -84,5 +85,9 @@ def _directory_files(path: str) -> list[str]:
 
 
 def _read_directory(path: str) -> Iterator[RawMail]:
+    """Every file; one that cannot be read is reported in its place and the rest still come."""
     for file_path in _directory_files(path):
-        yield from read_source(file_path)
+        try:
+            yield from read_source(file_path)
+        except SourceError as exc:
+            yield RawMail(file_path, b"", unreadable=str(exc))

@@ -12,7 +12,7 @@ import os
 import tempfile
 from importlib import resources
 
-from ..cli import App, build_reply
+from ..cli import App, build_reply, terminal_safe
 from ..sources import read_source
 from .client import customer_reply
 
@@ -22,7 +22,7 @@ AGENT_INBOX = "acme@help.example"
 
 def _show(title: str, decision) -> None:
     print(f"\n== {title}")
-    print("   " + decision.explain().replace("\n", "\n   "))
+    print(terminal_safe("   " + decision.explain().replace("\n", "\n   ")))
 
 
 def run_demo() -> int:
@@ -63,9 +63,9 @@ def run_demo() -> int:
 
         print("\n== the manual queue")
         for item in app.store.queued():
-            print(f"   #{item['seq']} <{item['message_id']}> {item['subject']}: {item['evidence']}")
+            print(terminal_safe(f"   #{item['seq']} <{item['message_id']}> {item['subject']}: {item['evidence']}"))
         print(f"\n== conversation {conversation}, as `persona-threading show {conversation}` prints it")
         for m in app.store.conversation(conversation)["messages"]:
-            print(f"   #{m['seq']} {m['direction']:<8} {m['rule']:<14} {m['subject']}")
+            print(terminal_safe(f"   #{m['seq']} {m['direction']:<8} {m['rule']:<14} {m['subject']}"))
         app.store.close()
     return 0

@@ -19,6 +19,10 @@ from .decoding import decode_bytes
 MAX_DECODED_PARTS = 8
 #: ...and only the first this-many bytes of a mail are searched (attachments come last).
 MAX_SCAN_BYTES = 1 << 20
+#: At most this many base64 header lines are looked at, and a part's header block must end
+#: within PART_HEAD_BYTES of one: a mail repeating the header cannot make the scan quadratic.
+MAX_BASE64_HEADERS = 64
+PART_HEAD_BYTES = 8192
 
 _QP_SOFT_BREAK = re.compile(rb"=(?:\r\n|\n|\r)")
 _BASE64_HEADER = re.compile(rb"(?i)content-transfer-encoding:[ \t]*\"?base64")
@@ -38,8 +42,18 @@ def carrier_haystack(raw: bytes, body_start: int, defects: list[str]) -> str:
         body = _QP_SOFT_BREAK.sub(b"", body)
     chunks = [body.replace(b"=3D", b"=") if b"=3D" in body else body]
     decoded = 0
-    for encoded in _base64_headers(raw):
-        start = _HEADER_END.search(raw, encoded.end())
+    top_level_seen = False
+    for seen, encoded in enumerate(_base64_headers(raw)):
+        if seen == MAX_BASE64_HEADERS:
+            defects.append(f"more than {MAX_BASE64_HEADERS} base64 header lines; later ones not searched")
+            break
+        if encoded.end() <= body_start:  # the top-level header: its body starts at body_start
+            if top_level_seen:
+                continue
+            top_level_seen = True
+            start = _HEADER_END.search(raw, max(body_start - 4, 0), body_start)
+        else:
+            start = _HEADER_END.search(raw, encoded.end(), encoded.end() + PART_HEAD_BYTES)
         if start is None:
             continue
         lookback = max(encoded.start() - 2000, 0)  # a part's header block is short
@@ -83,7 +97,7 @@ def html_to_text(html: str) -> str:
     try:
         return converter.handle(html)
     except Exception:  # html2text chokes on some broken markup; plain strip as last resort
-        return re.sub(r"<[^>]+>", " ", html)
+        return re.sub(r"<[^<>]*>", " ", html)
 
 
 def read_body(raw: bytes, defects: list[str]) -> tuple[str, str]:

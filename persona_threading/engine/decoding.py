@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import codecs
 import email.header
 import re
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
 _FOLD = re.compile(r"\r?\n[ \t]*|\r[ \t]*")
+#: Python codecs that are no mail charset: they transform text (escapes, IDNA) or refuse.
+_NOT_CHARSETS = frozenset({"punycode", "idna", "unicode-escape", "raw-unicode-escape", "undefined",
+                           "charmap", "palmos", "mbcs", "oem"})
 
 
 def decode_header_value(value: object, defects: list[str] | None = None) -> str:
@@ -37,13 +41,15 @@ def decode_bytes(data: bytes, charset: str | None, defects: list[str] | None = N
         if not candidate or candidate == "unknown-8bit":
             continue
         try:
+            if codecs.lookup(candidate).name in _NOT_CHARSETS:
+                raise LookupError(candidate)
             return data.decode(candidate)
-        except LookupError:
-            if defects is not None:
-                defects.append(f"unknown charset {candidate!r}")
         except UnicodeDecodeError:
             if defects is not None and candidate == charset:
                 defects.append(f"bytes not valid in declared charset {candidate!r}")
+        except Exception:  # the label is the sender's: unknown, not text, NUL, codec errors...
+            if defects is not None:
+                defects.append(f"unknown charset {candidate!r}")
     return data.decode("latin-1")
 
 

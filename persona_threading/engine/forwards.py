@@ -61,6 +61,10 @@ FORWARD_MARKERS = (
 )
 SCAN_LINES = 400
 WINDOW_LINES = 25
+#: Only this much text, in lines of at most MAX_LINE_CHARS (RFC 5322's 998), is scanned: a
+#: mail's cost stays linear whatever its lines look like.
+MAX_SCAN_CHARS = 1 << 18
+MAX_LINE_CHARS = 998
 
 _alt = lambda words: "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))  # noqa: E731
 _FROM_LINE = re.compile(rf"^\**(?:{_alt(FROM_LABELS)})\**\s*[:：]\s*(.*)", re.IGNORECASE)
@@ -70,7 +74,8 @@ _MARKER = re.compile(
     r"|_{10,}\s*$)",  # Outlook's rule above the original's headers
     re.IGNORECASE,
 )
-_EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+# Starts only where a run of local-part characters starts: searching stays linear.
+_EMAIL = re.compile(r"(?<![\w.!#$%&'*+/=?^`{|}~-])[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 _QUOTE = re.compile(r"^[\s>]*")
 
 
@@ -83,7 +88,8 @@ class Forward:
 
 def find_forward(text: str) -> Forward | None:
     """The forward in a body's text: a marker line, then a From line within 25 lines."""
-    lines = [_QUOTE.sub("", line).replace("\ufeff", "").strip() for line in text.splitlines()[:SCAN_LINES]]
+    lines = [_QUOTE.sub("", line[:MAX_LINE_CHARS]).replace("\ufeff", "").strip()
+             for line in text[:MAX_SCAN_CHARS].splitlines()[:SCAN_LINES]]
     for index, line in enumerate(lines):
         marker = _MARKER.match(line)
         if not marker:

@@ -23,8 +23,13 @@ from .decoding import decode_header_value, unescape
 
 #: At most this many References ids are kept (the newest, i.e. the last ones).
 MAX_REFERENCES = 100
-#: Longer header values are cut (References is capped by id count instead).
+#: Every header value is cut to this many characters when the message is parsed, before any
+#: decoding or regex sees it, so the cost of a mail is linear in its size whatever a sender
+#: writes. Address lists and References get more room; References keeps its end (the newest).
 MAX_HEADER_CHARS = 4096
+MAX_ADDRESS_HEADER_CHARS = 8192
+MAX_REFERENCES_CHARS = 32768
+_ADDRESS_HEADERS = frozenset({"from", "sender", "return-path", "to", "cc", "delivered-to", "x-original-to"})
 #: Longest Message-ID we accept (RFC 5322 lines stop at 998 characters).
 MAX_MESSAGE_ID = 998
 
@@ -32,7 +37,10 @@ _ANGLE_ID = re.compile(r"<\s*([^<>\s]+?)\s*>")
 _BARE_ID = re.compile(r"^[^\s<>@]+@[^\s<>@]+$")
 
 _HEADER_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
-_SIMPLE_ADDRESS = re.compile(r'^\s*(?:"?([^"<>,;]*?)"?\s*<\s*([^<>\s,;"]+@[^<>\s,;"]+)\s*>|([^<>\s,;"]+@[^<>\s,;"]+))\s*$')
+# The one-address forms, for fullmatch on a stripped part: "Name" <a@b>, Name <a@b>, a@b.
+# Linear: no two quantifiers compete for the same characters.
+_SIMPLE_ADDRESS = re.compile(
+    r'(?:"([^"<>\\]*)"\s*|([^"<>,;]*))<\s*([^<>\s,;"]+@[^<>\s,;"]+)\s*>|([^<>\s,;"]+@[^<>\s,;"]+)')
 
 _COMPAT32 = email_policy.compat32
 _HEADER_PARSER = BytesHeaderParser(policy=_COMPAT32)
@@ -49,12 +57,30 @@ def _parse_addresses(values: list[str]) -> list[tuple[str, str]]:
     for value in values:
         # Without quotes or groups a comma separates addresses; each part may be simple.
         parts = value.split(",") if '"' not in value and ":" not in value else [value]
-        simple = [_SIMPLE_ADDRESS.match(part) for part in parts]
+        simple = [_SIMPLE_ADDRESS.fullmatch(part.strip()) for part in parts]
         if all(simple):
-            pairs.extend((m.group(1) or "", m.group(2) or m.group(3)) for m in simple)
+            pairs.extend(((m.group(1) if m.group(1) is not None else (m.group(2) or "").strip()),
+                          m.group(3) or m.group(4)) for m in simple)
         else:
             pairs.extend(email.utils.getaddresses([value]))
     return pairs
+
+
+def _capped(name: str, value, defects: list[str]):
+    """A raw header value cut to its cap (see MAX_HEADER_CHARS); the cut is a defect."""
+    if not isinstance(value, str):
+        return value
+    key = name.lower()
+    if key == "references":
+        if len(value) > MAX_REFERENCES_CHARS:
+            defects.append(f"References header of {len(value)} characters; kept the last {MAX_REFERENCES_CHARS}")
+            return value[-MAX_REFERENCES_CHARS:]
+        return value
+    cap = MAX_ADDRESS_HEADER_CHARS if key in _ADDRESS_HEADERS else MAX_HEADER_CHARS
+    if len(value) > cap:
+        defects.append(f"{name} header of {len(value)} characters; kept the first {cap}")
+        return value[:cap]
+    return value
 
 
 def normalize_message_id(value: str | None) -> str | None:
@@ -163,6 +189,11 @@ class InboundMessage:
         return ""
 
 
+def is_email(message: InboundMessage) -> bool:
+    """Bytes without a single header field (empty input, an image, binary junk) are no email."""
+    return bool(message.header_names)
+
+
 def parse_message(raw: bytes | str) -> InboundMessage:
     """Parse raw bytes; never raises. Problems become ``defects``."""
     if isinstance(raw, str):
@@ -178,7 +209,7 @@ def parse_message(raw: bytes | str) -> InboundMessage:
 
     index: dict[str, list] = {}
     for name, value in headers.raw_items():  # one pass; get_all() rescans every header
-        index.setdefault(name.lower(), []).append(value)
+        index.setdefault(name.lower(), []).append(_capped(name, value, defects))
 
     def values_of(name: str) -> list:
         return [_fetch(name, v) for v in index.get(name.lower(), ())]
@@ -187,16 +218,21 @@ def parse_message(raw: bytes | str) -> InboundMessage:
         values = values_of(name)
         if not values:
             return ""
-        value = values[0]
-        if isinstance(value, str) and len(value) > MAX_HEADER_CHARS and name != "References":
-            defects.append(f"{name} header of {len(value)} characters; kept the first {MAX_HEADER_CHARS}")
-            value = value[:MAX_HEADER_CHARS]
-        return decode_header_value(value, defects)
+        return decode_header_value(values[0], defects)
 
     def addresses(*names: str) -> list[tuple[str, str]]:
-        values = []
+        values, budget = [], MAX_ADDRESS_HEADER_CHARS  # for all occurrences together
         for name in names:
-            values.extend(str(v) for v in values_of(name))
+            for value in values_of(name):
+                value = str(value)
+                if len(value) > budget:
+                    defects.append(f"{name}: more than {MAX_ADDRESS_HEADER_CHARS} characters of "
+                                   "addresses; the rest is not read")
+                    value = value[:budget]
+                values.append(value)
+                budget -= len(value)
+                if not budget:
+                    break
         try:
             pairs = _parse_addresses(values)
         except Exception:

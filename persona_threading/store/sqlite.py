@@ -406,7 +406,7 @@ class SqliteStore:
         row = self.db.execute(
             "SELECT m.id FROM messages m JOIN queue q ON q.message = m.id"
             " WHERE (m.message_id = ? OR m.id = ?) AND q.status = 'open'",
-            (ref, int(ref) if ref.isdigit() else -1)).fetchone()
+            (ref, int(ref) if ref.isdigit() and len(ref) < 19 else -1)).fetchone()  # SQLite: 64-bit
         if row is None:
             raise StoreError(f"no open queued message {ref!r} (see `queue`)")
         return row[0]

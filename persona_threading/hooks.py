@@ -19,12 +19,13 @@ override_doctype_class = {
 }
 
 # Our records point at Communications and documents; they must never block deleting them.
-ignore_links_on_delete = ["PT Conversation", "PT Conversation Message", "PT Inbound Queue"]
+ignore_links_on_delete = ["PT Conversation", "PT Conversation Message", "PT Inbound Queue", "PT Automatic Mail"]
 
 doc_events = {
 	"Communication": {
 		"before_insert": "persona_threading.frappe_adapter.outbound.stamp_communication",
 		"after_insert": "persona_threading.frappe_adapter.outbound.keep_record_unstamped",
+		"validate": "persona_threading.frappe_adapter.outbound.unstamp_received",
 		"on_trash": "persona_threading.frappe_adapter.store.forget_communication",
 	},
 	"Email Queue": {

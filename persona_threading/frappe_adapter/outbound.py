@@ -25,22 +25,26 @@ def _conversation_mail(reference_doctype: str | None, reference_name: str | None
 				and reference_doctype == settings.conversation_doctype())
 
 
-def stamp_communication(doc, method=None):
-	"""Communication before_insert: carriers into sent mail; out of the record of received mail.
+def unstamp_received(doc, method=None):
+	"""Communication validate: a received mail's record without the carriers it quotes.
 
 	A customer's reply quotes our subject token and footer; routing read them from the raw
 	mail already, and the ticket's feed should not show them (the raw .eml keeps them).
+	On validate, not before_insert: stock's receive sets the content again and saves.
 	"""
-	if doc.communication_medium != "Email":
+	if doc.communication_medium != "Email" or doc.sent_or_received != "Received" or not settings.enabled():
 		return
-	if doc.sent_or_received == "Received":
-		if settings.enabled() and doc.reference_doctype in (None, "", settings.conversation_doctype()):
-			shown = strip_carriers(doc.subject or "", doc.get("text_content"), doc.content or "")
-			doc.subject, doc.content = shown.subject, shown.html
-			if doc.get("text_content"):
-				doc.text_content = shown.text
+	if doc.reference_doctype not in (None, "", settings.conversation_doctype()):
 		return
-	if doc.sent_or_received != "Sent":
+	shown = strip_carriers(doc.subject or "", doc.get("text_content"), doc.content or "")
+	doc.subject, doc.content = shown.subject, shown.html
+	if doc.get("text_content"):
+		doc.text_content = shown.text
+
+
+def stamp_communication(doc, method=None):
+	"""Communication before_insert: put the conversation's carriers in subject and body."""
+	if doc.communication_medium != "Email" or doc.sent_or_received != "Sent":
 		return
 	if not _conversation_mail(doc.reference_doctype, doc.reference_name):
 		return

@@ -272,7 +272,7 @@ def record_imported(conversation: str, communication: dict) -> bool:
 
 def forget_communication(doc, method=None):
 	"""Communication on_trash: keep the routing record (the audit), drop the dead link."""
-	for doctype in (MESSAGE, QUEUE):
+	for doctype in (MESSAGE, QUEUE, "PT Automatic Mail"):
 		Table = frappe.qb.DocType(doctype)
 		frappe.qb.update(Table).set(Table.communication, None).where(Table.communication == doc.name).run()
 

@@ -223,3 +223,22 @@ class TestWhyHereOverREST(FrappeAPITestCase):
 		response = self.get(self.method("persona_threading.api.why_here"), {"doctype": "Issue", "name": issue},
 							headers=api_headers(outsider))
 		self.assertEqual(response.status_code, 403)
+
+
+class TestHostileMail(FrappeTestCase):
+	def test_a_bad_charset_label_and_a_pathological_header_become_an_issue_not_an_unhandled_email(self):
+		support_inbox()
+		customer = unique_customer()
+		message_id = f"<hostile-{frappe.generate_hash(length=8)}@pt-customer.example>"
+		raw = (f"From: {customer}\r\nTo: {INBOX_ADDRESS}\r\nMessage-ID: {message_id}\r\n"
+			   "Subject: =?undefined?q?hello?= =?utf\x00-8?q?world?= printer\r\n"
+			   "References: " + " ".join(f"<r{i}@x.example>" for i in range(40000)) + "\r\n"
+			   + "Content-Transfer-Encoding: base64\r\n" * 3000
+			   + "Content-Type: text/plain; charset=punycode\r\n\r\nThe printer jams.\r\n").encode()
+		unhandled_before = frappe.db.count("Unhandled Email")
+		receive(raw)
+		self.assertEqual(frappe.db.count("Unhandled Email"), unhandled_before)
+		comm = communication_for(message_id.strip("<>"))
+		self.assertEqual(comm.reference_doctype, "Issue")
+		row = frappe.get_doc("PT Conversation Message", {"communication": comm.name})
+		self.assertIn("charset", row.decision)  # the decoding problems are defects on the decision

@@ -1,9 +1,33 @@
 """The app's public REST methods, at stable dotted paths (``/api/method/persona_threading.api.*``).
 
-The implementations live in ``frappe_adapter``; this module only gives integrations one
-documented place to call.
+GET and POST both work. The implementations live in ``frappe_adapter``; this module gives
+integrations (and the desk's own scripts) one documented place to call.
 """
 
+import frappe
+
+from .frappe_adapter import snippets
 from .frappe_adapter.api import why_here
 
-__all__ = ["why_here"]
+
+@frappe.whitelist()
+def search_snippets(txt: str = "", doctype: str = "Issue", name: str = "") -> list[dict]:
+	"""Snippets offered on this document: [{name, title, pinned, content}], content unrendered,
+	pinned first then by title, at most 20, the document's project and inbox scopes applied."""
+	return snippets.search(txt, doctype, name)
+
+
+@frappe.whitelist()
+def render_snippet(snippet: str, doctype: str = "Issue", name: str = "") -> dict:
+	"""{content, unknown_codes}: the snippet with its merge codes filled in from the document
+	(unknown codes left as written, e.g. ``{{ issue.nope }}``). 403 without read permission."""
+	return snippets.render_for(snippet, doctype, name)
+
+
+@frappe.whitelist(methods=["POST"])
+def save_snippet_from_communication(communication: str, title: str) -> str:
+	"""A message sent from the desk becomes a snippet (refused for received mail)."""
+	return snippets.save_from_communication(communication, title)
+
+
+__all__ = ["why_here", "search_snippets", "render_snippet", "save_snippet_from_communication"]

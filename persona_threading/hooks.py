@@ -40,6 +40,6 @@ doc_events = {
 }
 
 doctype_js = {
-	"Issue": "public/js/conversation_form.js",
+	"Issue": ["public/js/conversation_form.js", "public/js/snippets.js"],
 	"PT Inbound Queue": "public/js/inbound_queue.js",
 }

@@ -52,6 +52,20 @@ done_step
 # install-app sync none of the app's DocTypes (what `bench get-app` avoids by clearing it).
 bench_cli --site "$site" clear-cache >/dev/null 2>&1 || die "bench clear-cache failed on $site"
 
+# The browser tests: Debian's Chromium (no browser download works here) and Playwright.
+if ! [ -x /usr/bin/chromium ]; then
+  [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1 || die "the browser tests need Chromium: apt-get install chromium"
+  step "installing chromium (apt-get)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >"$logs/persona-apt.log" 2>&1 \
+    || { DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null 2>&1
+         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >"$logs/persona-apt.log" 2>&1; } \
+    || { tail -5 "$logs/persona-apt.log"; die "apt-get install chromium failed"; }
+  done_step
+fi
+"$bench_dir/env/bin/python" -c 'import playwright.sync_api' 2>/dev/null \
+  || "$bench_dir/env/bin/python" -m pip install -q --disable-pip-version-check playwright >"$logs/persona-pip-playwright.log" 2>&1 \
+  || die "could not install Playwright into $bench_dir/env"
+
 if bench_cli --site "$site" list-apps 2>/dev/null | grep -q '^persona_threading'; then
   step "bench migrate ($site)"
   bench_cli --site "$site" migrate >"$logs/persona-migrate.log" 2>&1 \

@@ -1,0 +1,84 @@
+"""Text snippets for the Issue's email composer: search, render, save (permissions first).
+
+The composer (public/js/snippets.js) types ``!`` and calls these; so can integrations,
+through persona_threading.api. Rendering uses the same merge-code renderer as automatic
+replies, but leaves an unknown code visible for the agent instead of blanking it.
+"""
+
+from __future__ import annotations
+
+import frappe
+from frappe import _
+
+from ..engine.merge_codes import AS_WRITTEN, DocRef, render
+from . import store
+from .merge_codes import FrappeResolver
+
+SNIPPET = "PT Snippet"
+MENU_SIZE = 20
+
+
+def _readable_document(doctype: str, name: str):
+	"""The document the snippet is for; 403 when the user may not read it."""
+	if not frappe.has_permission(doctype, "read", doc=name):
+		raise frappe.PermissionError(_("You may not read {0} {1}").format(doctype, name))
+	return frappe.get_doc(doctype, name)
+
+
+def scopes_of(doctype: str, name: str) -> tuple[str | None, str | None]:
+	"""The project and the inbox a document's snippets are scoped by."""
+	project = frappe.db.get_value(doctype, name, "project") if frappe.get_meta(doctype).has_field("project") else None
+	conversation = store.conversation_of(doctype, name)
+	inbox = frappe.db.get_value(store.CONVERSATION, conversation, "email_account") if conversation else None
+	return project or None, inbox or None
+
+
+def search(txt: str, doctype: str, name: str) -> list[dict]:
+	"""Snippets for this document: pinned first, then by title; title or content match ``txt``.
+
+	A snippet scoped to a project is offered only on that project's documents (not on those
+	without one); one scoped to an inbox only where the conversation came through it.
+	"""
+	_readable_document(doctype, name)
+	project, inbox = scopes_of(doctype, name)
+	Snippet = frappe.qb.DocType(SNIPPET)
+	in_scope = (Snippet.project.isnull() | (Snippet.project == "")) if not project else (
+		Snippet.project.isnull() | (Snippet.project == "") | (Snippet.project == project))
+	in_scope &= (Snippet.email_account.isnull() | (Snippet.email_account == "")) if not inbox else (
+		Snippet.email_account.isnull() | (Snippet.email_account == "") | (Snippet.email_account == inbox))
+	text = (txt or "").strip()
+	names = frappe.qb.from_(Snippet).select(Snippet.name).where(in_scope)
+	if text:
+		like = f"%{text}%"
+		names = names.where(Snippet.title.like(like) | Snippet.content.like(like))
+	allowed = [n for (n,) in names.run()]
+	if not allowed:
+		return []
+	rows = frappe.get_list(SNIPPET, filters={"name": ["in", allowed]}, fields=["name", "title", "pinned", "content"],
+						   order_by="pinned desc, title asc", limit_page_length=0)  # applies permissions
+	rows.sort(key=lambda r: (-int(r.pinned or 0), (r.title or "").casefold()))
+	return rows[:MENU_SIZE]
+
+
+def render_for(snippet: str, doctype: str, name: str) -> dict:
+	"""A snippet's content with its merge codes filled in from the document, as this user sees it."""
+	document = _readable_document(doctype, name)
+	if not frappe.has_permission(SNIPPET, "read", doc=snippet):
+		raise frappe.PermissionError(_("You may not read snippet {0}").format(snippet))
+	content = frappe.db.get_value(SNIPPET, snippet, "content") or ""
+	roots = {"issue": DocRef(doctype, document.name)}
+	conversation = store.conversation_of(doctype, name)
+	if conversation:
+		roots["conversation"] = DocRef(store.CONVERSATION, conversation)
+	rendered = render(content, roots, FrappeResolver(user=frappe.session.user), unknown=AS_WRITTEN, as_html=True)
+	return {"content": rendered.text, "unknown_codes": rendered.unknown}
+
+
+def save_from_communication(communication: str, title: str) -> str:
+	"""A message an agent wrote and sent from the desk becomes a snippet; received mail never does."""
+	comm = frappe.get_doc("Communication", communication)
+	comm.check_permission("read")
+	written_in_desk = frappe.db.get_value("User", comm.owner, "user_type") == "System User"
+	if comm.sent_or_received != "Sent" or comm.communication_type != "Communication" or not written_in_desk:
+		frappe.throw(_("Only a message written and sent from the desk can become a snippet"), frappe.PermissionError)
+	return frappe.get_doc({"doctype": SNIPPET, "title": title, "content": comm.content}).insert().name

@@ -1,0 +1,134 @@
+"""In a real browser: an agent types "!" in the Issue's email composer.
+
+Headless Chromium from Debian's packages (/usr/bin/chromium), driven by Playwright from
+PyPI, against `bench serve` of the test site on a free port. scripts/run-frappe-tests.sh
+installs both; a missing one fails this test with a line saying what to install.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+
+import frappe
+from frappe.tests.utils import FrappeTestCase
+from frappe.utils.password import update_password
+
+from persona_threading.engine.message import parse_message
+
+from .helpers import agent, communication_for, first_mail, receive, support_inbox, unique_customer
+from .test_snippets import named_customer, snippet
+
+CHROMIUM = os.environ.get("PERSONA_CHROMIUM", "/usr/bin/chromium")
+AGENT = "pt-browser-agent@pt-test.example"
+PASSWORD = "pt-Browser-Agent-2026!"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+				 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def free_port() -> int:
+	with contextlib.closing(socket.socket()) as s:
+		s.bind(("127.0.0.1", 0))
+		return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def bench_serve():
+	"""`bench serve` of this bench on a free loopback port; yields the site's base URL."""
+	port = free_port()
+	sites = os.path.abspath(frappe.local.sites_path)
+	log = open(os.path.join(frappe.utils.get_bench_path(), "logs", "pt-browser-serve.log"), "w")
+	server = subprocess.Popen([sys.executable, "-m", "frappe.utils.bench_helper", "frappe", "serve", "--port",
+							   str(port), "--noreload"], cwd=sites, stdout=log, stderr=subprocess.STDOUT)
+	url = f"http://{frappe.local.site}:{port}"
+	try:
+		for _ in range(120):
+			with contextlib.suppress(OSError):
+				request = urllib.request.Request(f"http://127.0.0.1:{port}/api/method/ping",
+												 headers={"Host": f"{frappe.local.site}:{port}"})
+				if urllib.request.urlopen(request, timeout=2).status == 200:
+					break
+			time.sleep(0.5)
+		else:
+			raise AssertionError(f"bench serve did not answer on port {port} (see logs/pt-browser-serve.log)")
+		yield url
+	finally:
+		server.terminate()
+		with contextlib.suppress(subprocess.TimeoutExpired):
+			server.wait(10)
+		server.kill()
+		log.close()
+
+
+class TestSnippetComposerInTheBrowser(FrappeTestCase):
+	def setUp(self):
+		if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
+			self.fail(f"no Chromium at {CHROMIUM}: apt-get install chromium (scripts/run-frappe-tests.sh does)")
+		try:
+			import playwright.sync_api  # noqa: F401
+		except ImportError:
+			self.fail("Playwright is not installed in the bench env: pip install playwright")
+		support_inbox()
+		agent(AGENT)
+		update_password(AGENT, PASSWORD)
+		frappe.db.delete("PT Snippet")
+		customer = unique_customer()
+		self.customer_name = named_customer(customer)
+		raw = first_mail(customer)
+		receive(raw)
+		self.issue = communication_for(parse_message(raw).message_id).reference_name
+		snippet("Power cycle", "<p>Dear {{ issue.customer.customer_name }}, please switch it off and on.</p>",
+				pinned=1)
+		snippet("Pricing", "<p>Our prices are on the website.</p>")
+		frappe.db.commit()
+
+	def test_bang_filter_enter_inserts_the_rendered_snippet_and_escape_leaves_the_text(self):
+		from playwright.sync_api import expect, sync_playwright
+
+		with bench_serve() as url, sync_playwright() as p:
+			browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+			page = browser.new_page(viewport={"width": 1400, "height": 1000})
+			try:
+				page.goto(f"{url}/login")
+				page.fill("#login_email", AGENT)
+				page.fill("#login_password", PASSWORD)
+				page.click(".btn-login")
+				page.wait_for_url("**/app**", timeout=60000)
+				page.goto(f"{url}/app/issue/{self.issue}")
+				page.wait_for_function("() => window.cur_frm && cur_frm.docname === %r && cur_frm.timeline" % self.issue,
+									   timeout=60000)
+				page.keyboard.press("Escape")  # any stock permission message box
+				page.evaluate("() => cur_frm.email_doc()")  # what the timeline's "New Email" button calls
+				editor = page.locator(".modal.show .ql-editor").first
+				expect(editor).to_be_visible(timeout=30000)
+				editor.click()
+				page.keyboard.type("Hello !pow")
+				menu = page.locator(".modal.show .pt-snippet-menu")
+				expect(menu).to_be_visible(timeout=15000)
+				expect(menu.locator(".pt-snippet-item").first).to_contain_text("Power cycle")
+				expect(menu).not_to_contain_text("Pricing")  # filtered
+				page.keyboard.press("Enter")
+				expect(editor).to_contain_text(f"Dear {self.customer_name}, please switch it off and on.", timeout=15000)
+				expect(editor).not_to_contain_text("!pow")
+
+				page.keyboard.type(" !pri")
+				expect(menu).to_be_visible(timeout=15000)
+				page.keyboard.press("Escape")
+				expect(menu).to_be_hidden()
+				expect(page.locator(".modal.show .ql-editor").first).to_be_visible()  # the composer stays open
+				expect(editor).to_contain_text("!pri")
+				page.keyboard.type(" hi!")  # "!" inside a word opens nothing
+				page.wait_for_timeout(700)
+				expect(menu).to_be_hidden()
+			except Exception:
+				page.screenshot(path=os.path.join(frappe.utils.get_bench_path(), "logs", "pt-browser-failure.png"))
+				raise
+			finally:
+				browser.close()

@@ -51,6 +51,9 @@ done_step
 # Frappe caches each app's module list in Redis; a cache from before the link would make
 # install-app sync none of the app's DocTypes (what `bench get-app` avoids by clearing it).
 bench_cli --site "$site" clear-cache >/dev/null 2>&1 || die "bench clear-cache failed on $site"
+# The desk's asset map is cached bench-wide: drop it, so pages name the bundles on disk.
+cache_port="$(awk '/^port/ {print $2}' "$bench_dir/config/redis_cache.conf" 2>/dev/null)"
+[ -n "$cache_port" ] && redis-cli -p "$cache_port" del assets_json >/dev/null 2>&1
 
 # The browser tests: Debian's Chromium (no browser download works here) and Playwright.
 if ! [ -x /usr/bin/chromium ]; then

@@ -2,15 +2,48 @@
 
 ``get_inbound_mails()`` is stock (via super()); each mail for an account that appends to
 the conversation DocType is handed to PTInboundMail. Other accounts keep stock behaviour.
+
+One stock flaw is mended on the way: stock builds every fetched mail inside one try, and a
+single mail whose body names a codec that fails to decode (``charset=punycode``) raises
+there, so stock logs "Error while connecting" and drops the WHOLE batch (with IMAP UIDs
+already advanced, for good). While super() builds the batch, it builds SafeInboundMail.
 """
 
 from __future__ import annotations
 
+import contextlib
+
+from frappe.email.doctype.email_account import email_account as stock
 from frappe.email.doctype.email_account.email_account import EmailAccount
+from frappe.email.receive import InboundMail
 
 from . import auto_reply, settings
 from .inbound import PTInboundMail
 from .routing_config import check_default_landing_project
+
+
+class SafeInboundMail(InboundMail):
+	"""Stock's InboundMail whose body decoding never raises (a bad label decodes as UTF-8,
+	replacing what does not decode); the engine records the same problem as a defect."""
+
+	def get_payload(self, part):
+		try:
+			return super().get_payload(part)
+		except Exception:
+			return (part.get_payload(decode=True) or b"").decode("utf-8", "replace")
+
+
+@contextlib.contextmanager
+def _safe_mail_building():
+	"""Stock's get_inbound_mails() names InboundMail from its module; point it at SafeInboundMail.
+
+	Mail is fetched by one job at a time per worker process, so the swap is not shared.
+	"""
+	stock.InboundMail = SafeInboundMail
+	try:
+		yield
+	finally:
+		stock.InboundMail = InboundMail
 
 
 class PTEmailAccount(EmailAccount):
@@ -25,7 +58,8 @@ class PTEmailAccount(EmailAccount):
 		return super().send_auto_reply(communication, email)
 
 	def get_inbound_mails(self):
-		mails = super().get_inbound_mails()
+		with _safe_mail_building():
+			mails = super().get_inbound_mails()
 		if not settings.enabled():
 			return mails
 		target = settings.conversation_doctype()

@@ -36,6 +36,13 @@ class FrappeResolver:
 	def value(self, doctype: str, name: str, field: str):
 		if not name or not self.has_field(doctype, field):
 			return None
-		if self.user and not frappe.has_permission(doctype, "read", doc=name, user=self.user):
+		if self.user and not self._may_read(doctype, name, field):
 			return None
 		return frappe.get_cached_value(doctype, name, field)
+
+	def _may_read(self, doctype: str, name: str, field: str) -> bool:
+		"""The user reads the document, or the field is its title: what a Link already shows
+		them (the Issue form shows its customer's name to an agent who may not open Customer)."""
+		if field in ("name", frappe.get_meta(doctype).title_field):
+			return True
+		return frappe.has_permission(doctype, "read", doc=name, user=self.user)

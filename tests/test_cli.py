@@ -260,6 +260,10 @@ def test_a_stranger_whose_reply_threads_joins_as_a_third_party(tmp_path):
     info = json.loads(run(tmp_path, "show", first["conversation"], "--json").stdout)
     roles = {p["email"]: p["role"] for p in info["participants"]}
     assert roles == {"alice@customer.example": "Requester", "mallory@elsewhere.example": "Third party"}
+    assert [m["visibility"] for m in info["messages"]] == ["public", "private"]
+    shown = run(tmp_path, "show", first["conversation"]).stdout.decode().splitlines()
+    assert [line for line in shown if "[private: agents only]" in line] == \
+        [line for line in shown if "mallory@elsewhere.example  Re: A question" in line]
 
 
 def test_policy_switches_in_the_config_show_in_explain(tmp_path):

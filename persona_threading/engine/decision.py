@@ -95,7 +95,7 @@ class Decision:
             lines.append(f"  [machine] {self.machine.get('kind')}: {self.machine.get('signal')}")
         if self.sender_role:
             lines.append(f"  [sender] {self.sender_role}, {self.visibility}: {self.standing}")
-        if self.authenticity:
+        if self.authenticity and self.authenticity.get("verdict") != "unverified":
             lines.append(f"  [authenticity] {self.authenticity.get('verdict')}: {self.authenticity.get('evidence')}")
         for defect in self.defects:
             lines.append(f"  [defect] {defect}")

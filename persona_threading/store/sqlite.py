@@ -432,9 +432,12 @@ class SqliteStore:
         info["messages"] = []
         for r in self.db.execute(
                 "SELECT id, message_id, direction, action, rule, evidence, subject, from_addr,"
-                " sent_date, raw FROM messages WHERE conversation_id = ? ORDER BY id", (row[0],)):
+                " sent_date, decision, raw FROM messages WHERE conversation_id = ? ORDER BY id", (row[0],)):
             message = dict(zip(("seq", "message_id", "direction", "action", "rule", "evidence",
                                 "subject", "from", "date"), r))
+            decided = json.loads(r[-2])  # older decisions lack these: public, as they were shown
+            message["visibility"] = decided.get("visibility") or "public"
+            message["sender_role"] = decided.get("sender_role")
             shown = strip_carriers(message["subject"], parse_message(r[-1]).text if with_text else None)
             message["subject"] = shown.subject
             if with_text:

@@ -128,6 +128,7 @@ class SqliteStore:
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open store {path}: {exc}") from exc
         self._inboxes: dict[str, Inbox] | None = None
+        self._active_users: frozenset[str] | None = None
 
     def _open(self, path: str) -> None:
         if path != ":memory:":
@@ -198,7 +199,7 @@ class SqliteStore:
                      users: Iterable[UserConfig]) -> None:
         """Replace projects, inboxes and users with the given configuration."""
         _retrying(self._apply_config, list(projects), list(inboxes), list(users))
-        self._inboxes = None
+        self._inboxes = self._active_users = None
 
     def _apply_config(self, projects: list[ProjectConfig], inboxes: list[InboxConfig],
                       users: list[UserConfig]) -> None:
@@ -250,8 +251,11 @@ class SqliteStore:
         return self._inboxes.get(address.lower())
 
     def is_active_user(self, address: str) -> bool:
-        row = self.db.execute("SELECT active FROM users WHERE email = ?", (address,)).fetchone()
-        return bool(row and row[0])
+        """Users are a handful of config rows, asked about for most mails: read once per process."""
+        if self._active_users is None:
+            self._active_users = frozenset(row[0].lower() for row in
+                                           self.db.execute("SELECT email FROM users WHERE active = 1"))
+        return address.lower() in self._active_users
 
     def participant_role(self, conversation: str, address: str) -> str | None:
         row = self.db.execute("SELECT role FROM participants WHERE conversation_id = ? AND email = ? AND active = 1",
@@ -292,11 +296,9 @@ class SqliteStore:
         """
         if decision.action == act.DUPLICATE:
             return decision
-        opened = decision.conversation
         try:
             return _retrying(self._record, message, decision, at)
-        except sqlite3.IntegrityError:
-            decision.conversation = opened  # the rolled-back conversation does not exist
+        except sqlite3.IntegrityError:  # _record put decision.conversation back as it was
             original = self.db.execute("SELECT conversation_id FROM messages WHERE message_id = ? AND digest = ?",
                                        (message.message_id, message.content_digest)).fetchone()
             if original is None:

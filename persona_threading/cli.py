@@ -244,7 +244,8 @@ def cmd_show(app: App, args) -> int:
              "  Participants: " + ", ".join(f"{p['email']} ({p['role']})" for p in info["participants"])]
     for m in info["messages"]:
         mid = f"<{m['message_id']}>" if m["message_id"] else "(no Message-ID)"
-        lines += [f"  #{m['seq']} {m['direction']:<8} {m['rule']:<16} {m['from']}  {m['subject']}",
+        private = "  [private: agents only]" if m["visibility"] == "private" else ""
+        lines += [f"  #{m['seq']} {m['direction']:<8} {m['rule']:<16} {m['from']}  {m['subject']}{private}",
                   f"      {mid}", f"      why: {m['evidence']}"]
         text = m["text"].strip().splitlines()
         lines += [f"      | {line}" for line in text[:SHOWN_LINES]]

@@ -7,6 +7,7 @@ Example::
     [[project]]
     prefix = "ACME"
     title = "Acme Corp"
+    inbound = true                      # a #ACME may open it from an inbox without project scopes
 
     [[inbox]]
     address = "support@example.com"
@@ -38,6 +39,9 @@ Example::
     [flood_guard]                       # a sender who opened `conversations` in `minutes` opens no more
     conversations = 10                  # 0 switches it off
     minutes = 10
+
+    [security]
+    authserv_ids = ["mx.example.com"]   # our receiving servers: only their Authentication-Results count
 
 Every key has a type (booleans are TOML true/false); an unknown key or a wrong type is an
 error naming the key.
@@ -80,13 +84,16 @@ TEXT, BOOLEAN, TEXT_LIST, TABLE, TABLE_LIST = "a string", "a boolean (true or fa
     "a list of strings", "a table", "a list of tables ([[name]])"
 COUNT, NUMBER = "a whole number ≥ 0", "a number ≥ 0"
 TOP_LEVEL = {"secret": TEXT, "project": TABLE_LIST, "inbox": TABLE_LIST, "user": TABLE_LIST,
-             "carriers": TABLE, "policy": TABLE, "auto_reply": TABLE, "flood_guard": TABLE}
-PROJECT_KEYS = {"prefix": TEXT, "title": TEXT}
+             "carriers": TABLE, "policy": TABLE, "auto_reply": TABLE, "flood_guard": TABLE,
+             "security": TABLE}
+PROJECT_KEYS = {"prefix": TEXT, "title": TEXT, "inbound": BOOLEAN}
 INBOX_KEYS = {"address": TEXT, "projects": TEXT_LIST, "paused_projects": TEXT_LIST,
               "default_project": TEXT}
 USER_KEYS = {"email": TEXT, "active": BOOLEAN}
 CARRIER_KEYS = {f.name: BOOLEAN for f in fields(Carriers)}
-POLICY_KEYS = {f.name: BOOLEAN for f in fields(RoutingPolicy)} | {"bulk_mail_action": TEXT}
+POLICY_KEYS = {f.name: BOOLEAN for f in fields(RoutingPolicy) if f.type in (bool, "bool")} | {
+    "bulk_mail_action": TEXT}
+SECURITY_KEYS = {"authserv_ids": TEXT_LIST}
 AUTO_REPLY_KEYS = {"enabled": BOOLEAN, "window_minutes": COUNT, "per_conversation_per_day": COUNT,
                    "max_age_hours": NUMBER, "never_answer": TEXT_LIST}
 FLOOD_GUARD_KEYS = {f.name: COUNT for f in fields(FloodGuard)}
@@ -142,7 +149,7 @@ def parse_config(data: dict, source: str = "config") -> Config:
             raise ConfigError(f"{source}: project prefix {prefix!r} must match [A-Za-z][A-Za-z0-9]+")
         if prefix.lower() in {p.prefix.lower() for p in projects}:
             raise ConfigError(f"{source}: project prefix {prefix!r} is defined twice")
-        projects.append(ProjectConfig(prefix, entry.get("title", "")))
+        projects.append(ProjectConfig(prefix, entry.get("title", ""), entry.get("inbound", True)))
     by_prefix = {p.prefix.lower(): p.prefix for p in projects}
 
     inboxes = []
@@ -176,6 +183,8 @@ def parse_config(data: dict, source: str = "config") -> Config:
     if policy.get("bulk_mail_action", BULK_MAIL_ACTIONS[0]) not in BULK_MAIL_ACTIONS:
         raise ConfigError(f"{source}: [policy] key 'bulk_mail_action' must be one of"
                           f" {', '.join(map(repr, BULK_MAIL_ACTIONS))}, not {policy['bulk_mail_action']!r}")
+    security = _checked(data.get("security", {}), SECURITY_KEYS, "[security]", source)
+    policy["trusted_authserv_ids"] = tuple(i.strip().lower() for i in security.get("authserv_ids", []) if i.strip())
     auto_reply = _checked(data.get("auto_reply", {}), AUTO_REPLY_KEYS, "[auto_reply]", source)
     if "never_answer" in auto_reply:
         auto_reply["never_answer"] = tuple(auto_reply["never_answer"])

@@ -3,7 +3,9 @@
 ``check_lookup_contract(seeder, lookup)`` seeds data through ``seeder`` and asserts what the
 engine relies on. Both test suites call it, so the two stores cannot drift apart.
 ``check_count_contract`` does the same for the counts engine.limits asks (issue 10); the
-Frappe suite calls it once its seeder implements ``CountSeeder``.
+Frappe suite calls it once its seeder implements ``CountSeeder``. ``check_trust_contract``
+covers what issue 9 added (participant_role, Project.accepts_inbound, the StoredMessage
+digest/sender/sent_date, a Message-ID stored twice); it needs a ``TrustSeeder``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,59 @@ class CountSeeder(Protocol):
 
     def opened_conversation(self, sender: str, at: datetime) -> str: ...  # opened by sender's mail at ``at``
     def automatic_mail(self, recipient: str, conversation: str, at: datetime) -> None: ...  # sent at ``at``
+
+
+class TrustSeeder(Protocol):
+    """Seeds what the issue-9 questions ask about."""
+
+    def conversation(self, key: str) -> str: ...
+    def participant(self, conversation: str, email: str, role: str, active: bool = True) -> None: ...
+    def project(self, prefix: str, accepts_inbound: bool = True) -> str: ...
+    def stored_mail(self, raw: bytes, conversation: str | None) -> None: ...  # store it as routing would
+
+
+def check_trust_contract(seed: TrustSeeder, lookup) -> None:
+    """participant_role: the stored role of an ACTIVE participant, by (conversation, address),
+    case-insensitive, else None. Project.accepts_inbound as configured. A stored message
+    answers its content digest (engine.message.content_digest of the raw mail as received),
+    its sender (From address) and its Date header as written; two different mails with one
+    Message-ID are both stored and both answered, newest first."""
+    from .engine.message import content_digest, parse_message
+    from .engine.participants import CC, REQUESTER, THIRD_PARTY
+
+    tag = uuid.uuid4().hex[:8]
+    first = seed.conversation(("P" + tag + "XX")[:11])
+    second = seed.conversation(("Q" + tag + "YY")[:11])
+    alice, bob, gone = f"alice-{tag}@customer.example", f"bob-{tag}@customer.example", f"gone-{tag}@x.example"
+    seed.participant(first, alice, REQUESTER)
+    seed.participant(first, bob, THIRD_PARTY)
+    seed.participant(first, gone, CC, active=False)
+    seed.participant(second, bob, CC)
+    assert lookup.participant_role(first, alice.upper()) == REQUESTER, "case-insensitive"
+    assert lookup.participant_role(first, bob) == THIRD_PARTY
+    assert lookup.participant_role(second, bob) == CC, "per conversation"
+    assert lookup.participant_role(second, alice) is None
+    assert lookup.participant_role(first, gone) is None, "only active participants"
+
+    closed = seed.project("Pn" + tag, accepts_inbound=False)
+    open_ = seed.project("Py" + tag)
+    assert lookup.project_by_prefix("Pn" + tag).accepts_inbound is False
+    assert lookup.project_by_prefix("Py" + tag).accepts_inbound is True
+    assert (lookup.project_by_prefix("Pn" + tag).name, lookup.project_by_prefix("Py" + tag).name) == (closed, open_)
+
+    mid = f"reused-{tag}@customer.example"
+    early = (f"From: Mallory <mallory-{tag}@evil.example>\r\nDate: Mon, 16 Nov 2026 09:00:00 +0000\r\n"
+             f"Message-ID: <{mid}>\r\nSubject: first\r\n\r\nsquatting\r\n").encode()
+    late = (f"From: {alice}\nDate: Tue, 17 Nov 2026 10:00:00 +0000\nMessage-ID: <{mid}>\n"
+            "Subject: real\n\nthe real mail\n").encode()
+    seed.stored_mail(early, None)
+    seed.stored_mail(late, first)
+    newest, oldest = lookup.messages_by_ids([mid])
+    assert (newest.conversation, oldest.conversation) == (first, None), "both stored, newest first"
+    assert newest.digest == content_digest(late) == parse_message(late).content_digest
+    assert oldest.digest == content_digest(early.replace(b"\r\n", b"\n")), "line endings do not count"
+    assert (newest.sender, newest.sent_date) == (alice, "Tue, 17 Nov 2026 10:00:00 +0000")
+    assert oldest.sender == f"mallory-{tag}@evil.example"
 
 
 def check_count_contract(seed: CountSeeder, lookup) -> None:

@@ -152,6 +152,10 @@ def test_queue_attach_and_new(tmp_path):
     (("list",), CONFIG + "[carriers]\nsubject_tag = 1\n", b"[carriers] key 'subject_tag' must be a boolean"),
     (("list",), CONFIG + "active = 'yes'\n", b"[[user]] #1 key 'active' must be a boolean"),
     (("list",), CONFIG + "[policy]\nheader_threding = false\n", b"unknown key 'header_threding' in [policy]"),
+    (("list",), CONFIG + "[security]\nauthserv_ids = 'mx.help.example'\n",
+     b"[security] key 'authserv_ids' must be a list of strings"),
+    (("list",), CONFIG.replace('prefix = "BETA"', 'prefix = "BETA"\ninbound = "no"'),
+     b"[[project]] #2 key 'inbound' must be a boolean"),
 ])
 def test_bad_input_is_one_clear_line(tmp_path, args, config, message):
     (tmp_path / "c.toml").write_text(config)
@@ -256,6 +260,10 @@ def test_a_stranger_whose_reply_threads_joins_as_a_third_party(tmp_path):
     info = json.loads(run(tmp_path, "show", first["conversation"], "--json").stdout)
     roles = {p["email"]: p["role"] for p in info["participants"]}
     assert roles == {"alice@customer.example": "Requester", "mallory@elsewhere.example": "Third party"}
+    assert [m["visibility"] for m in info["messages"]] == ["public", "private"]
+    shown = run(tmp_path, "show", first["conversation"]).stdout.decode().splitlines()
+    assert [line for line in shown if "[private: agents only]" in line] == \
+        [line for line in shown if "mallory@elsewhere.example  Re: A question" in line]
 
 
 def test_policy_switches_in_the_config_show_in_explain(tmp_path):
@@ -297,3 +305,55 @@ def test_a_store_written_before_the_status_column_was_dropped_still_opens(tmp_pa
     listed = run(tmp_path, "list").stdout.decode()
     assert "old" in listed and "open" not in listed  # no status that nothing maintains
     assert "status" not in json.loads(run(tmp_path, "show", "1", "--json").stdout)
+
+
+TRUSTED = CONFIG + '[[inbox]]\naddress = "hello@help.example"\n[security]\nauthserv_ids = ["MX.help.example"]\n'
+
+
+def test_route_json_says_who_sent_it_and_what_our_servers_proved(tmp_path):
+    """A forged From of an inbox inside a customer's conversation: inbound, private, and why."""
+    (tmp_path / "config.toml").write_text(TRUSTED)
+    [first] = decisions(_run_trusted(tmp_path, "route", "--json", str(FIXTURES / "new_to_acme.eml")))
+    forged = (b"Authentication-Results: mx.help.example; dmarc=fail header.from=help.example\n"
+              b"From: acme@help.example\nTo: alice@customer.example\nSubject: Re: A question\n"
+              b"In-Reply-To: <n-acme@customer.example>\nMessage-ID: <f1@evil.example>\n\nyour password?\n")
+    [d] = decisions(_run_trusted(tmp_path, "route", "--json", "-", stdin=forged))
+    assert (d["action"], d["conversation"]) == ("threaded", first["conversation"])
+    assert (d["sender_role"], d["visibility"]) == ("third_party", "private")
+    assert d["authenticity"]["verdict"] == "forged" and "mx.help.example" in d["authenticity"]["evidence"]
+    assert (first["sender_role"], first["visibility"]) == ("requester", "public")
+
+
+def test_a_project_closed_to_inbound_mail_takes_no_prefix_from_an_unscoped_inbox(tmp_path):
+    (tmp_path / "config.toml").write_text(TRUSTED.replace('prefix = "BETA"', 'prefix = "BETA"\ninbound = false'))
+    raw = b"From: a@b.example\nTo: hello@help.example\nSubject: #BETA x\nMessage-ID: <p@b.example>\n\nx\n"
+    [d] = decisions(_run_trusted(tmp_path, "route", "--json", "-", stdin=raw))
+    assert (d["action"], d["project"]) == ("new", None)
+    assert "not allowed here" in json.dumps(d["attempts"])
+
+
+def test_a_store_from_before_content_digests_opens_and_takes_a_reused_message_id(tmp_path):
+    import sqlite3
+
+    old = sqlite3.connect(tmp_path / "db.sqlite3")
+    old.executescript(
+        "CREATE TABLE messages (id INTEGER PRIMARY KEY, message_id TEXT UNIQUE, conversation_id INTEGER,"
+        " direction TEXT NOT NULL, action TEXT NOT NULL, rule TEXT NOT NULL, evidence TEXT NOT NULL,"
+        " decision TEXT NOT NULL, subject TEXT NOT NULL, from_addr TEXT NOT NULL, sent_date TEXT,"
+        " raw BLOB NOT NULL, stored_at TEXT NOT NULL);"
+        "CREATE TABLE projects (prefix TEXT PRIMARY KEY COLLATE NOCASE, title TEXT NOT NULL DEFAULT '');"
+        "INSERT INTO messages (message_id, direction, action, rule, evidence, decision, subject, from_addr,"
+        " sent_date, raw, stored_at) VALUES ('n-acme@customer.example', 'inbound', 'queued', 'x', 'x', '{}',"
+        " 's', 'mallory@evil.example', 'Mon, 16 Nov 2026 09:00:00 +0000', x'00', 'x');")
+    old.commit()
+    old.close()
+    [d] = decisions(run(tmp_path, "route", "--json", str(FIXTURES / "new_to_acme.eml")))
+    assert d["action"] == "new" and any("reused" in x for x in d["defects"])
+    [again] = decisions(run(tmp_path, "route", "--json", str(FIXTURES / "new_to_acme.eml")))
+    assert again["action"] == "duplicate"
+
+
+def _run_trusted(tmp_path, *args, stdin=None):
+    cmd = [sys.executable, "-m", "persona_threading", "--db", str(tmp_path / "db.sqlite3"),
+           "--config", str(tmp_path / "config.toml")]
+    return subprocess.run(cmd + list(args), input=stdin, capture_output=True, cwd=tmp_path)

@@ -3,7 +3,7 @@
 from persona_threading.engine import decision as act
 from persona_threading.engine.decision import Decision
 from persona_threading.engine.message import parse_message
-from persona_threading.lookup_contract import check_count_contract, check_lookup_contract
+from persona_threading.lookup_contract import check_count_contract, check_lookup_contract, check_trust_contract
 from persona_threading.store.sqlite import InboxConfig, ProjectConfig, SqliteStore, UserConfig
 
 
@@ -23,10 +23,19 @@ class SqliteSeeder:
     def thread_root(self, root, conversation):
         self.store.ensure_thread_root(conversation, root)
 
-    def project(self, prefix):
-        self.projects.append(ProjectConfig(prefix))
+    def project(self, prefix, accepts_inbound=True):
+        self.projects.append(ProjectConfig(prefix, accepts_inbound=accepts_inbound))
         self._apply()
         return prefix
+
+    def participant(self, conversation, email, role, active=True):
+        self.store.db.execute("INSERT INTO participants (conversation_id, email, role, active) VALUES (?, ?, ?, ?)",
+                              (conversation, email, role, int(active)))
+
+    def stored_mail(self, raw, conversation):
+        message = parse_message(raw)
+        action = act.THREADED if conversation else act.QUEUED
+        self.store.record(message, Decision(message.message_id, action, "seed", "", conversation=conversation))
 
     def inbox(self, address, scopes, default_project):
         self.inboxes.append(InboxConfig(address, tuple(p for p, eligible in scopes if eligible), default_project,
@@ -57,8 +66,14 @@ def test_sqlite_store_honours_the_count_contract():
     check_count_contract(SqliteSeeder(store), store)
 
 
+def test_sqlite_store_honours_the_trust_contract():
+    store = SqliteStore(":memory:")
+    check_trust_contract(SqliteSeeder(store), store)
+
+
 def test_the_counts_use_their_indexes():
-    """The flood guard and window counts stay cheap with history: each is an index range."""
+    """The flood guard and window counts, participant roles and Message-IDs stay cheap with
+    history: each is an index lookup or range."""
     store = SqliteStore(":memory:")
     plans = {
         "conversations_by_opener": "SELECT COUNT(*) FROM conversations WHERE opened_by = ? AND opened_at >= ?",
@@ -66,6 +81,10 @@ def test_the_counts_use_their_indexes():
         "automatic_mails_by_conversation":
             "SELECT COUNT(*) FROM automatic_mails WHERE conversation_id = ? AND sent_at >= ?",
     }
+    plans["sqlite_autoindex_participants_1"] = \
+        "SELECT role FROM participants WHERE conversation_id = ? AND email = ? AND active = 1"
+    plans["messages_by_id_and_digest"] = "SELECT conversation_id FROM messages WHERE message_id = ?"
     for index, query in plans.items():
-        plan = " ".join(row[-1] for row in store.db.execute("EXPLAIN QUERY PLAN " + query, ("x", "y")))
+        params = ("x",) * query.count("?")
+        plan = " ".join(row[-1] for row in store.db.execute("EXPLAIN QUERY PLAN " + query, params))
         assert index in plan, plan

@@ -62,6 +62,10 @@ class Decision:
     assigned_to: str | None = None
     attribution: str | None = None  # why submitted_by / assigned_to are who they are
     machine: dict | None = None  # {"kind": auto_reply|bounce|bulk, "signal": ...}; None: a person's mail
+    authenticity: dict | None = None  # {"verdict": forged|authenticated|unverified, "evidence": ...}
+    sender_role: str | None = None  # requester|cc|follower|agent|third_party (None: a duplicate)
+    visibility: str | None = None  # public|private: a third party's reply is private
+    standing: str | None = None  # why sender_role and visibility are what they are
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -89,6 +93,10 @@ class Decision:
             lines.append(f"  [submitter] {self.attribution}")
         if self.machine:
             lines.append(f"  [machine] {self.machine.get('kind')}: {self.machine.get('signal')}")
+        if self.sender_role:
+            lines.append(f"  [sender] {self.sender_role}, {self.visibility}: {self.standing}")
+        if self.authenticity and self.authenticity.get("verdict") != "unverified":
+            lines.append(f"  [authenticity] {self.authenticity.get('verdict')}: {self.authenticity.get('evidence')}")
         for defect in self.defects:
             lines.append(f"  [defect] {defect}")
         return "\n".join(lines)

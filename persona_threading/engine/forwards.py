@@ -9,7 +9,9 @@ block of quoted headers without a marker, or a first line such as "Please loop i
 colleague@help.example on this:", is the agent's own mail.
 
 Attribution never trusts the payload alone: only an active internal user's forward is
-unwrapped, so an outsider cannot spoof a "forwarded" mail to impersonate anyone.
+unwrapped, so an outsider cannot spoof a "forwarded" mail to impersonate anyone. The
+agent is the From header's address alone (never Sender: or Return-Path:), and only when
+the site's trusted Authentication-Results do not show it forged (engine.authenticity).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import re
 from dataclasses import dataclass
 from email import policy as email_policy
 
+from .authenticity import NOT_CONFIGURED, Authenticity
 from .lookup import Lookup
 from .message import InboundMessage
 
@@ -155,13 +158,17 @@ def forward_audit_notes(submitted_by: str | None, assigned_to: str | None) -> li
             f"Assigned to {assigned_to} (the forwarding agent)"]
 
 
-def attribute(message: InboundMessage, lookup: Lookup, external_requesters: bool = False) -> Attribution:
+def attribute(message: InboundMessage, lookup: Lookup, external_requesters: bool = False,
+              authenticity: Authenticity = NOT_CONFIGURED) -> Attribution:
     """Who submitted a new conversation, and whom it is assigned to (for agent forwards)."""
     outer = message.from_addr or None
     normal = Attribution(outer, None, "submitted by its sender")
-    if not outer or not lookup.is_active_user(outer):  # the body is not even read: nothing to spoof
-        return Attribution(outer, None, "submitted by its sender (not an active internal user, so any "
-                                        "forwarded content is not trusted)")
+    if authenticity.forged:  # an agent's address in a forged From grants nothing
+        return Attribution(outer, None, f"submitted by its sender (From shown forged: {authenticity.evidence};"
+                                        " any forwarded content is not trusted)")
+    if not message.header_from or not lookup.is_active_user(message.header_from):  # the body is not read
+        return Attribution(outer, None, "submitted by its sender (the From address is not an active "
+                                        "internal user, so any forwarded content is not trusted)")
     forward = attached_forward(message.raw) or find_forward(message.text)
     if forward is None:
         return normal

@@ -14,9 +14,14 @@ from typing import Protocol, Sequence
 
 @dataclass(frozen=True)
 class StoredMessage:
+    """A stored mail, with what tells a re-delivery of it from another mail reusing its id."""
+
     message_id: str
     conversation: str | None  # None while the message waits in the manual queue
     seq: int  # arrival order: higher is newer
+    digest: str | None = None  # engine.message.content_digest() of the stored raw mail
+    sender: str | None = None  # its From address as stored (InboundMessage.from_addr)
+    sent_date: str | None = None  # its Date header as written
 
 
 @dataclass(frozen=True)
@@ -24,6 +29,7 @@ class Project:
     name: str  # the project's id in the store (the prefix in the CLI, a Project name in Frappe)
     prefix: str
     title: str = ""
+    accepts_inbound: bool = True  # a #PREFIX may open it from an inbox without project scopes
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,13 @@ class Lookup(Protocol):
 
     def is_active_user(self, address: str) -> bool:
         """Whether the address belongs to an active internal user (agent)."""
+
+    def participant_role(self, conversation: str, address: str) -> str | None:
+        """The stored role (engine.participants: Requester, CC, Third party, Assignee, or a
+        store's own such as Follower) of ``address`` (case-insensitive) among the ACTIVE
+        participants of ``conversation``; None when they are not one. One indexed lookup on
+        (conversation, email). It gates weak identifiers (Thread-Index) and sets a reply's
+        sender_role and visibility."""
 
     # Counts for loop and flood protection (engine.limits). ``since`` is timezone-aware;
     # each is a range count on an index of (key, time), so it stays cheap with history.

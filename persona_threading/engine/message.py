@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import email.header
 import email.utils
+import hashlib
 import re
 from dataclasses import dataclass, field
 from email import policy as email_policy
@@ -32,6 +33,10 @@ MAX_REFERENCES_CHARS = 32768
 _ADDRESS_HEADERS = frozenset({"from", "sender", "return-path", "to", "cc", "delivered-to", "x-original-to"})
 #: Longest Message-ID we accept (RFC 5322 lines stop at 998 characters).
 MAX_MESSAGE_ID = 998
+
+#: The domain of the ids given to mail without a usable Message-ID (``.invalid``: RFC 2606,
+#: never a real domain, so no sender's id can collide with one by accident).
+DERIVED_ID_DOMAIN = "persona-threading.invalid"
 
 _ANGLE_ID = re.compile(r"<\s*([^<>\s]+?)\s*>")
 _BARE_ID = re.compile(r"^[^\s<>@]+@[^\s<>@]+$")
@@ -83,6 +88,19 @@ def _capped(name: str, value, defects: list[str]):
     return value
 
 
+def content_digest(raw: bytes) -> str:
+    """SHA-256 of the mail with line endings normalised (CRLF and CR become LF) and trailing
+    line breaks dropped: the same mail read from an mbox, a Maildir or IMAP has one digest."""
+    normalized = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n").rstrip(b"\n")
+    return hashlib.sha256(normalized).hexdigest()
+
+
+def derived_message_id(raw: bytes) -> str:
+    """A stable id for mail without a usable Message-ID, from its content: a re-run after a
+    crash finds the same id, so the mail is stored once."""
+    return f"{content_digest(raw)[:32]}@{DERIVED_ID_DOMAIN}"
+
+
 def normalize_message_id(value: str | None) -> str | None:
     """``<abc@x>`` -> ``abc@x``; anything unusable -> None."""
     ids = extract_message_ids(value or "")
@@ -119,13 +137,16 @@ class InboundMessage:
     in_reply_to: tuple[str, ...]
     references: tuple[str, ...]
     subject: str
-    from_addr: str
+    from_addr: str  # From, else Sender, else Return-Path: who to show and answer
     raw_from_name: str
     to: tuple[str, ...]
     cc: tuple[str, ...]
     delivered_to: tuple[str, ...]
     thread_index: str | None
     defects: list[str] = field(default_factory=list)
+    #: The From header's single address (DMARC's RFC5322.From), never a Sender/Return-Path
+    #: fallback: the only address privileged decisions (agent status, outbound) may use.
+    header_from: str = ""
     _headers: dict[str, list[str]] = field(default_factory=dict, repr=False)
     _body_start: int = field(default=-1, repr=False)  # where the header block ended, -1: no body
 
@@ -141,6 +162,16 @@ class InboundMessage:
     def header_names(self):
         """Lower-cased names of the headers present (a view, no copy)."""
         return self._headers.keys()
+
+    def raw_header_values(self, name: str) -> list[str]:
+        """Every occurrence of a header, top first, as written (capped, not decoded)."""
+        return [str(v) for v in self._headers.get(name.lower(), ())]
+
+    @cached_property
+    def content_digest(self) -> str:
+        """The mail's content digest (see content_digest()): tells a re-delivery of this mail
+        from another mail that reuses its Message-ID."""
+        return content_digest(self.raw)
 
     def header(self, name: str) -> str | None:
         """A decoded header value (first occurrence), or None when absent."""
@@ -249,17 +280,21 @@ def parse_message(raw: bytes | str) -> InboundMessage:
 
     raw_mid = get("Message-ID")
     message_id = normalize_message_id(raw_mid)
-    if raw_mid and not message_id:
-        defects.append("malformed Message-ID")
-    elif not raw_mid:
-        defects.append("missing Message-ID")
+    if not message_id:
+        message_id = derived_message_id(raw)
+        defects.append(f"{'malformed' if raw_mid else 'missing'} Message-ID; stored as <{message_id}>"
+                       " (derived from the content)")
 
     references = extract_message_ids(get("References"))
     if len(references) > MAX_REFERENCES:
         defects.append(f"References has {len(references)} ids; kept the newest {MAX_REFERENCES}")
         references = references[-MAX_REFERENCES:]
 
-    senders = addresses("From") or addresses("Sender") or addresses("Return-Path")
+    authors = addresses("From")
+    header_from = authors[0][1].lower() if len(authors) == 1 else ""
+    if len(authors) > 1:
+        defects.append(f"From names {len(authors)} addresses; none is trusted as the author")
+    senders = authors or addresses("Sender") or addresses("Return-Path")
     from_name, from_addr = senders[0] if senders else ("", "")
     from_addr = from_addr.lower()  # display names are decoded on demand (InboundMessage.from_name)
     if not from_addr:
@@ -278,6 +313,7 @@ def parse_message(raw: bytes | str) -> InboundMessage:
         delivered_to=tuple(a for _, a in addresses("Delivered-To", "X-Original-To")),
         thread_index=get("Thread-Index").strip() or None,
         defects=defects,
+        header_from=header_from,
         _headers=index,
         _body_start=end.end() if end else -1,
     )

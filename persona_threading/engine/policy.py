@@ -27,6 +27,8 @@ class RoutingPolicy:
     prefix_after_reply_markers: bool = False  # "Re: #ACME …" routes to ACME too (lenient form)
     bulk_mail_action: str = BULK_OPEN  # bulk mail that threads nowhere: "open" like any mail,
     # or "queue" for a reviewer (any other value counts as "open")
+    trusted_authserv_ids: tuple[str, ...] = ()  # authserv-ids of the site's own receiving
+    # servers: only their Authentication-Results count (engine.authenticity)
 
     @property
     def disabled_rules(self) -> frozenset[str]:

@@ -7,12 +7,15 @@ Rules never ask "did an earlier rule match?": precedence lives only in the order
 from __future__ import annotations
 
 from . import decision as act
+from .authenticity import Authenticity, assess
 from .carriers import Keyring
 from .decision import Attempt, Decision, Match
+from .duplicates import find_original, reused_id_defect
 from .forwards import attribute
 from .lookup import Inbox, Lookup
 from .machine_mail import BULK, SILENT_KINDS, classify
 from .message import InboundMessage
+from .participants import sender_standing
 from .policy import BULK_QUEUE, DEFAULT_POLICY, DISABLED_EVIDENCE, RoutingPolicy
 from .rules import ROUTING_RULES, THREADING_RULES, RouteContext
 
@@ -69,34 +72,56 @@ def route(
     exhaustive: bool = False,
     policy: RoutingPolicy = DEFAULT_POLICY,
 ) -> Decision:
-    """Decide where ``message`` belongs. ``exhaustive`` tries every rule (for explain)."""
-    decision = Decision(message.message_id, act.NEW, "new", "", defects=list(message.defects))
-    if message.message_id:
-        originals = lookup.messages_by_ids([message.message_id])
-        if originals:
-            decision.action = decision.rule = act.DUPLICATE
-            decision.conversation = originals[0].conversation
-            decision.evidence = f"Message-ID <{message.message_id}> was already stored"
-            if exhaustive:  # explain still shows what every rule would have said
-                ctx = RouteContext(lookup, keyring, resolve_inbox(message, lookup, inbox_address), policy)
-                for rules in (THREADING_RULES, ROUTING_RULES):
-                    _walk(rules, message, ctx, decision.attempts, exhaustive, decided=True)
-            return decision
+    """Decide where ``message`` belongs. ``exhaustive`` tries every rule (for explain).
 
-    inbox = resolve_inbox(message, lookup, inbox_address)
-    ctx = RouteContext(lookup, keyring, inbox, policy)
+    What the trusted Authentication-Results prove (engine.authenticity) and who the sender
+    is to the conversation (engine.participants) are decided beside the chain and recorded
+    on the decision: ``authenticity``, ``sender_role`` and ``visibility``.
+    """
+    authenticity = assess(message, policy.trusted_authserv_ids)
+    decision = _decide(message, lookup, keyring, inbox_address, exhaustive, policy, authenticity)
+    decision.authenticity = authenticity.as_dict()
+    standing = sender_standing(decision, message.header_from, lookup, authenticity)
+    if standing is not None:
+        decision.sender_role, decision.visibility, decision.standing = \
+            standing.role, standing.visibility, standing.evidence
+    return decision
+
+
+def _decide(message: InboundMessage, lookup: Lookup, keyring: Keyring, inbox_address: str | None,
+            exhaustive: bool, policy: RoutingPolicy, authenticity: Authenticity) -> Decision:
+    decision = Decision(message.message_id, act.NEW, "new", "", defects=list(message.defects))
+    ctx = RouteContext(lookup, keyring, resolve_inbox(message, lookup, inbox_address), policy, authenticity)
+    stored = lookup.messages_by_ids([message.message_id]) if message.message_id else []
+    original = find_original(message, stored)
+    if original:
+        decision.action = decision.rule = act.DUPLICATE
+        decision.conversation = original[0].conversation
+        decision.evidence = f"Message-ID <{message.message_id}> was already stored ({original[1]})"
+        if exhaustive:  # explain still shows what every rule would have said
+            for rules in (THREADING_RULES, ROUTING_RULES):
+                _walk(rules, message, ctx, decision.attempts, exhaustive, decided=True)
+        return decision
+    if stored:
+        decision.defects.append(reused_id_defect(message.message_id, len(stored)))
+
+    inbox = ctx.inbox
     attempts = decision.attempts
-    outbound = lookup.inbox(message.from_addr) is not None
+    own_inbox = lookup.inbox(message.header_from) if message.header_from else None
+    outbound = own_inbox is not None and not authenticity.forged
     threaded = _walk(THREADING_RULES, message, ctx, attempts, exhaustive)
 
     if outbound:
         decision.action = decision.rule = act.OUTBOUND
         decision.conversation = threaded[1].conversation if threaded else None
         how = f"; threaded by {threaded[0]}: {threaded[1].evidence}" if threaded else "; starts a conversation"
-        decision.evidence = f"sent from inbox {message.from_addr}{how}"
+        decision.evidence = f"sent from inbox {message.header_from}{how}"
         if exhaustive:
             _walk(ROUTING_RULES, message, ctx, attempts, exhaustive, decided=True)
         return decision
+    if own_inbox is not None:
+        decision.defects.append(f"From {message.header_from} is one of our inboxes but is shown forged"
+                                f" ({authenticity.evidence}): routed as inbound mail, not as our own")
 
     machine = classify(message)  # threaded or not: the adapter must know it answers nothing
     decision.machine = machine.as_dict() if machine else None
@@ -131,7 +156,7 @@ def route(
         where = f"inbox {inbox.address}" if inbox else "an unconfigured address"
         decision.evidence = f"no rule matched; {where} has no project scopes"
     if decision.action in (act.NEW, act.QUEUED):  # a queued forward keeps its attribution
-        who = attribute(message, lookup, policy.external_forward_requesters)
+        who = attribute(message, lookup, policy.external_forward_requesters, authenticity)
         decision.submitted_by, decision.assigned_to = who.submitted_by, who.assigned_to
         decision.attribution = who.evidence if who.forwarded else None
     return decision

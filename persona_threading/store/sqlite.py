@@ -2,12 +2,18 @@
 
 This module is the ONLY place the CLI persists anything. Every lookup the chain makes is an
 equality lookup on an indexed column, so routing cost does not grow with history.
+
+Several processes may route into one file at once: every write transaction takes the write
+lock up front (BEGIN IMMEDIATE), waits for it (a busy timeout, then a bounded retry loop),
+and a mail another process stored in the meantime (the unique key on Message-ID and
+content digest) becomes a duplicate, not an error.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterable, Sequence
@@ -22,10 +28,25 @@ from ..engine.outgoing import strip_carriers
 from ..engine.participants import ASSIGNEE, CC, REQUESTER, THIRD_PARTY, sender_role
 from ..engine.thread_index import decode_thread_index
 
-SCHEMA = """
+#: Seconds sqlite3 waits for another writer's lock, then how often the whole write is retried.
+BUSY_TIMEOUT_SECONDS = 20.0
+LOCKED_RETRIES = 6
+
+# A Message-ID is not unique on its own: another mail may reuse it (engine.duplicates); the
+# same mail (Message-ID and content digest) is stored once (messages_by_id_and_digest).
+MESSAGES_TABLE = """messages (
+    id INTEGER PRIMARY KEY, message_id TEXT, conversation_id INTEGER REFERENCES conversations(id),
+    direction TEXT NOT NULL, action TEXT NOT NULL, rule TEXT NOT NULL, evidence TEXT NOT NULL,
+    decision TEXT NOT NULL, subject TEXT NOT NULL, from_addr TEXT NOT NULL, sent_date TEXT,
+    raw BLOB NOT NULL, stored_at TEXT NOT NULL, digest TEXT)"""
+MESSAGE_COLUMNS = ("id, message_id, conversation_id, direction, action, rule, evidence, decision, subject,"
+                   " from_addr, sent_date, raw, stored_at")
+
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS projects (
-    prefix TEXT PRIMARY KEY COLLATE NOCASE, title TEXT NOT NULL DEFAULT '');
+    prefix TEXT PRIMARY KEY COLLATE NOCASE, title TEXT NOT NULL DEFAULT '',
+    accepts_inbound INTEGER NOT NULL DEFAULT 1);
 CREATE TABLE IF NOT EXISTS inboxes (
     address TEXT PRIMARY KEY COLLATE NOCASE, default_project TEXT);
 CREATE TABLE IF NOT EXISTS inbox_scopes (
@@ -37,11 +58,7 @@ CREATE TABLE IF NOT EXISTS conversations (
     created_at TEXT NOT NULL, opened_by TEXT COLLATE NOCASE, opened_at TEXT);
 CREATE TABLE IF NOT EXISTS thread_roots (
     root TEXT PRIMARY KEY, conversation_id INTEGER NOT NULL REFERENCES conversations(id));
-CREATE TABLE IF NOT EXISTS messages (
-    id INTEGER PRIMARY KEY, message_id TEXT UNIQUE, conversation_id INTEGER REFERENCES conversations(id),
-    direction TEXT NOT NULL, action TEXT NOT NULL, rule TEXT NOT NULL, evidence TEXT NOT NULL,
-    decision TEXT NOT NULL, subject TEXT NOT NULL, from_addr TEXT NOT NULL, sent_date TEXT,
-    raw BLOB NOT NULL, stored_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS {MESSAGES_TABLE};
 CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (conversation_id, id);
 CREATE TABLE IF NOT EXISTS participants (
     conversation_id INTEGER NOT NULL REFERENCES conversations(id), email TEXT NOT NULL COLLATE NOCASE,
@@ -63,6 +80,7 @@ CREATE INDEX IF NOT EXISTS automatic_mails_by_conversation ON automatic_mails (c
 # Run after SCHEMA and the upgrade of older files (which lack the columns it indexes).
 INDEXES = """
 CREATE INDEX IF NOT EXISTS conversations_by_opener ON conversations (opened_by, opened_at);
+CREATE UNIQUE INDEX IF NOT EXISTS messages_by_id_and_digest ON messages (message_id, digest);
 """
 
 
@@ -83,6 +101,7 @@ def _stamp(at: datetime | None) -> str:
 class ProjectConfig:
     prefix: str
     title: str = ""
+    accepts_inbound: bool = True  # a #PREFIX may open it from an inbox without project scopes
 
 
 @dataclass(frozen=True)
@@ -104,24 +123,39 @@ class SqliteStore:
 
     def __init__(self, path: str = ":memory:"):
         try:
-            self.db = sqlite3.connect(path, isolation_level=None)
-            self.db.executescript(SCHEMA)
-            self._upgrade_old_file()
-            self.db.executescript(INDEXES)
+            self.db = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS)
+            _retrying(self._open, path)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open store {path}: {exc}") from exc
-        self.db.execute("PRAGMA foreign_keys = ON")
+        self._inboxes: dict[str, Inbox] | None = None
+        self._active_users: frozenset[str] | None = None
+
+    def _open(self, path: str) -> None:
         if path != ":memory:":
             self.db.execute("PRAGMA journal_mode = WAL")
+        with self._transaction():
+            for statement in _statements(SCHEMA):
+                self.db.execute(statement)
+            self._upgrade_old_file()
+            for statement in _statements(INDEXES):
+                self.db.execute(statement)
+        self.db.execute("PRAGMA foreign_keys = ON")
+        if path != ":memory:":
             self.db.execute("PRAGMA synchronous = NORMAL")
-        self._inboxes: dict[str, Inbox] | None = None
 
     def close(self) -> None:
         self.db.close()
 
     def _upgrade_old_file(self) -> None:
         """Files written before issue 8: conversations.status (never set) goes, roles get their names.
-        Before issue 10: conversations learn who opened them and when (the flood guard's count)."""
+        Before issue 10: conversations learn who opened them and when (the flood guard's count).
+        Before issue 9: projects learn accepts_inbound; messages lose the unique Message-ID
+        (another mail may reuse one) and gain the content digest (see _rebuild_messages)."""
+        project_columns = {row[1] for row in self.db.execute("PRAGMA table_info(projects)")}
+        if "accepts_inbound" not in project_columns:
+            self.db.execute("ALTER TABLE projects ADD COLUMN accepts_inbound INTEGER NOT NULL DEFAULT 1")
+        if "digest" not in {row[1] for row in self.db.execute("PRAGMA table_info(messages)")}:
+            self._rebuild_messages()
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(conversations)")}
         for column in ("opened_by TEXT COLLATE NOCASE", "opened_at TEXT"):
             if column.split()[0] not in columns:
@@ -135,6 +169,16 @@ class SqliteStore:
                         " WHEN 'follower' THEN ? END WHERE role IN ('requester', 'cc', 'follower')",
                         (REQUESTER, CC, THIRD_PARTY))
 
+    def _rebuild_messages(self) -> None:
+        """SQLite cannot drop a UNIQUE constraint: copy the rows into the new table (the
+        documented rebuild; foreign keys are still off while the store opens). Old rows keep
+        no digest: their sender and Date tell their re-deliveries (engine.duplicates)."""
+        self.db.execute(f"CREATE TABLE messages_rebuilt {MESSAGES_TABLE.partition(' ')[2]}")
+        self.db.execute(f"INSERT INTO messages_rebuilt ({MESSAGE_COLUMNS}) SELECT {MESSAGE_COLUMNS} FROM messages")
+        self.db.execute("DROP TABLE messages")
+        self.db.execute("ALTER TABLE messages_rebuilt RENAME TO messages")
+        self.db.execute("CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (conversation_id, id)")
+
     # -- configuration ----------------------------------------------------------------
 
     def keyring(self, configured: str | None = None) -> Keyring:
@@ -145,19 +189,25 @@ class SqliteStore:
         """
         row = self.db.execute("SELECT value FROM meta WHERE name = 'secret'").fetchone()
         stored = row[0] if row else None
-        if not configured and not stored:
-            stored = generate_secret()
-            self.db.execute("INSERT INTO meta (name, value) VALUES ('secret', ?)", (stored,))
+        if not configured and not stored:  # another process may be generating one right now
+            _retrying(self.db.execute, "INSERT OR IGNORE INTO meta (name, value) VALUES ('secret', ?)",
+                      (generate_secret(),))
+            stored = self.db.execute("SELECT value FROM meta WHERE name = 'secret'").fetchone()[0]
         return Keyring(*dict.fromkeys(s for s in (configured, stored) if s))
 
     def apply_config(self, projects: Iterable[ProjectConfig], inboxes: Iterable[InboxConfig],
                      users: Iterable[UserConfig]) -> None:
         """Replace projects, inboxes and users with the given configuration."""
+        _retrying(self._apply_config, list(projects), list(inboxes), list(users))
+        self._inboxes = self._active_users = None
+
+    def _apply_config(self, projects: list[ProjectConfig], inboxes: list[InboxConfig],
+                      users: list[UserConfig]) -> None:
         with self._transaction():
             for table in ("inbox_scopes", "inboxes", "projects", "users"):
                 self.db.execute(f"DELETE FROM {table}")
-            self.db.executemany("INSERT INTO projects (prefix, title) VALUES (?, ?)",
-                                [(p.prefix, p.title) for p in projects])
+            self.db.executemany("INSERT INTO projects (prefix, title, accepts_inbound) VALUES (?, ?, ?)",
+                                [(p.prefix, p.title, int(p.accepts_inbound)) for p in projects])
             for inbox in inboxes:
                 self.db.execute("INSERT INTO inboxes (address, default_project) VALUES (?, ?)",
                                 (inbox.address, inbox.default_project))
@@ -167,7 +217,6 @@ class SqliteStore:
                     + [(inbox.address, p, 0) for p in inbox.paused_projects])
             self.db.executemany("INSERT INTO users (email, active) VALUES (?, ?)",
                                 [(u.email, int(u.active)) for u in users])
-        self._inboxes = None
 
     # -- the engine's Lookup ------------------------------------------------------------
 
@@ -181,9 +230,10 @@ class SqliteStore:
             return []
         marks = ",".join("?" * len(ids))
         rows = self.db.execute(
-            f"SELECT message_id, conversation_id, id FROM messages WHERE message_id IN ({marks}) "
-            "ORDER BY id DESC", ids).fetchall()
-        return [StoredMessage(mid, None if conv is None else str(conv), seq) for mid, conv, seq in rows]
+            f"SELECT message_id, conversation_id, id, digest, from_addr, sent_date FROM messages"
+            f" WHERE message_id IN ({marks}) ORDER BY id DESC", ids).fetchall()
+        return [StoredMessage(mid, None if conv is None else str(conv), seq, digest, sender, date or "")
+                for mid, conv, seq, digest, sender, date in rows]
 
     def conversation_by_thread_root(self, root: str) -> str | None:
         row = self.db.execute("SELECT conversation_id FROM thread_roots WHERE root = ?",
@@ -191,9 +241,9 @@ class SqliteStore:
         return str(row[0]) if row else None
 
     def project_by_prefix(self, prefix: str) -> Project | None:
-        row = self.db.execute("SELECT prefix, title FROM projects WHERE prefix = ?",
+        row = self.db.execute("SELECT prefix, title, accepts_inbound FROM projects WHERE prefix = ?",
                               (prefix,)).fetchone()
-        return Project(row[0], row[0], row[1]) if row else None
+        return Project(row[0], row[0], row[1], bool(row[2])) if row else None
 
     def inbox(self, address: str) -> Inbox | None:
         if self._inboxes is None:
@@ -201,8 +251,16 @@ class SqliteStore:
         return self._inboxes.get(address.lower())
 
     def is_active_user(self, address: str) -> bool:
-        row = self.db.execute("SELECT active FROM users WHERE email = ?", (address,)).fetchone()
-        return bool(row and row[0])
+        """Users are a handful of config rows, asked about for most mails: read once per process."""
+        if self._active_users is None:
+            self._active_users = frozenset(row[0].lower() for row in
+                                           self.db.execute("SELECT email FROM users WHERE active = 1"))
+        return address.lower() in self._active_users
+
+    def participant_role(self, conversation: str, address: str) -> str | None:
+        row = self.db.execute("SELECT role FROM participants WHERE conversation_id = ? AND email = ? AND active = 1",
+                              (conversation, address)).fetchone()
+        return row[0] if row else None
 
     def conversations_opened_by(self, sender: str, since: datetime) -> int:
         return self.db.execute("SELECT COUNT(*) FROM conversations WHERE opened_by = ? AND opened_at >= ?",
@@ -233,31 +291,51 @@ class SqliteStore:
         """Store the message and apply the decision; fills ``decision.conversation``.
 
         ``at`` is when the mail arrived (default now): a conversation it opens counts from
-        then for the flood guard.
+        then for the flood guard. A mail another process stored since it was routed (same
+        Message-ID and content) turns the decision into a duplicate of that one.
         """
         if decision.action == act.DUPLICATE:
             return decision
-        with self._transaction():
-            if decision.action in (act.NEW, act.OUTBOUND) and decision.conversation is None:
-                opener = message.from_addr if decision.action == act.NEW else None
-                decision.conversation = self.create_conversation(message.subject, decision.project,
-                                                                 opened_by=opener, opened_at=at)
-            conversation = decision.conversation
-            direction = "outbound" if decision.action == act.OUTBOUND else "inbound"
-            cursor = self.db.execute(
-                "INSERT INTO messages (message_id, conversation_id, direction, action, rule, evidence,"
-                " decision, subject, from_addr, sent_date, raw, stored_at)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (message.message_id, conversation, direction, decision.action, decision.rule,
-                 decision.evidence, json.dumps(decision.as_dict()), message.subject,
-                 message.from_addr, message.date, message.raw, _now()))
-            row = cursor.lastrowid
-            if conversation is not None:
-                self._remember_thread_root(message, conversation)
-                self._audit(conversation, row, decision.action, f"{decision.rule}: {decision.evidence}")
-                self._add_participants(conversation, message, direction, row, decision)
-            elif decision.action == act.QUEUED:
-                self.db.execute("INSERT INTO queue (message) VALUES (?)", (row,))
+        try:
+            return _retrying(self._record, message, decision, at)
+        except sqlite3.IntegrityError:  # _record put decision.conversation back as it was
+            original = self.db.execute("SELECT conversation_id FROM messages WHERE message_id = ? AND digest = ?",
+                                       (message.message_id, message.content_digest)).fetchone()
+            if original is None:
+                raise
+            decision.action = decision.rule = act.DUPLICATE
+            decision.conversation = None if original[0] is None else str(original[0])
+            decision.evidence = (f"Message-ID <{message.message_id}> was stored by another run while this"
+                                 " one routed it (same content)")
+            return decision
+
+    def _record(self, message: InboundMessage, decision: Decision, at: datetime | None) -> Decision:
+        opened = decision.conversation
+        try:
+            with self._transaction():
+                if decision.action in (act.NEW, act.OUTBOUND) and decision.conversation is None:
+                    opener = message.from_addr if decision.action == act.NEW else None
+                    decision.conversation = self.create_conversation(message.subject, decision.project,
+                                                                     opened_by=opener, opened_at=at)
+                conversation = decision.conversation
+                direction = "outbound" if decision.action == act.OUTBOUND else "inbound"
+                cursor = self.db.execute(
+                    "INSERT INTO messages (message_id, conversation_id, direction, action, rule, evidence,"
+                    " decision, subject, from_addr, sent_date, raw, stored_at, digest)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (message.message_id, conversation, direction, decision.action, decision.rule,
+                     decision.evidence, json.dumps(decision.as_dict()), message.subject,
+                     message.from_addr, message.date, message.raw, _now(), message.content_digest))
+                row = cursor.lastrowid
+                if conversation is not None:
+                    self._remember_thread_root(message, conversation)
+                    self._audit(conversation, row, decision.action, f"{decision.rule}: {decision.evidence}")
+                    self._add_participants(conversation, message, direction, row, decision)
+                elif decision.action == act.QUEUED:
+                    self.db.execute("INSERT INTO queue (message) VALUES (?)", (row,))
+        except sqlite3.Error:
+            decision.conversation = opened  # rolled back: a retry opens it again
+            raise
         return decision
 
     def create_conversation(self, subject: str, project: str | None, thread_root: str | None = None,
@@ -316,6 +394,10 @@ class SqliteStore:
     def record_auto_reply(self, conversation: str | None, recipient: str, send: bool, reason: str,
                           at: datetime | None = None) -> None:
         """Audit an automatic-reply verdict; one that sends counts for the windows (engine.limits)."""
+        _retrying(self._record_auto_reply, conversation, recipient, send, reason, at)
+
+    def _record_auto_reply(self, conversation: str | None, recipient: str, send: bool, reason: str,
+                           at: datetime | None) -> None:
         with self._transaction():
             if send:
                 self.db.execute("INSERT INTO automatic_mails (recipient, conversation_id, sent_at) VALUES (?,?,?)",
@@ -352,9 +434,12 @@ class SqliteStore:
         info["messages"] = []
         for r in self.db.execute(
                 "SELECT id, message_id, direction, action, rule, evidence, subject, from_addr,"
-                " sent_date, raw FROM messages WHERE conversation_id = ? ORDER BY id", (row[0],)):
+                " sent_date, decision, raw FROM messages WHERE conversation_id = ? ORDER BY id", (row[0],)):
             message = dict(zip(("seq", "message_id", "direction", "action", "rule", "evidence",
                                 "subject", "from", "date"), r))
+            decided = json.loads(r[-2])  # older decisions lack these: public, as they were shown
+            message["visibility"] = decided.get("visibility") or "public"
+            message["sender_role"] = decided.get("sender_role")
             shown = strip_carriers(message["subject"], parse_message(r[-1]).text if with_text else None)
             message["subject"] = shown.subject
             if with_text:
@@ -467,11 +552,35 @@ class _Transaction:
 
     def __enter__(self):
         self.outer = not self.db.in_transaction
-        if self.outer:
-            self.db.execute("BEGIN")
+        if self.outer:  # the write lock up front: a deferred BEGIN can fail without waiting (WAL)
+            self.db.execute("BEGIN IMMEDIATE")
         return self
 
     def __exit__(self, exc_type, *_):
         if self.outer:
             self.db.execute("ROLLBACK" if exc_type else "COMMIT")
         return False
+
+
+def _statements(script: str) -> list[str]:
+    """A schema script as single statements (none of ours has a ``;`` inside)."""
+    return [statement.strip() for statement in script.split(";") if statement.strip()]
+
+
+def _is_locked(exc: sqlite3.OperationalError) -> bool:
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+def _retrying(write, *args):
+    """Run ``write`` (one whole transaction), again when another writer still held the lock
+    after the busy timeout: a bounded number of times, then the error stands. A write inside
+    an outer transaction (``route --dry-run``) is not retried: only the outer one could be."""
+    for attempt in range(LOCKED_RETRIES):
+        try:
+            return write(*args)
+        except sqlite3.OperationalError as exc:
+            connection = getattr(write, "__self__", None)
+            nested = isinstance(connection, SqliteStore) and connection.db.in_transaction
+            if not _is_locked(exc) or nested or attempt == LOCKED_RETRIES - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))

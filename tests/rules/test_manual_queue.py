@@ -1,3 +1,6 @@
+from conftest import fixture_bytes
+
+
 def test_multi_scope_without_route_waits_in_the_queue(world):
     d = world.deliver("new_to_support.eml")
     assert (d.action, d.rule, d.conversation) == ("queued", "manual_queue", None)
@@ -29,9 +32,13 @@ def test_duplicate_is_stored_once(world):
     assert count.fetchone()[0] == 1
 
 
-def test_mail_without_message_id_is_never_a_duplicate(world):
+def test_mail_without_message_id_is_stored_once_and_other_such_mail_is_its_own(world):
+    """A re-run after a crash must not store it again; another mail without an id is not it."""
     one, two = world.deliver("no_message_id.eml"), world.deliver("no_message_id.eml")
-    assert one.message_id is None and two.action == "new" and one.conversation != two.conversation
+    assert one.message_id.endswith("@persona-threading.invalid")
+    assert (two.action, two.conversation) == ("duplicate", one.conversation)
+    other = world.deliver(fixture_bytes("no_message_id.eml").replace(b"No Message-ID.", b"Another one."))
+    assert other.action == "new" and other.conversation != one.conversation
 
 
 def test_auto_reply_threads_nowhere_and_opens_nothing(world):

@@ -4,5 +4,6 @@ def test_single_scope_inbox_routes_without_prefix(world):
 
 
 def test_prefix_beats_single_scope(world):
-    raw = b"From: a@b.example\nTo: acme@help.example\nSubject: #BETA x\n\nx\n"
-    assert world.decide(raw).project == "BETA"
+    raw = b"From: a@b.example\nTo: acme@help.example\nSubject: #ACME x\n\nx\n"
+    d = world.decide(raw)
+    assert (d.rule, d.project) == ("prefix", "ACME")

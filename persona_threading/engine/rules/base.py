@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..authenticity import NOT_CONFIGURED, Authenticity
 from ..carriers import Keyring
 from ..decision import Match, Miss
 from ..lookup import Inbox, Lookup
@@ -18,6 +19,7 @@ class RouteContext:
     keyring: Keyring
     inbox: Inbox | None = None
     policy: RoutingPolicy = DEFAULT_POLICY
+    authenticity: Authenticity = NOT_CONFIGURED  # what trusted Authentication-Results prove
 
 
 def match_tokens(tokens: list[str], where: str, ctx: RouteContext) -> Match | Miss | None:

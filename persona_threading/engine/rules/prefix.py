@@ -3,6 +3,11 @@
 The anchor is the subject's first character: "Re: #BETA …" is somebody's reply, not a
 request for BETA. The lenient form (after Re:/Fwd: markers) counts only when the policy's
 ``prefix_after_reply_markers`` is on, and the evidence says which form matched.
+
+A prefix is the sender's wish, not a right: it routes only to a project the receiving
+inbox serves (an eligible scope), and on an inbox without scopes (or an unconfigured
+address) only to a project that accepts inbound mail. Otherwise the attempt says the
+prefix is not allowed here and the chain goes on.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ from ..decision import Match, Miss
 name = "prefix"
 
 #: Reply/forward markers mail clients put before the subject, in several languages.
-_REPLY_MARKERS = re.compile(r"^\s*(?:(?:re|fwd?|aw|wg|sv|vs|tr|rv|antw|odp)(?:\s*\[\d+\])?\s*:\s*)+",
+#: Linear: after the word, one run of blanks, then "[n]" or ":" decides (no two quantifiers
+#: compete for the same blanks).
+_REPLY_MARKERS = re.compile(r"^\s*(?:(?:re|fwd?|aw|wg|sv|vs|tr|rv|antw|odp)\s*(?:\[\d+\]\s*)?:\s*)+",
                             re.IGNORECASE)
 VALID_PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9]+")
 PREFIX_RE = re.compile(rf"^#({VALID_PREFIX.pattern})")
@@ -54,4 +61,19 @@ def match(message, ctx):
     project = ctx.lookup.project_by_prefix(prefix)
     if project is None:
         return Miss(f"#{prefix} names no project")
+    refused = _not_allowed_here(project, ctx.inbox)
+    if refused:
+        return Miss(f"#{prefix} names project {project.name}, but the prefix is not allowed here: {refused}")
     return Match(f"subject prefix #{prefix} ({form})", project=project.name)
+
+
+def _not_allowed_here(project, inbox) -> str | None:
+    """Why the receiving inbox may not open ``project`` by prefix, or None when it may."""
+    if inbox is not None and inbox.has_scopes:
+        if project.name.casefold() in {scope.casefold() for scope in inbox.scopes}:
+            return None
+        return f"it is not an eligible scope of inbox {inbox.address}"
+    if project.accepts_inbound:
+        return None
+    where = f"inbox {inbox.address} has no project scopes" if inbox else "an unconfigured address"
+    return f"{where} and the project does not accept inbound mail"

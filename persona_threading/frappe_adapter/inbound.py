@@ -76,6 +76,18 @@ class PTInboundMail(InboundMail):
 								   bounced_recipients(self.parsed))
 		return communication
 
+	def is_exist_in_system(self):
+		"""Stock: any Communication with this Message-ID is this mail again. Here only what the
+		engine calls a duplicate (same Message-ID and same content, or the same derived id of
+		a mail without one); a stranger who used the id first cannot get this mail dropped.
+		A Message-ID the engine never stored (mail from before the app) keeps stock's answer."""
+		if self.decision.action == act.DUPLICATE:
+			return super().is_exist_in_system() or store.communication_of_message(self.decision.message_id)
+		existing = super().is_exist_in_system()
+		if existing is not None and not FrappeLookup().messages_by_ids([self.decision.message_id or ""]):
+			return existing
+		return None
+
 	def reference_document(self):
 		if self._reference_document is None:
 			self._reference_document = self._engine_reference() or ""

@@ -32,12 +32,13 @@ class FrappeLookup:
 		Message = frappe.qb.DocType("PT Conversation Message")
 		rows = (
 			frappe.qb.from_(Message)
-			.select(Message.message_id, Message.conversation)
+			.select(Message.message_id, Message.conversation, Message.digest, Message.sender, Message.sent_date)
 			.where(Message.message_id.isin(ids))
 			.orderby(Message.creation, order=Order.desc)
 			.run()
 		)
-		return [StoredMessage(mid, conv or None, len(rows) - i) for i, (mid, conv) in enumerate(rows)]
+		return [StoredMessage(mid, conv or None, len(rows) - i, digest or None, sender or None, sent or None)
+				for i, (mid, conv, digest, sender, sent) in enumerate(rows)]
 
 	def conversation_by_thread_root(self, root: str) -> str | None:
 		Conversation = frappe.qb.DocType("PT Conversation")
@@ -58,11 +59,12 @@ class FrappeLookup:
 		ProjectTable = frappe.qb.DocType("Project")
 		rows = (
 			frappe.qb.from_(ProjectTable)
-			.select(ProjectTable.name, ProjectTable.pt_inbound_prefix, ProjectTable.project_name)
+			.select(ProjectTable.name, ProjectTable.pt_inbound_prefix, ProjectTable.project_name,
+					ProjectTable.pt_accepts_inbound)
 			.where(ProjectTable.pt_inbound_prefix == prefix)
 			.run()
 		)
-		return Project(rows[0][0], rows[0][1], rows[0][2] or "") if rows else None
+		return Project(rows[0][0], rows[0][1], rows[0][2] or "", bool(rows[0][3])) if rows else None
 
 	def inbox(self, address: str) -> Inbox | None:
 		Account = frappe.qb.DocType("Email Account")
@@ -95,6 +97,17 @@ class FrappeLookup:
 			.run()
 		)
 		return bool(rows)
+
+	def participant_role(self, conversation: str, address: str) -> str | None:
+		Follower = frappe.qb.DocType("PT Conversation Follower")
+		rows = (
+			frappe.qb.from_(Follower)
+			.select(Follower.role)
+			.where((Follower.conversation == conversation) & (Follower.email == address) & (Follower.active == 1))
+			.limit(1)
+			.run()
+		)
+		return rows[0][0] if rows else None
 
 	# Counts for the flood guard and the automatic-reply limits (indexed column + creation).
 

@@ -66,6 +66,7 @@ def routing_policy() -> RoutingPolicy:
 		thread_index_threading=bool(s.thread_index_threading),
 		prefix_after_reply_markers=bool(s.prefix_after_reply_markers),
 		bulk_mail_action="queue" if s.bulk_mail_action == "Manual queue" else "open",
+		trusted_authserv_ids=tuple(line.lower() for line in _lines(s.trusted_authserv_ids)),
 	)
 
 

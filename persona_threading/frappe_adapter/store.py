@@ -158,6 +158,13 @@ def record_inbound(
 	return row
 
 
+def communication_of_message(message_id: str | None):
+	"""The Communication a stored mail (by its Message-ID, derived or not) was received as."""
+	name = frappe.db.get_value(MESSAGE, {"message_id": message_id, "communication": ["is", "set"]},
+							   "communication", order_by="creation desc") if message_id else None
+	return frappe.get_doc("Communication", name) if name else None
+
+
 def mark_bounced(conversation: str, reference: tuple[str, str], bounces) -> None:
 	"""A delivery failure report: the participant it names is marked, and the ticket says so."""
 	for bounce in bounces:
@@ -186,7 +193,8 @@ def _insert_message(message: InboundMessage, decision: Decision, communication: 
 	followers += [{"email": a.lower(), "role": "To"} for a in message.to]
 	followers += [{"email": a.lower(), "role": "Cc"} for a in message.cc]
 	return _message_row(decision, communication, direction, message.from_addr, followers=followers,
-						thread_root=index.root if index and index.is_root else None)
+						thread_root=index.root if index and index.is_root else None,
+						digest=message.content_digest, sent_date=(message.date or "")[:140] or None)
 
 
 def _message_row(decision: Decision, communication: str | None, direction: str, sender: str, **extra) -> str:
@@ -198,7 +206,7 @@ def _message_row(decision: Decision, communication: str | None, direction: str, 
 			"communication": communication,
 			"message_id": decision.message_id or None,
 			"direction": direction,
-			"visibility": "Public",
+			"visibility": "Private" if decision.visibility == "private" else "Public",
 			"sender": sender,
 			"action": decision.action,
 			"rule": decision.rule,

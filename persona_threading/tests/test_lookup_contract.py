@@ -7,7 +7,11 @@ from frappe.tests.utils import FrappeTestCase
 
 from persona_threading.frappe_adapter import store
 from persona_threading.frappe_adapter.lookup import FrappeLookup
-from persona_threading.lookup_contract import check_lookup_contract
+from persona_threading.engine import decision as act
+from persona_threading.engine.decision import Decision
+from persona_threading.engine.message import parse_message
+from persona_threading.frappe_adapter.lookup import _site_time
+from persona_threading.lookup_contract import check_count_contract, check_lookup_contract, check_trust_contract
 
 from .helpers import agent, ensure_company
 
@@ -39,7 +43,41 @@ class FrappeSeeder:
 	def user(self, email, active):
 		agent(email, enabled=active)
 
+	# CountSeeder (flood guard, automatic-reply windows)
+	def opened_conversation(self, sender, at):
+		name = store.create_conversation("contract", None, None, opened_by=sender)
+		frappe.db.set_value(store.CONVERSATION, name, "creation", _site_time(at), update_modified=False)
+		return name
+
+	def automatic_mail(self, recipient, conversation, at):
+		doc = frappe.get_doc({"doctype": "PT Automatic Mail", "conversation": conversation, "recipient": recipient,
+							  "sent": 1, "reason": "contract"}).insert(ignore_permissions=True)
+		frappe.db.set_value("PT Automatic Mail", doc.name, "creation", _site_time(at), update_modified=False)
+
+
+class FrappeTrustSeeder(FrappeSeeder):
+	def participant(self, conversation, email, role, active=True):
+		store.add_follower(conversation, email, role)
+		frappe.db.set_value(store.FOLLOWER, {"conversation": conversation, "email": email}, "active", int(active))
+
+	def project(self, prefix, accepts_inbound=True):
+		name = super().project(prefix)
+		frappe.db.set_value("Project", name, "pt_accepts_inbound", int(accepts_inbound))
+		return name
+
+	def stored_mail(self, raw, conversation):
+		message = parse_message(raw)
+		action = act.THREADED if conversation else act.QUEUED
+		store._insert_message(message, Decision(message.message_id, action, "seed", "", conversation=conversation),
+							  None, "Inbound")
+
 
 class TestLookupContract(FrappeTestCase):
 	def test_frappe_lookup_honours_the_lookup_contract(self):
 		check_lookup_contract(FrappeSeeder(), FrappeLookup())
+
+	def test_frappe_lookup_honours_the_count_contract(self):
+		check_count_contract(FrappeSeeder(), FrappeLookup())
+
+	def test_frappe_lookup_honours_the_trust_contract(self):
+		check_trust_contract(FrappeTrustSeeder(), FrappeLookup())

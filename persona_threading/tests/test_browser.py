@@ -67,7 +67,9 @@ def bench_serve():
 		log.close()
 
 
-class TestSnippetComposerInTheBrowser(FrappeTestCase):
+class BrowserCase(FrappeTestCase):
+	"""An agent logged in to `bench serve` of the test site in headless Chromium."""
+
 	def setUp(self):
 		if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
 			self.fail(f"no Chromium at {CHROMIUM}: apt-get install chromium (scripts/run-frappe-tests.sh does)")
@@ -78,6 +80,61 @@ class TestSnippetComposerInTheBrowser(FrappeTestCase):
 		support_inbox()
 		agent(AGENT)
 		update_password(AGENT, PASSWORD)
+
+	@contextlib.contextmanager
+	def agent_page(self):
+		from playwright.sync_api import sync_playwright
+
+		with bench_serve() as url, sync_playwright() as p:
+			browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+			page = browser.new_page(viewport={"width": 1400, "height": 1000})
+			try:
+				page.goto(f"{url}/login")
+				page.fill("#login_email", AGENT)
+				page.fill("#login_password", PASSWORD)
+				page.click(".btn-login")
+				page.wait_for_url("**/app**", timeout=60000)
+				yield page, url
+			except Exception:
+				page.screenshot(path=os.path.join(frappe.utils.get_bench_path(), "logs", "pt-browser-failure.png"))
+				raise
+			finally:
+				browser.close()
+
+	def open_issue(self, page, url, issue):
+		page.goto(f"{url}/app/issue/{issue}")
+		page.wait_for_function("() => window.cur_frm && cur_frm.docname === %r && cur_frm.timeline" % issue,
+							   timeout=60000)
+
+
+class TestWhyHereDialog(BrowserCase):
+	def test_the_dialog_shows_each_mail_and_highlights_the_deciding_rule(self):
+		from playwright.sync_api import expect
+
+		customer = unique_customer()
+		first = first_mail(customer)
+		receive(first)
+		issue = communication_for(parse_message(first).message_id).reference_name
+		from persona_threading.demo.client import customer_reply
+
+		receive(customer_reply(first, customer, "more", subject="edited", quote=False))
+		frappe.db.commit()
+		with self.agent_page() as (page, url):
+			self.open_issue(page, url, issue)
+			page.get_by_role("button", name="Why here?").click()
+			dialog = page.locator(".modal.show:has(.pt-why-message)")
+			expect(dialog.locator(".pt-why-message")).to_have_count(2, timeout=15000)
+			second = dialog.locator(".pt-why-message").nth(1)
+			expect(second.locator(".pt-verdict")).to_contain_text("threaded by in_reply_to")
+			expect(second.locator("tr.pt-deciding")).to_have_count(1)
+			expect(second.locator("tr.pt-deciding")).to_contain_text("in_reply_to")
+			link = second.locator("tr.pt-deciding a")
+			expect(link).to_have_attribute("href", f"/app/communication/{communication_for(parse_message(first).message_id).name}")
+
+
+class TestSnippetComposerInTheBrowser(BrowserCase):
+	def setUp(self):
+		super().setUp()
 		frappe.db.delete("PT Snippet")
 		customer = unique_customer()
 		self.customer_name = named_customer(customer)
@@ -90,53 +147,38 @@ class TestSnippetComposerInTheBrowser(FrappeTestCase):
 		frappe.db.commit()
 
 	def test_bang_filter_enter_inserts_the_rendered_snippet_and_escape_leaves_the_text(self):
-		from playwright.sync_api import expect, sync_playwright
+		from playwright.sync_api import expect
 
-		with bench_serve() as url, sync_playwright() as p:
-			browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-			page = browser.new_page(viewport={"width": 1400, "height": 1000})
-			try:
-				page.goto(f"{url}/login")
-				page.fill("#login_email", AGENT)
-				page.fill("#login_password", PASSWORD)
-				page.click(".btn-login")
-				page.wait_for_url("**/app**", timeout=60000)
-				page.goto(f"{url}/app/issue/{self.issue}")
-				page.wait_for_function("() => window.cur_frm && cur_frm.docname === %r && cur_frm.timeline" % self.issue,
-									   timeout=60000)
-				page.keyboard.press("Escape")  # any stock permission message box
-				page.evaluate("() => cur_frm.email_doc()")  # what the timeline's "New Email" button calls
-				editor = page.locator(".modal.show .ql-editor").first
-				expect(editor).to_be_visible(timeout=30000)
-				# Stock's composer reads the outgoing account's signature, which a Support Team
-				# agent may not ("Not permitted: Email Account"); the snippet menu needs no such
-				# right. Close stock's message box, not the composer.
-				page.wait_for_timeout(1500)
-				stock_box = page.locator(".modal.show:has(.modal-title:has-text('Not permitted')) .btn-modal-close")
-				while stock_box.count():
-					stock_box.first.click()
-					page.wait_for_timeout(300)
-				editor.click()
-				page.keyboard.type("Hello !pow")
-				menu = page.locator(".modal.show .pt-snippet-menu")
-				expect(menu).to_be_visible(timeout=15000)
-				expect(menu.locator(".pt-snippet-item").first).to_contain_text("Power cycle")
-				expect(menu).not_to_contain_text("Pricing")  # filtered
-				page.keyboard.press("Enter")
-				expect(editor).to_contain_text(f"Dear {self.customer_name}, please switch it off and on.", timeout=15000)
-				expect(editor).not_to_contain_text("!pow")
+		with self.agent_page() as (page, url):
+			self.open_issue(page, url, self.issue)
+			page.keyboard.press("Escape")  # any stock permission message box
+			page.evaluate("() => cur_frm.email_doc()")  # what the timeline's "New Email" button calls
+			editor = page.locator(".modal.show .ql-editor").first
+			expect(editor).to_be_visible(timeout=30000)
+			# Stock's composer reads the outgoing account's signature, which a Support Team
+			# agent may not ("Not permitted: Email Account"); the snippet menu needs no such
+			# right. Close stock's message box, not the composer.
+			page.wait_for_timeout(1500)
+			stock_box = page.locator(".modal.show:has(.modal-title:has-text('Not permitted')) .btn-modal-close")
+			while stock_box.count():
+				stock_box.first.click()
+				page.wait_for_timeout(300)
+			editor.click()
+			page.keyboard.type("Hello !pow")
+			menu = page.locator(".modal.show .pt-snippet-menu")
+			expect(menu).to_be_visible(timeout=15000)
+			expect(menu.locator(".pt-snippet-item").first).to_contain_text("Power cycle")
+			expect(menu).not_to_contain_text("Pricing")  # filtered
+			page.keyboard.press("Enter")
+			expect(editor).to_contain_text(f"Dear {self.customer_name}, please switch it off and on.", timeout=15000)
+			expect(editor).not_to_contain_text("!pow")
 
-				page.keyboard.type(" !pri")
-				expect(menu).to_be_visible(timeout=15000)
-				page.keyboard.press("Escape")
-				expect(menu).to_be_hidden()
-				expect(page.locator(".modal.show .ql-editor").first).to_be_visible()  # the composer stays open
-				expect(editor).to_contain_text("!pri")
-				page.keyboard.type(" hi!")  # "!" inside a word opens nothing
-				page.wait_for_timeout(700)
-				expect(menu).to_be_hidden()
-			except Exception:
-				page.screenshot(path=os.path.join(frappe.utils.get_bench_path(), "logs", "pt-browser-failure.png"))
-				raise
-			finally:
-				browser.close()
+			page.keyboard.type(" !pri")
+			expect(menu).to_be_visible(timeout=15000)
+			page.keyboard.press("Escape")
+			expect(menu).to_be_hidden()
+			expect(page.locator(".modal.show .ql-editor").first).to_be_visible()  # the composer stays open
+			expect(editor).to_contain_text("!pri")
+			page.keyboard.type(" hi!")  # "!" inside a word opens nothing
+			page.wait_for_timeout(700)
+			expect(menu).to_be_hidden()

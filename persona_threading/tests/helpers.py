@@ -96,6 +96,14 @@ def first_mail(sender: str, subject: str | None = None, **headers) -> bytes:
 					"The printer on floor 3 jams.", **headers)
 
 
+def customer_writes_in(customer: str | None = None) -> tuple[str, str, bytes]:
+	"""A customer's first mail through receive(): (customer, the Issue it opened, the raw mail)."""
+	customer = customer or unique_customer()
+	raw = first_mail(customer)
+	receive(raw)
+	return customer, issue_of(raw), raw
+
+
 def communication_for(message_id: str):
 	return frappe.get_doc("Communication", {"message_id": message_id})
 

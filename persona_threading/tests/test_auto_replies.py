@@ -22,7 +22,7 @@ TEMPLATE = ("<p>Hello {{ issue.customer.customer_name }}, your ticket is {{ issu
 
 def auto_replies_to(address: str) -> list:
 	"""The automatic mails queued for ``address`` (parsed), oldest first."""
-	rows = frappe.get_all("Email Queue", filters={"message": ["like", f"%Auto-Submitted: auto-replied%"]},
+	rows = frappe.get_all("Email Queue", filters={"message": ["like", "%Auto-Submitted: auto-replied%"]},
 						  fields=["name", "message"], order_by="creation asc")
 	mails = [email.message_from_string(r.message) for r in rows]
 	return [m for m in mails if address in (m.get("To") or "")]

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 
 import frappe
 from frappe.tests.utils import FrappeTestCase
@@ -23,7 +22,7 @@ from frappe.utils.password import update_password
 
 from persona_threading.engine.message import parse_message
 
-from .helpers import agent, communication_for, first_mail, receive, support_inbox, unique_customer
+from .helpers import agent, communication_for, customer_writes_in, receive, support_inbox, unique_customer
 from .test_snippets import named_customer, snippet
 
 CHROMIUM = os.environ.get("PERSONA_CHROMIUM", "/usr/bin/chromium")
@@ -111,10 +110,7 @@ class TestWhyHereDialog(BrowserCase):
 	def test_the_dialog_shows_each_mail_and_highlights_the_deciding_rule(self):
 		from playwright.sync_api import expect
 
-		customer = unique_customer()
-		first = first_mail(customer)
-		receive(first)
-		issue = communication_for(parse_message(first).message_id).reference_name
+		customer, issue, first = customer_writes_in()
 		from persona_threading.demo.client import customer_reply
 
 		receive(customer_reply(first, customer, "more", subject="edited", quote=False))
@@ -138,9 +134,7 @@ class TestSnippetComposerInTheBrowser(BrowserCase):
 		frappe.db.delete("PT Snippet")
 		customer = unique_customer()
 		self.customer_name = named_customer(customer)
-		raw = first_mail(customer)
-		receive(raw)
-		self.issue = communication_for(parse_message(raw).message_id).reference_name
+		_, self.issue, _ = customer_writes_in(customer)
 		snippet("Power cycle", "<p>Dear {{ issue.customer.customer_name }}, please switch it off and on.</p>",
 				pinned=1)
 		snippet("Pricing", "<p>Our prices are on the website.</p>")

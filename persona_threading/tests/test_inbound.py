@@ -14,7 +14,7 @@ from persona_threading.demo.client import customer_reply
 from persona_threading.engine.message import parse_message
 from persona_threading.frappe_adapter import api
 
-from .helpers import INBOX_ADDRESS, agent, api_headers, communication_for, first_mail, receive, support_inbox, timeline, unique_customer
+from .helpers import INBOX_ADDRESS, agent, api_headers, communication_for, customer_writes_in, first_mail, receive, support_inbox, timeline, unique_customer
 
 
 class TestInboundThreading(FrappeTestCase):
@@ -26,12 +26,9 @@ class TestInboundThreading(FrappeTestCase):
 
 	def open_issue(self):
 		"""A customer writes in; an agent replies from the Issue; returns (customer, issue, agent raw)."""
-		customer = unique_customer()
-		raw = first_mail(customer)
-		receive(raw)
+		customer, issue, raw = customer_writes_in()
 		comm = communication_for(parse_message(raw).message_id)
 		self.assertEqual(comm.reference_doctype, "Issue")
-		issue = comm.reference_name
 		make(
 			doctype="Issue",
 			name=issue,
@@ -195,11 +192,8 @@ class TestWhyHereOverREST(FrappeAPITestCase):
 
 	def test_decisions_in_the_cli_shape_with_links_and_read_permission(self):
 		support_inbox()
-		customer = unique_customer()
-		first = first_mail(customer)
-		receive(first)
+		customer, issue, first = customer_writes_in()
 		original = parse_message(first).message_id
-		issue = communication_for(original).reference_name
 		reply = customer_reply(first, customer, "more details", quote=False)
 		receive(reply)
 		frappe.db.commit()

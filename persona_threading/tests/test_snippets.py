@@ -9,10 +9,9 @@ from frappe.core.doctype.communication.email import make
 from frappe.tests.test_api import FrappeAPITestCase
 
 from persona_threading import api
-from persona_threading.engine.message import parse_message
 
-from .helpers import (INBOX_ADDRESS, agent, api_headers, communication_for, ensure_company, first_mail, project,
-					  receive, support_inbox, unique_customer)
+from .helpers import (INBOX_ADDRESS, agent, api_headers, customer_writes_in, ensure_company, project, support_inbox,
+					  unique_customer)
 
 AGENT = "pt-snippet-agent@pt-test.example"
 OTHER_AGENT = "pt-snippet-other@pt-test.example"
@@ -44,9 +43,7 @@ class SnippetCase(FrappeAPITestCase):
 		frappe.db.delete("PT Snippet")
 		self.customer = unique_customer()
 		self.customer_name = named_customer(self.customer)
-		raw = first_mail(self.customer)
-		receive(raw)
-		self.issue = communication_for(parse_message(raw).message_id).reference_name
+		_, self.issue, _ = customer_writes_in(self.customer)
 		frappe.db.commit()
 
 	def tearDown(self):

@@ -21,10 +21,10 @@ Dovecot traps this works around (2.3):
 
 from __future__ import annotations
 
+import grp
 import imaplib
 import os
 import pwd
-import grp
 import re
 import secrets
 import shutil
@@ -445,11 +445,18 @@ class MailServers:
 
     # -- Frappe Email Account settings (plain dicts: this package never imports frappe) ---
 
-    def incoming_account_fields(self) -> dict[str, object]:
-        """Email Account fields pulling from this IMAP mailbox (plain IMAP, no SSL/STARTTLS)."""
+    def incoming_account_fields(self, append_to: str | None = None, folder: str = "INBOX",
+                                email_sync_option: str = "UNSEEN") -> dict[str, object]:
+        """Email Account fields pulling from this IMAP mailbox (plain IMAP, no SSL/STARTTLS).
+
+        ``email_sync_option`` is Frappe's mode: "UNSEEN" (by \\Seen flags) or "ALL" (by UID).
+        Frappe wants at least one IMAP folder row.
+        """
         return {"email_id": self.address, "password": self.password, "enable_incoming": 1,
                 "use_imap": 1, "email_server": self.imap_host, "incoming_port": str(self.imap_port),
-                "use_ssl": 0, "use_starttls": 0, "login_id_is_different": 0}
+                "use_ssl": 0, "use_starttls": 0, "login_id_is_different": 0, "append_to": append_to,
+                "email_sync_option": email_sync_option,
+                "imap_folder": [{"folder_name": folder, "append_to": append_to}]}
 
     def outgoing_account_fields(self) -> dict[str, object]:
         """Email Account fields sending through the capturing SMTP server (no TLS, no login)."""

@@ -484,6 +484,7 @@ def mail_servers(workdir: str | os.PathLike, *, local_part: str = "support",
     be installed or started.
     """
     binary = ensure_dovecot()
+    Path(workdir).mkdir(parents=True, exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix="mail-servers-", dir=Path(workdir)))
     address = f"{local_part}@{domain}"
     password = secrets.token_hex(12)
@@ -498,7 +499,7 @@ def mail_servers(workdir: str | os.PathLike, *, local_part: str = "support",
 
 
 def _start_dovecot(root: Path, user: str, password: str, binary: str, stack: ExitStack) -> Dovecot:
-    """Start Dovecot on a free port; another port once if something took it in between."""
+    """Start Dovecot on a free port; a new port (three tries in all) if another program took it first."""
     for attempt in range(3):
         dovecot = Dovecot(root, user, password, free_port())
         stack.callback(dovecot.stop)

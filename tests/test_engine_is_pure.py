@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 ENGINE = pathlib.Path(__file__).resolve().parents[1] / "persona_threading" / "engine"
-PURE = [ENGINE, ENGINE.parent / "store", ENGINE.parent / "cli.py", ENGINE.parent / "demo"]
+PURE = [ENGINE, ENGINE.parent / "store", ENGINE.parent / "cli.py", ENGINE.parent / "demo", ENGINE.parent / "e2e"]
 
 
 def test_no_frappe_import_in_pure_modules():

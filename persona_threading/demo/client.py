@@ -10,6 +10,7 @@ import base64
 import email
 import os
 import re
+from collections.abc import Mapping
 from email.message import EmailMessage
 from email.policy import SMTP, compat32
 from email.utils import formatdate, make_msgid, parseaddr
@@ -30,6 +31,8 @@ def customer_reply(
     thread_index: bool = False,
     to: str | None = None,
     cut_visible_token: bool = False,
+    chain: tuple[str, ...] = (),
+    headers: Mapping[str, str] | None = None,
 ) -> bytes:
     """A reply to ``agent_raw``.
 
@@ -37,7 +40,11 @@ def customer_reply(
     ``quote`` keeps the original below the answer (in HTML when ``html``);
     ``in_reply_to``/``references`` keep those headers; ``thread_index`` adds an Outlook
     Thread-Index one level below the original's; ``cut_visible_token`` deletes the visible
-    ``thread::…::`` text from the quote (hidden elements stay, as when a user edits it out).
+    ``thread::…::`` text from the quote (hidden elements stay, as when a user edits it out);
+    ``chain`` holds Message-IDs of later mails of the thread that the replier answers
+    instead (a colleague's reply-all the helpdesk never saw): In-Reply-To names the last,
+    References ends with them; ``headers`` adds header fields (an autoresponder's
+    ``Auto-Submitted``).
     """
     original = parse_message(agent_raw)
     parsed = email.message_from_bytes(agent_raw, policy=compat32)
@@ -49,14 +56,17 @@ def customer_reply(
     reply["Subject"] = subject
     reply["Date"] = formatdate()
     reply["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "customer.example")
-    if in_reply_to and original.message_id:
-        reply["In-Reply-To"] = f"<{original.message_id}>"
+    parent = chain[-1] if chain else original.message_id
+    if in_reply_to and parent:
+        reply["In-Reply-To"] = f"<{parent}>"
     if references and original.message_id:
-        chain = list(original.references) + [original.message_id]
-        reply["References"] = " ".join(f"<{m}>" for m in chain)
+        thread = list(original.references) + [original.message_id] + list(chain)
+        reply["References"] = " ".join(f"<{m}>" for m in thread)
     if thread_index:
-        parent = base64.b64decode(original.thread_index) if original.thread_index else os.urandom(22)
-        reply["Thread-Index"] = base64.b64encode(parent + os.urandom(5)).decode()
+        parent_index = base64.b64decode(original.thread_index) if original.thread_index else os.urandom(22)
+        reply["Thread-Index"] = base64.b64encode(parent_index + os.urandom(5)).decode()
+    for name, value in (headers or {}).items():
+        reply[name] = value
     quoted_html, quoted_text = original.html_body, original.text_body
     if cut_visible_token:
         quoted_html = re.sub(r"\[?thread::[0-9A-Za-z]+::\]?", "", quoted_html)

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: demo test test-pure test-frappe bench fuzz clean
+.PHONY: demo test test-pure test-frappe e2e bench fuzz clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +13,7 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	$(VENV)/bin/persona-threading demo
 
-## The whole suite: pure tests always, the Frappe suite when a bench is found.
+## The whole suite: pure tests, then the Frappe suite (app, stock Email Account, e2e) in a bench.
 test: $(VENV)/.installed
 	@bash scripts/run-tests.sh "$(PY)"
 
@@ -22,6 +22,10 @@ test-pure: $(VENV)/.installed
 
 test-frappe:
 	@bash scripts/run-frappe-tests.sh
+
+## End to end only: real Dovecot IMAP + SMTP catcher, Frappe's receive() and email queue.
+e2e:
+	@bash scripts/run-frappe-tests.sh e2e
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/run.py

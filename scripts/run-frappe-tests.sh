@@ -9,9 +9,17 @@
 # Email Account tests (stock inbound behaviour must not regress with the app installed),
 # with CI=1 (without it `bench run-tests` exits 0 on failures).
 #
+# The end-to-end suite (real Dovecot IMAP and an SMTP catcher on loopback, Frappe's real
+# receive() and email queue) runs on a site of its own ($PERSONA_E2E_SITE, default
+# e2e.localhost), so it never changes another site's default mail accounts.
+#
+#   scripts/run-frappe-tests.sh        the app's tests, Frappe's Email Account tests, e2e
+#   scripts/run-frappe-tests.sh e2e    the end-to-end suite only (make e2e)
+#
 # Exit codes: 0 passed, 1 failed (or the bench could not be built: the reason is printed),
 # 3 skipped on purpose (PERSONA_SKIP_FRAPPE=1). The last line is "RAN <n> tests".
 set -u
+only="${1:-all}"
 here="$(cd "$(dirname "$0")/.." && pwd)"
 . "$here/scripts/bench/common.sh"
 
@@ -22,6 +30,7 @@ fi
 if [ -n "${PERSONA_BENCH:-}" ]; then
   bench_dir="$PERSONA_BENCH"
   site="${PERSONA_SITE:-test.localhost}"
+  e2e_site="${PERSONA_E2E_SITE:-e2e.localhost}"
   [ -d "$bench_dir/apps/frappe" ] && [ -d "$bench_dir/apps/erpnext" ] \
     || die "PERSONA_BENCH=$bench_dir is not a bench with frappe and erpnext"
   [ -d "$bench_dir/sites/$site" ] || die "bench $bench_dir has no site $site (set PERSONA_SITE)"
@@ -29,7 +38,7 @@ if [ -n "${PERSONA_BENCH:-}" ]; then
   start_redis "$bench_dir"
 else
   bash "$here/scripts/bench/build.sh" || exit 1
-  bench_dir="$persona_bench" site="$persona_site"
+  bench_dir="$persona_bench" site="$persona_site" e2e_site="$persona_e2e_site"
 fi
 command -v bench >/dev/null 2>&1 || die "the bench CLI is not on PATH"
 bench_cli() { (cd "$bench_dir" && bench "$@"); }
@@ -44,13 +53,15 @@ ln -sfn "$here" "$link"
 grep -qx persona_threading "$bench_dir/sites/apps.txt" || printf '\npersona_threading\n' >> "$bench_dir/sites/apps.txt"
 sed -i '/^$/d' "$bench_dir/sites/apps.txt"
 step "installing this checkout into the bench's Python env"
-"$bench_dir/env/bin/python" -m pip install -q --disable-pip-version-check -e "$here" >"$logs/persona-pip.log" 2>&1 \
+"$bench_dir/env/bin/python" -m pip install -q --disable-pip-version-check -e "$here[test]" >"$logs/persona-pip.log" 2>&1 \
   || { tail -20 "$logs/persona-pip.log"; die "could not install this checkout into $bench_dir/env"; }
 done_step
 
 # Frappe caches each app's module list in Redis; a cache from before the link would make
 # install-app sync none of the app's DocTypes (what `bench get-app` avoids by clearing it).
-bench_cli --site "$site" clear-cache >/dev/null 2>&1 || die "bench clear-cache failed on $site"
+for each in "$site" "$e2e_site"; do
+  [ -d "$bench_dir/sites/$each" ] && { bench_cli --site "$each" clear-cache >/dev/null 2>&1 || die "bench clear-cache failed on $each"; }
+done
 # The desk's asset map is cached bench-wide: drop it, so pages name the bundles on disk.
 cache_port="$(awk '/^port/ {print $2}' "$bench_dir/config/redis_cache.conf" 2>/dev/null)"
 [ -n "$cache_port" ] && redis-cli -p "$cache_port" del assets_json >/dev/null 2>&1
@@ -69,35 +80,54 @@ fi
   || "$bench_dir/env/bin/python" -m pip install -q --disable-pip-version-check playwright >"$logs/persona-pip-playwright.log" 2>&1 \
   || die "could not install Playwright into $bench_dir/env"
 
-if bench_cli --site "$site" list-apps 2>/dev/null | grep -q '^persona_threading'; then
-  step "bench migrate ($site)"
-  bench_cli --site "$site" migrate >"$logs/persona-migrate.log" 2>&1 \
-    || { tail -40 "$logs/persona-migrate.log"; die "bench migrate failed"; }
-else
-  step "bench install-app persona_threading ($site)"
-  bench_cli --site "$site" install-app persona_threading >"$logs/persona-install.log" 2>&1 \
-    || { tail -40 "$logs/persona-install.log"; die "install-app failed"; }
+# Install the app on a site, or migrate it there.
+ready_site() {
+  if bench_cli --site "$1" list-apps 2>/dev/null | grep -q '^persona_threading'; then
+    step "bench migrate ($1)"
+    bench_cli --site "$1" migrate >"$logs/persona-migrate-$1.log" 2>&1 \
+      || { tail -40 "$logs/persona-migrate-$1.log"; die "bench migrate failed on $1"; }
+  else
+    step "bench install-app persona_threading ($1)"
+    bench_cli --site "$1" install-app persona_threading >"$logs/persona-install-$1.log" 2>&1 \
+      || { tail -40 "$logs/persona-install-$1.log"; die "install-app failed on $1"; }
+  fi
+  done_step
+  bench_cli --site "$1" set-config allow_tests true >/dev/null
+}
+e2e=1
+if ! [ -d "$bench_dir/sites/$e2e_site" ]; then
+  e2e=0; echo "SKIPPED end-to-end suite: bench $bench_dir has no site $e2e_site (set PERSONA_E2E_SITE)"
 fi
-done_step
-bench_cli --site "$site" set-config allow_tests true >/dev/null
+[ "$only" = e2e ] || ready_site "$site"
+if [ "$e2e" = 1 ]; then
+  ready_site "$e2e_site"
+  bench_cli --site "$e2e_site" set-config persona_e2e 1 >/dev/null  # the e2e tests run only there
+fi
 
 # --- run -----------------------------------------------------------------------------
 # Each suite's unittest summary ("Ran N tests" ... "OK"/"FAILED") is kept to count and judge.
 ran=0 failed=0
 run_suite() {
-  local title="$1"; shift
+  local title="$1" on="$2"; shift 2
   step "$title"
-  CI=1 bench_cli --site "$site" run-tests "$@" 2>&1 | tee "$logs/persona-tests.log"
+  CI=1 bench_cli --site "$on" run-tests "$@" 2>&1 | tee "$logs/persona-tests.log"
   local rc=${PIPESTATUS[0]} n
   n="$(sed -n 's/^Ran \([0-9]*\) tests\{0,1\}.*/\1/p' "$logs/persona-tests.log" | tail -1)"
   ran=$((ran + ${n:-0}))
   if [ "$rc" -ne 0 ] || [ -z "$n" ] || [ "${n:-0}" -eq 0 ]; then failed=1; echo "   FAILED: $title"; fi
   done_step
 }
-run_suite "persona_threading tests" --app persona_threading
-# A default outgoing account, as on any helpdesk (and in Frappe's CI): four stock tests send mail.
-bench_cli --site "$site" execute persona_threading.tests.helpers.ensure_default_outgoing >/dev/null \
-  || die "could not set up a default outgoing Email Account on $site"
-run_suite "Frappe's own Email Account tests, app installed" --doctype "Email Account"
+if [ "$only" != e2e ]; then
+  run_suite "persona_threading tests" "$site" --app persona_threading
+  # A default outgoing account, as on any helpdesk (and in Frappe's CI): four stock tests send mail.
+  bench_cli --site "$site" execute persona_threading.tests.helpers.ensure_default_outgoing >/dev/null \
+    || die "could not set up a default outgoing Email Account on $site"
+  run_suite "Frappe's own Email Account tests, app installed" "$site" --doctype "Email Account"
+fi
+if [ "$e2e" = 1 ]; then
+  run_suite "end to end: real IMAP and SMTP servers ($e2e_site)" "$e2e_site" --module persona_threading.tests.test_e2e
+elif [ "$only" = e2e ]; then
+  failed=1
+fi
 echo "RAN $ran tests"
 exit $failed

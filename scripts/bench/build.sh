@@ -18,7 +18,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")/../.." && pwd)"
 . "$here/scripts/bench/common.sh"
 
-cache="$persona_cache" bench="$persona_bench" site="$persona_site"
+cache="$persona_cache" bench="$persona_bench" site="$persona_site" e2e_site="$persona_e2e_site"
 sources="${PERSONA_FRAPPE_SOURCES:-}"
 [ -z "$sources" ] && [ -d "$here/../shared/frappe-platform" ] && sources="$(cd "$here/../shared/frappe-platform" && pwd)"
 python_bin="$(command -v python3.11 || command -v python3.12 || command -v python3.10 || true)"
@@ -175,32 +175,36 @@ if [ ! -f "$bench/.done-assets" ]; then
   done_step
 fi
 
-# --- 6. the test site --------------------------------------------------------------------
-# The site is usable when it was finished and its database answers (checked with MariaDB's own
+# --- 6. the sites: the test site, and the end-to-end site (its own mail accounts) ---------
+# A site is usable when it was finished and its database answers (checked with MariaDB's own
 # client: a bench command would also fail on a broken checkout of this app, not the site).
 site_ok() {
-  [ -f "$bench/sites/$site/.done-site" ] || return 1
-  local conf="$bench/sites/$site/site_config.json" name pass
+  [ -f "$bench/sites/$1/.done-site" ] || return 1
+  local conf="$bench/sites/$1/site_config.json" name pass
   name="$("$bench/env/bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["db_name"])' "$conf")" || return 1
   pass="$("$bench/env/bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["db_password"])' "$conf")" || return 1
   mysql -h 127.0.0.1 -u "$name" -p"$pass" "$name" -e 'select name from tabCompany limit 1' 2>/dev/null | grep -q .
 }
-if ! site_ok; then
-  step "bench new-site $site with ERPNext, setup wizard done"
+make_site() {
+  local name="$1" log="$cache/new-site-$1.log"
+  site_ok "$name" && return 0
+  step "bench new-site $name with ERPNext, setup wizard done"
   # Left over from a killed run (or its database lost): drop both and start again.
-  if [ -d "$bench/sites/$site" ]; then
-    bench_cli drop-site "$site" --force --no-backup --db-root-username "$db_user" --db-root-password "$db_pass" \
-      >"$cache/new-site.log" 2>&1 || true
-    rm -rf "$bench/sites/$site" "$bench/archived/sites/$site"
+  if [ -d "$bench/sites/$name" ]; then
+    bench_cli drop-site "$name" --force --no-backup --db-root-username "$db_user" --db-root-password "$db_pass" \
+      >"$log" 2>&1 || true
+    rm -rf "$bench/sites/$name" "$bench/archived/sites/$name"
   fi
-  bench_cli new-site "$site" --db-root-username "$db_user" --db-root-password "$db_pass" \
-      --admin-password admin --install-app erpnext >>"$cache/new-site.log" 2>&1 \
-    || { tail -25 "$cache/new-site.log"; die "bench new-site failed (log: $cache/new-site.log)"; }
-  bench_cli --site "$site" set-config allow_tests true >/dev/null
+  bench_cli new-site "$name" --db-root-username "$db_user" --db-root-password "$db_pass" \
+      --admin-password admin --install-app erpnext >>"$log" 2>&1 \
+    || { tail -25 "$log"; die "bench new-site $name failed (log: $log)"; }
+  bench_cli --site "$name" set-config allow_tests true >/dev/null
   # ERPNext's own test set-up completes the setup wizard (a Company, fiscal year, defaults).
-  bench_cli --site "$site" execute erpnext.setup.utils.before_tests >>"$cache/new-site.log" 2>&1 \
-    || { tail -25 "$cache/new-site.log"; die "completing the setup wizard failed (log: $cache/new-site.log)"; }
-  touch "$bench/sites/$site/.done-site"
+  bench_cli --site "$name" execute erpnext.setup.utils.before_tests >>"$log" 2>&1 \
+    || { tail -25 "$log"; die "completing the setup wizard on $name failed (log: $log)"; }
+  touch "$bench/sites/$name/.done-site"
   done_step
-fi
-echo "   bench ready: $bench, site $site"
+}
+make_site "$site"
+make_site "$e2e_site"
+echo "   bench ready: $bench, sites $site and $e2e_site"

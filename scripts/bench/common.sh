@@ -5,6 +5,7 @@
 persona_cache="${PERSONA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/persona-threading}"
 persona_bench="$persona_cache/bench-v15"
 persona_site="test.localhost"
+persona_e2e_site="e2e.localhost"  # real IMAP/SMTP accounts live here, never on the test site
 # bench CLI, uv and yarn 1, all installed by build.sh inside the cache (nothing global).
 export PATH="$persona_cache/tools/node_modules/.bin:$persona_cache/tools/bench-cli/bin:$PATH"
 

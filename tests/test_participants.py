@@ -177,6 +177,15 @@ def test_an_added_cc_gets_the_public_history_once(desk):
     assert again.participants["added_ccs"] == []
 
 
+def test_the_ccs_of_our_own_first_mail_have_no_history_to_get(desk):
+    sent = (b"From: support@help.example\nTo: Ivy <ivy@customer.example>\nCc: jo@customer.example\n"
+            b"Date: Tue, 17 Nov 2026 09:00:00 +0000\nSubject: Your warranty\nMessage-ID: <w1@help.example>\n\nHello\n")
+    d = desk.deliver(sent)
+    assert (d.action, d.sender_role, d.participants["added_ccs"]) == ("outbound", "agent", [])
+    desk.conversation = d.conversation
+    assert desk.people() == {"ivy@customer.example": (CC, True), "jo@customer.example": (CC, True)}
+
+
 def test_an_agent_adds_ccs_but_a_colleague_named_by_email_is_no_follower(desk):
     raw = fixture_bytes("participants/agent_copies_colleague.eml").replace(
         b"Gus Agent <gus@help.example>", b"Gus Agent <gus@help.example>, Heidi <heidi@customer.example>")

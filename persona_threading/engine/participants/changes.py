@@ -65,7 +65,7 @@ class ParticipantPlan:
 
     ``added_ccs``: who became a CC for the first time on this conversation and should get,
     once, the public history (engine.participants.public_history); CCs of the mail that
-    opens a conversation are not listed: there is no history before it.
+    opens a conversation (ours or a customer's) are not listed: there is no history before it.
     """
 
     changes: list[ParticipantChange] = field(default_factory=list)
@@ -188,7 +188,8 @@ class _Planner:
                 self.add(email, REACTIVATE, person.role, f"{email} is back as {person.role}: named again {by}")
 
     def _history_for(self, email: str) -> None:
-        if not self.opening:
+        """Only a conversation that had people before this mail has a history to send."""
+        if not self.opening and self.roster.people:
             self.plan.added_ccs.append(email)
 
     def removals(self) -> None:

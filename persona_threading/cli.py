@@ -10,6 +10,7 @@ import argparse
 import json
 import re
 import sys
+from dataclasses import replace
 from email.message import EmailMessage
 from email.policy import SMTP
 from datetime import datetime, timezone
@@ -59,7 +60,10 @@ class App:
         self.config = load_config(config_path) if config_path else Config()
         self.store = SqliteStore(db)
         if config_path:
-            self.store.apply_config(self.config.projects, self.config.inboxes, self.config.users)
+            self.store.apply_config(self.config.projects, self.config.inboxes, self.config.users,
+                                    self.config.policy.cc_blocklist)
+        else:  # the blocklist configured last holds without --config too
+            self.config.policy = replace(self.config.policy, cc_blocklist=self.store.cc_blocklist())
         self.keyring = self.store.keyring(self.config.secret)
 
     def process(self, raw: bytes) -> Decision:
@@ -181,8 +185,8 @@ def build_reply(app: App, conversation: str, sender: str, body: str, to: list[st
     """An RFC 5322 reply stamped with the conversation's identifiers, recorded as outbound."""
     state = app.store.thread_state(conversation)
     root = state["thread_root"] or app.store.ensure_thread_root(conversation, new_thread_root())
-    if not to and state["requester"]:
-        to = [state["requester"]]
+    if not to:  # a public reply: the requester in To and (unless --cc says) the active CCs in Cc
+        to, cc = ([state["requester"]] if state["requester"] else []), cc or state["cc"]
     stamped = stamp(key=state["key"], keyring=app.keyring, subject=state["subject"], text=body,
                     in_reply_to=state["in_reply_to"], references=state["references"],
                     thread_root=root, reply_to=sender, use=app.config.carriers)
@@ -241,12 +245,15 @@ def cmd_show(app: App, args) -> int:
         return 0
     lines = [f"Conversation {info['id']}  project={info['project'] or '-'}",
              f"  Subject: {info['subject']}",
-             "  Participants: " + ", ".join(f"{p['email']} ({p['role']})" for p in info["participants"])]
+             "  Participants: " + ", ".join(f"{p['email']} ({p['role']}{'' if p['active'] else ', inactive'})"
+                                            for p in info["participants"])]
     for m in info["messages"]:
         mid = f"<{m['message_id']}>" if m["message_id"] else "(no Message-ID)"
         private = "  [private: agents only]" if m["visibility"] == "private" else ""
         lines += [f"  #{m['seq']} {m['direction']:<8} {m['rule']:<16} {m['from']}  {m['subject']}{private}",
                   f"      {mid}", f"      why: {m['evidence']}"]
+        if m["warning"]:
+            lines.append(f"      warning: {m['warning']}")
         text = m["text"].strip().splitlines()
         lines += [f"      | {line}" for line in text[:SHOWN_LINES]]
         if len(text) > SHOWN_LINES:

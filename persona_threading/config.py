@@ -18,6 +18,10 @@ Example::
     [[user]]
     email = "agent@example.com"
     active = true
+    light_agent = false                 # true: reads and writes internal notes only (never public, adds no CCs)
+
+    [participants]
+    cc_blocklist = ["*@competitor.example", "noreply@*"]  # never added as CC (shell-style * and ?)
 
     [carriers]                          # what `reply` stamps on outgoing mail
     subject_tag = true
@@ -85,15 +89,16 @@ TEXT, BOOLEAN, TEXT_LIST, TABLE, TABLE_LIST = "a string", "a boolean (true or fa
 COUNT, NUMBER = "a whole number ≥ 0", "a number ≥ 0"
 TOP_LEVEL = {"secret": TEXT, "project": TABLE_LIST, "inbox": TABLE_LIST, "user": TABLE_LIST,
              "carriers": TABLE, "policy": TABLE, "auto_reply": TABLE, "flood_guard": TABLE,
-             "security": TABLE}
+             "security": TABLE, "participants": TABLE}
 PROJECT_KEYS = {"prefix": TEXT, "title": TEXT, "inbound": BOOLEAN}
 INBOX_KEYS = {"address": TEXT, "projects": TEXT_LIST, "paused_projects": TEXT_LIST,
               "default_project": TEXT}
-USER_KEYS = {"email": TEXT, "active": BOOLEAN}
+USER_KEYS = {"email": TEXT, "active": BOOLEAN, "light_agent": BOOLEAN}
 CARRIER_KEYS = {f.name: BOOLEAN for f in fields(Carriers)}
 POLICY_KEYS = {f.name: BOOLEAN for f in fields(RoutingPolicy) if f.type in (bool, "bool")} | {
     "bulk_mail_action": TEXT}
 SECURITY_KEYS = {"authserv_ids": TEXT_LIST}
+PARTICIPANTS_KEYS = {"cc_blocklist": TEXT_LIST}
 AUTO_REPLY_KEYS = {"enabled": BOOLEAN, "window_minutes": COUNT, "per_conversation_per_day": COUNT,
                    "max_age_hours": NUMBER, "never_answer": TEXT_LIST}
 FLOOD_GUARD_KEYS = {f.name: COUNT for f in fields(FloodGuard)}
@@ -176,7 +181,7 @@ def parse_config(data: dict, source: str = "config") -> Config:
             default = by_prefix[default.lower()]
         inboxes.append(InboxConfig(address, scopes, default, paused))
 
-    users = [UserConfig(u.get("email", "").strip().lower(), u.get("active", True))
+    users = [UserConfig(u.get("email", "").strip().lower(), u.get("active", True), u.get("light_agent", False))
              for u in entries("user", USER_KEYS)]
     secret = data.get("secret")
     policy = _checked(data.get("policy", {}), POLICY_KEYS, "[policy]", source)
@@ -185,6 +190,8 @@ def parse_config(data: dict, source: str = "config") -> Config:
                           f" {', '.join(map(repr, BULK_MAIL_ACTIONS))}, not {policy['bulk_mail_action']!r}")
     security = _checked(data.get("security", {}), SECURITY_KEYS, "[security]", source)
     policy["trusted_authserv_ids"] = tuple(i.strip().lower() for i in security.get("authserv_ids", []) if i.strip())
+    participants = _checked(data.get("participants", {}), PARTICIPANTS_KEYS, "[participants]", source)
+    policy["cc_blocklist"] = tuple(p.strip().lower() for p in participants.get("cc_blocklist", []) if p.strip())
     auto_reply = _checked(data.get("auto_reply", {}), AUTO_REPLY_KEYS, "[auto_reply]", source)
     if "never_answer" in auto_reply:
         auto_reply["never_answer"] = tuple(auto_reply["never_answer"])

@@ -6,6 +6,8 @@ engine relies on. Both test suites call it, so the two stores cannot drift apart
 Frappe suite calls it once its seeder implements ``CountSeeder``. ``check_trust_contract``
 covers what issue 9 added (participant_role, Project.accepts_inbound, the StoredMessage
 digest/sender/sent_date, a Message-ID stored twice); it needs a ``TrustSeeder``.
+``check_participants_contract`` covers what issue 11 added (participants, is_light_agent);
+it needs a ``ParticipantSeeder``.
 """
 
 from __future__ import annotations
@@ -38,6 +40,41 @@ class TrustSeeder(Protocol):
     def participant(self, conversation: str, email: str, role: str, active: bool = True) -> None: ...
     def project(self, prefix: str, accepts_inbound: bool = True) -> str: ...
     def stored_mail(self, raw: bytes, conversation: str | None) -> None: ...  # store it as routing would
+
+
+class ParticipantSeeder(Protocol):
+    """Seeds what the issue-11 questions ask about."""
+
+    def conversation(self, key: str) -> str: ...
+    def participant(self, conversation: str, email: str, role: str, active: bool = True) -> None: ...
+    def user(self, email: str, active: bool) -> None: ...  # an agent: create, or update when it exists
+    def light_agent(self, email: str) -> None: ...  # an active internal user who is a light agent (also
+    # when they have the agent role too)
+
+
+def check_participants_contract(seed: ParticipantSeeder, lookup) -> None:
+    """participants: every participant of a conversation, active or not, with the stored role,
+    in the order they joined, and nobody of another conversation. is_light_agent: only an
+    active light agent (case-insensitive); an agent is not one, a stranger neither."""
+    from .engine.participants import CC, FOLLOWER, REQUESTER, THIRD_PARTY, Participant
+
+    tag = uuid.uuid4().hex[:8]
+    first = seed.conversation(("R" + tag + "XX")[:11])
+    second = seed.conversation(("S" + tag + "YY")[:11])
+    alice, bob, carol = (f"{n}-{tag}@customer.example" for n in ("alice", "bob", "carol"))
+    seed.participant(first, alice, REQUESTER)
+    seed.participant(first, bob, CC, active=False)
+    seed.participant(first, carol, THIRD_PARTY)
+    seed.participant(second, bob, FOLLOWER)
+    assert list(lookup.participants(first)) == [Participant(alice, REQUESTER, True), Participant(bob, CC, False),
+                                                Participant(carol, THIRD_PARTY, True)]
+    assert list(lookup.participants(second)) == [Participant(bob, FOLLOWER, True)]
+
+    seed.user("contract-agent@help.example", True)
+    seed.light_agent("contract-light@help.example")
+    assert lookup.is_light_agent("Contract-Light@help.example")
+    assert not lookup.is_light_agent("contract-agent@help.example")
+    assert not lookup.is_light_agent(f"stranger-{tag}@help.example")
 
 
 def check_trust_contract(seed: TrustSeeder, lookup) -> None:

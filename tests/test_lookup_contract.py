@@ -3,7 +3,8 @@
 from persona_threading.engine import decision as act
 from persona_threading.engine.decision import Decision
 from persona_threading.engine.message import parse_message
-from persona_threading.lookup_contract import check_count_contract, check_lookup_contract, check_trust_contract
+from persona_threading.lookup_contract import (check_count_contract, check_lookup_contract,
+                                               check_participants_contract, check_trust_contract)
 from persona_threading.store.sqlite import InboxConfig, ProjectConfig, SqliteStore, UserConfig
 
 
@@ -46,6 +47,10 @@ class SqliteSeeder:
         self.users.append(UserConfig(email, active))
         self._apply()
 
+    def light_agent(self, email):
+        self.users.append(UserConfig(email, True, light_agent=True))
+        self._apply()
+
     def opened_conversation(self, sender, at):
         return self.store.create_conversation("s", None, opened_by=sender, opened_at=at)
 
@@ -71,6 +76,11 @@ def test_sqlite_store_honours_the_trust_contract():
     check_trust_contract(SqliteSeeder(store), store)
 
 
+def test_sqlite_store_honours_the_participants_contract():
+    store = SqliteStore(":memory:")
+    check_participants_contract(SqliteSeeder(store), store)
+
+
 def test_the_counts_use_their_indexes():
     """The flood guard and window counts, participant roles and Message-IDs stay cheap with
     history: each is an index lookup or range."""
@@ -83,6 +93,8 @@ def test_the_counts_use_their_indexes():
     }
     plans["sqlite_autoindex_participants_1"] = \
         "SELECT role FROM participants WHERE conversation_id = ? AND email = ? AND active = 1"
+    plans["sqlite_autoindex_participants_1 (conversation_id=?)"] = \
+        "SELECT email, role, active FROM participants WHERE conversation_id = ? ORDER BY rowid"
     plans["messages_by_id_and_digest"] = "SELECT conversation_id FROM messages WHERE message_id = ?"
     for index, query in plans.items():
         params = ("x",) * query.count("?")

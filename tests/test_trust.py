@@ -194,7 +194,10 @@ def test_sender_roles_of_requester_cc_and_agent(world):
         b"To: support@help.example", b"To: support@help.example\nCc: carol@customer.example"))
     carol = world.deliver(reply("carol@customer.example", "r3@customer.example"))
     assert cc_added.sender_role == "requester" and (carol.sender_role, carol.visibility) == ("cc", "public")
-    agent = world.deliver(reply("agent@help.example", "r4@help.example"))
+    note = world.deliver(reply("agent@help.example", "r4@help.example"))  # Reply: to the helpdesk only
+    assert (note.sender_role, note.visibility) == ("agent", "private")
+    agent = world.deliver(reply("agent@help.example", "r5@help.example").replace(
+        b"To: support@help.example", b"To: support@help.example, alice@customer.example"))  # Reply-all
     assert (agent.sender_role, agent.visibility) == ("agent", "public")
     opened = world.deliver("new_to_acme.eml")
     assert (opened.sender_role, opened.visibility) == ("requester", "public")

@@ -63,9 +63,12 @@ class Decision:
     attribution: str | None = None  # why submitted_by / assigned_to are who they are
     machine: dict | None = None  # {"kind": auto_reply|bounce|bulk, "signal": ...}; None: a person's mail
     authenticity: dict | None = None  # {"verdict": forged|authenticated|unverified, "evidence": ...}
-    sender_role: str | None = None  # requester|cc|follower|agent|third_party (None: a duplicate)
-    visibility: str | None = None  # public|private: a third party's reply is private
+    sender_role: str | None = None  # requester|cc|follower|agent|light_agent|third_party (None: a duplicate)
+    visibility: str | None = None  # public|private (engine.participants.standing)
     standing: str | None = None  # why sender_role and visibility are what they are
+    warning: str | None = None  # shown on the conversation until an agent acts ("reply from a third party: …")
+    participants: dict | None = None  # engine.participants.ParticipantPlan.as_dict(): changes, added_ccs,
+    # message_followers (None: a duplicate, or a decision not reviewed yet)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -95,6 +98,10 @@ class Decision:
             lines.append(f"  [machine] {self.machine.get('kind')}: {self.machine.get('signal')}")
         if self.sender_role:
             lines.append(f"  [sender] {self.sender_role}, {self.visibility}: {self.standing}")
+        if self.warning:
+            lines.append(f"  [warning] {self.warning}")
+        for change in (self.participants or {}).get("changes", []):
+            lines.append(f"  [participant] {change['change']}: {change['reason']}")
         if self.authenticity and self.authenticity.get("verdict") != "unverified":
             lines.append(f"  [authenticity] {self.authenticity.get('verdict')}: {self.authenticity.get('evidence')}")
         for defect in self.defects:

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, Sequence
+from typing import TYPE_CHECKING, Protocol, Sequence
+
+if TYPE_CHECKING:
+    from .participants import Participant
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,16 @@ class Lookup(Protocol):
 
     def is_active_user(self, address: str) -> bool:
         """Whether the address belongs to an active internal user (agent)."""
+
+    def is_light_agent(self, address: str) -> bool:
+        """Whether the address belongs to an active internal user who is a light agent (Frappe:
+        the role PT Light Agent, whatever other roles they have; CLI: ``light_agent = true``):
+        their mail never adds CCs and is never public."""
+
+    def participants(self, conversation: str) -> list[Participant]:
+        """Every participant of ``conversation``, active or not, in the order they joined
+        (engine.participants.Participant: email, stored role, active). One indexed lookup on
+        conversation; it decides who joins, leaves and comes back with each message."""
 
     def participant_role(self, conversation: str, address: str) -> str | None:
         """The stored role (engine.participants: Requester, CC, Third party, Assignee, or a

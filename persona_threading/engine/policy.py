@@ -29,6 +29,8 @@ class RoutingPolicy:
     # or "queue" for a reviewer (any other value counts as "open")
     trusted_authserv_ids: tuple[str, ...] = ()  # authserv-ids of the site's own receiving
     # servers: only their Authentication-Results count (engine.authenticity)
+    cc_blocklist: tuple[str, ...] = ()  # addresses never added as CC or follower: shell-style
+    # * and ?, whole address, case-insensitive (engine.participants.directory)
 
     @property
     def disabled_rules(self) -> frozenset[str]:

@@ -15,7 +15,7 @@ from .forwards import attribute
 from .lookup import Inbox, Lookup
 from .machine_mail import BULK, SILENT_KINDS, classify
 from .message import InboundMessage
-from .participants import sender_standing
+from .participants import review_participants
 from .policy import BULK_QUEUE, DEFAULT_POLICY, DISABLED_EVIDENCE, RoutingPolicy
 from .rules import ROUTING_RULES, THREADING_RULES, RouteContext
 
@@ -75,16 +75,14 @@ def route(
     """Decide where ``message`` belongs. ``exhaustive`` tries every rule (for explain).
 
     What the trusted Authentication-Results prove (engine.authenticity) and who the sender
-    is to the conversation (engine.participants) are decided beside the chain and recorded
-    on the decision: ``authenticity``, ``sender_role`` and ``visibility``.
+    is to the conversation, who may read the mail and what it does to the participants
+    (engine.participants) are decided beside the chain and recorded on the decision:
+    ``authenticity``, ``sender_role``, ``visibility``, ``warning`` and ``participants``.
     """
     authenticity = assess(message, policy.trusted_authserv_ids)
     decision = _decide(message, lookup, keyring, inbox_address, exhaustive, policy, authenticity)
     decision.authenticity = authenticity.as_dict()
-    standing = sender_standing(decision, message.header_from, lookup, authenticity)
-    if standing is not None:
-        decision.sender_role, decision.visibility, decision.standing = \
-            standing.role, standing.visibility, standing.evidence
+    review_participants(decision, message, lookup, policy.cc_blocklist, authenticity)
     return decision
 
 

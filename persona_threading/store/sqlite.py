@@ -25,7 +25,9 @@ from ..engine.forwards import forward_audit_notes
 from ..engine.lookup import Inbox, Project, StoredMessage
 from ..engine.message import InboundMessage, parse_message
 from ..engine.outgoing import strip_carriers
-from ..engine.participants import ASSIGNEE, CC, REQUESTER, THIRD_PARTY, sender_role
+from ..engine.authenticity import NOT_CONFIGURED, Authenticity
+from ..engine.participants import (CC, CHANGE_ROLE, DEACTIVATE, JOIN, REACTIVATE, REQUESTER, THIRD_PARTY,
+                                   Participant, reply_recipients, review_participants)
 from ..engine.thread_index import decode_thread_index
 
 #: Seconds sqlite3 waits for another writer's lock, then how often the whole write is retried.
@@ -52,7 +54,8 @@ CREATE TABLE IF NOT EXISTS inboxes (
 CREATE TABLE IF NOT EXISTS inbox_scopes (
     inbox TEXT NOT NULL COLLATE NOCASE, project TEXT NOT NULL COLLATE NOCASE,
     eligible INTEGER NOT NULL DEFAULT 1, PRIMARY KEY (inbox, project));
-CREATE TABLE IF NOT EXISTS users (email TEXT PRIMARY KEY COLLATE NOCASE, active INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS users (email TEXT PRIMARY KEY COLLATE NOCASE, active INTEGER NOT NULL,
+    light_agent INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS conversations (
     id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, project TEXT, subject TEXT NOT NULL,
     created_at TEXT NOT NULL, opened_by TEXT COLLATE NOCASE, opened_at TEXT);
@@ -116,6 +119,7 @@ class InboxConfig:
 class UserConfig:
     email: str
     active: bool = True
+    light_agent: bool = False  # reads and writes internal notes only: never adds CCs, never public
 
 
 class SqliteStore:
@@ -129,6 +133,7 @@ class SqliteStore:
             raise StoreError(f"cannot open store {path}: {exc}") from exc
         self._inboxes: dict[str, Inbox] | None = None
         self._active_users: frozenset[str] | None = None
+        self._light_agents: frozenset[str] | None = None
 
     def _open(self, path: str) -> None:
         if path != ":memory:":
@@ -149,9 +154,11 @@ class SqliteStore:
     def _upgrade_old_file(self) -> None:
         """Files written before issue 8: conversations.status (never set) goes, roles get their names.
         Before issue 10: conversations learn who opened them and when (the flood guard's count).
-        Before issue 9: projects learn accepts_inbound; messages lose the unique Message-ID
+        Before issue 11: users learn light_agent. Before issue 9: projects learn accepts_inbound; messages lose the unique Message-ID
         (another mail may reuse one) and gain the content digest (see _rebuild_messages)."""
         project_columns = {row[1] for row in self.db.execute("PRAGMA table_info(projects)")}
+        if "light_agent" not in {row[1] for row in self.db.execute("PRAGMA table_info(users)")}:
+            self.db.execute("ALTER TABLE users ADD COLUMN light_agent INTEGER NOT NULL DEFAULT 0")
         if "accepts_inbound" not in project_columns:
             self.db.execute("ALTER TABLE projects ADD COLUMN accepts_inbound INTEGER NOT NULL DEFAULT 1")
         if "digest" not in {row[1] for row in self.db.execute("PRAGMA table_info(messages)")}:
@@ -196,14 +203,22 @@ class SqliteStore:
         return Keyring(*dict.fromkeys(s for s in (configured, stored) if s))
 
     def apply_config(self, projects: Iterable[ProjectConfig], inboxes: Iterable[InboxConfig],
-                     users: Iterable[UserConfig]) -> None:
-        """Replace projects, inboxes and users with the given configuration."""
-        _retrying(self._apply_config, list(projects), list(inboxes), list(users))
-        self._inboxes = self._active_users = None
+                     users: Iterable[UserConfig], cc_blocklist: Iterable[str] = ()) -> None:
+        """Replace projects, inboxes, users and the CC blocklist with the given configuration."""
+        _retrying(self._apply_config, list(projects), list(inboxes), list(users), list(cc_blocklist))
+        self._inboxes = self._active_users = self._light_agents = None
+
+    def cc_blocklist(self) -> tuple[str, ...]:
+        """The configured CC blocklist: it holds for mail stored without a routing decision too
+        (a reply written by ``reply``, a reviewer's attach)."""
+        row = self.db.execute("SELECT value FROM meta WHERE name = 'cc_blocklist'").fetchone()
+        return tuple(json.loads(row[0])) if row else ()
 
     def _apply_config(self, projects: list[ProjectConfig], inboxes: list[InboxConfig],
-                      users: list[UserConfig]) -> None:
+                      users: list[UserConfig], cc_blocklist: list[str]) -> None:
         with self._transaction():
+            self.db.execute("INSERT INTO meta (name, value) VALUES ('cc_blocklist', ?) ON CONFLICT (name)"
+                            " DO UPDATE SET value = excluded.value", (json.dumps(cc_blocklist),))
             for table in ("inbox_scopes", "inboxes", "projects", "users"):
                 self.db.execute(f"DELETE FROM {table}")
             self.db.executemany("INSERT INTO projects (prefix, title, accepts_inbound) VALUES (?, ?, ?)",
@@ -215,8 +230,8 @@ class SqliteStore:
                     "INSERT INTO inbox_scopes (inbox, project, eligible) VALUES (?, ?, ?)",
                     [(inbox.address, p, 1) for p in inbox.projects]
                     + [(inbox.address, p, 0) for p in inbox.paused_projects])
-            self.db.executemany("INSERT INTO users (email, active) VALUES (?, ?)",
-                                [(u.email, int(u.active)) for u in users])
+            self.db.executemany("INSERT INTO users (email, active, light_agent) VALUES (?, ?, ?)",
+                                [(u.email, int(u.active), int(u.light_agent)) for u in users])
 
     # -- the engine's Lookup ------------------------------------------------------------
 
@@ -256,6 +271,17 @@ class SqliteStore:
             self._active_users = frozenset(row[0].lower() for row in
                                            self.db.execute("SELECT email FROM users WHERE active = 1"))
         return address.lower() in self._active_users
+
+    def is_light_agent(self, address: str) -> bool:
+        """Read once per process, like the active users."""
+        if self._light_agents is None:
+            self._light_agents = frozenset(row[0].lower() for row in self.db.execute(
+                "SELECT email FROM users WHERE active = 1 AND light_agent = 1"))
+        return address.lower() in self._light_agents
+
+    def participants(self, conversation: str) -> list[Participant]:
+        return [Participant(email, role, bool(active)) for email, role, active in self.db.execute(
+            "SELECT email, role, active FROM participants WHERE conversation_id = ? ORDER BY rowid", (conversation,))]
 
     def participant_role(self, conversation: str, address: str) -> str | None:
         row = self.db.execute("SELECT role FROM participants WHERE conversation_id = ? AND email = ? AND active = 1",
@@ -319,6 +345,8 @@ class SqliteStore:
                                                                      opened_by=opener, opened_at=at)
                 conversation = decision.conversation
                 direction = "outbound" if decision.action == act.OUTBOUND else "inbound"
+                if decision.participants is None:  # not routed here (a seed, a written reply)
+                    review_participants(decision, message, self, self.cc_blocklist(), _authenticity(decision))
                 cursor = self.db.execute(
                     "INSERT INTO messages (message_id, conversation_id, direction, action, rule, evidence,"
                     " decision, subject, from_addr, sent_date, raw, stored_at, digest)"
@@ -330,7 +358,7 @@ class SqliteStore:
                 if conversation is not None:
                     self._remember_thread_root(message, conversation)
                     self._audit(conversation, row, decision.action, f"{decision.rule}: {decision.evidence}")
-                    self._add_participants(conversation, message, direction, row, decision)
+                    self._apply_participants(conversation, row, decision)
                 elif decision.action == act.QUEUED:
                     self.db.execute("INSERT INTO queue (message) VALUES (?)", (row,))
         except sqlite3.Error:
@@ -362,34 +390,25 @@ class SqliteStore:
             self.db.execute("INSERT OR IGNORE INTO thread_roots (root, conversation_id) VALUES (?, ?)",
                             (index.root, conversation))
 
-    def _add_participants(self, conversation: str, message: InboundMessage, direction: str, row: int,
-                          decision: Decision) -> None:
-        """Everyone on the mail joins once (see engine.participants for the roles).
+    def _apply_participants(self, conversation: str, row: int, decision: Decision) -> None:
+        """Apply the decision's participant changes (engine.participants), one audit row each.
 
-        An agent's forward brings in its original sender instead of the agent, who is the
-        Assignee; the conversation's audit says so. A CC becomes the Requester when their
-        mail is the first inbound one (e.g. an answer to a conversation we started).
-        """
-        people = []
-        if direction == "inbound":
-            sender = decision.submitted_by or message.from_addr
-            has_requester = self.db.execute("SELECT 1 FROM participants WHERE conversation_id = ? AND role = ?",
-                                            (conversation, REQUESTER)).fetchone() is not None
-            if sender:
-                people.append((sender.lower(), sender_role(has_requester)))
-            for note in forward_audit_notes(decision.submitted_by, decision.assigned_to):
-                self._audit(conversation, row, "forward", note)
-            if decision.assigned_to:
-                people.append((decision.assigned_to.lower(), ASSIGNEE))
-        people += [(a.lower(), CC) for a in message.to + message.cc]
-        for email, role in people:
-            local, _, domain = email.partition("@")
-            if self.inbox(f"{local.split('+', 1)[0]}@{domain}") is not None:
-                continue  # our own inboxes are not participants
-            self.db.execute(  # someone already here keeps their role unless this mail makes them
-                "INSERT INTO participants (conversation_id, email, role) VALUES (?, ?, ?)"  # requester
-                " ON CONFLICT (conversation_id, email) DO UPDATE SET role = excluded.role"  # or assignee
-                " WHERE excluded.role IN (?, ?)", (conversation, email, role, REQUESTER, ASSIGNEE))
+        An agent's forward also leaves the forward's audit rows (who created it for whom)."""
+        for note in forward_audit_notes(decision.submitted_by, decision.assigned_to):
+            self._audit(conversation, row, "forward", note)
+        for change in (decision.participants or {}).get("changes", []):
+            email, kind, role = change["email"], change["change"], change["role"]
+            if kind == JOIN:
+                self.db.execute("INSERT INTO participants (conversation_id, email, role) VALUES (?, ?, ?)"
+                                " ON CONFLICT (conversation_id, email) DO NOTHING", (conversation, email, role))
+            elif kind == CHANGE_ROLE:
+                self.db.execute("INSERT INTO participants (conversation_id, email, role) VALUES (?, ?, ?)"
+                                " ON CONFLICT (conversation_id, email) DO UPDATE SET role = excluded.role,"
+                                " active = 1", (conversation, email, role))
+            elif kind in (DEACTIVATE, REACTIVATE):
+                self.db.execute("UPDATE participants SET active = ? WHERE conversation_id = ? AND email = ?",
+                                (int(kind == REACTIVATE), conversation, email))
+            self._audit(conversation, row, "participant", change["reason"])
 
     def record_auto_reply(self, conversation: str | None, recipient: str, send: bool, reason: str,
                           at: datetime | None = None) -> None:
@@ -440,15 +459,14 @@ class SqliteStore:
             decided = json.loads(r[-2])  # older decisions lack these: public, as they were shown
             message["visibility"] = decided.get("visibility") or "public"
             message["sender_role"] = decided.get("sender_role")
+            message["warning"] = decided.get("warning")
             shown = strip_carriers(message["subject"], parse_message(r[-1]).text if with_text else None)
             message["subject"] = shown.subject
             if with_text:
                 message["text"] = shown.text
             info["messages"].append(message)
-        info["participants"] = [
-            dict(zip(("email", "role", "active"), r)) for r in self.db.execute(
-                "SELECT email, role, active FROM participants WHERE conversation_id = ?"
-                " ORDER BY rowid", (row[0],))]
+        info["participants"] = [{"email": p.email, "role": p.role, "active": p.active}
+                                for p in self.participants(info["id"])]
         info["audit"] = [dict(zip(("event", "detail", "at"), r)) for r in self.db.execute(
             "SELECT event, detail, at FROM audit WHERE conversation_id = ? ORDER BY id", (row[0],))]
         return info
@@ -468,13 +486,14 @@ class SqliteStore:
         return [dict(zip(keys, r), attribution=json.loads(r[-1]).get("attribution")) for r in rows]
 
     def thread_state(self, conversation: str) -> dict:
-        """What an outgoing reply needs: key, subject, last Message-ID, References, thread root."""
+        """What an outgoing reply needs: key, subject, last Message-ID, References, thread root,
+        and its customers (the requester for To, the active CCs for Cc)."""
         info = self.conversation(conversation)
         ids = [m["message_id"] for m in info["messages"] if m["message_id"]]
-        requesters = [p["email"] for p in info["participants"] if p["role"] == REQUESTER]
+        customers = reply_recipients(self.participants(info["id"]), self.cc_blocklist())
         return {"key": info["key"], "subject": info["subject"], "thread_root": info["thread_root"],
                 "in_reply_to": ids[-1] if ids else None, "references": tuple(ids),
-                "requester": requesters[0] if requesters else None}
+                "requester": customers.to[0] if customers.to else None, "cc": customers.cc}
 
     def ensure_thread_root(self, conversation: str, root: str) -> str:
         """The conversation's Outlook thread root, registering ``root`` when it has none."""
@@ -501,7 +520,7 @@ class SqliteStore:
         self.conversation(conversation)  # raises for an unknown conversation
         row = self._queued_row(ref)
         with self._transaction():
-            self._adopt(row, conversation, "queue_attach", "a reviewer attached it")
+            self._adopt(row, conversation, "queue_attach", "a reviewer attached it", opens=False)
             self.db.execute("UPDATE queue SET status = 'attached', resolution = ?, resolved_at = ?"
                             " WHERE message = ?", (f"attached to {conversation}", _now(), row))
             self._audit(conversation, row, "queue_attach", f"queued message {row} attached by reviewer")
@@ -517,7 +536,7 @@ class SqliteStore:
         subject = self.db.execute("SELECT subject FROM messages WHERE id = ?", (row,)).fetchone()[0]
         with self._transaction():
             conversation = self.create_conversation(subject, project)
-            self._adopt(row, conversation, "queue_new", "a reviewer opened a conversation for it")
+            self._adopt(row, conversation, "queue_new", "a reviewer opened a conversation for it", opens=True)
             self.db.execute("UPDATE queue SET status = 'new', resolution = ?, resolved_at = ?"
                             " WHERE message = ?", (f"opened conversation {conversation}", _now(), row))
             self._audit(conversation, row, "queue_new", f"queued message {row} opened by reviewer"
@@ -525,22 +544,23 @@ class SqliteStore:
         return conversation
 
 
-    def _adopt(self, row: int, conversation: str, rule: str, why: str) -> None:
+    def _adopt(self, row: int, conversation: str, rule: str, why: str, opens: bool) -> None:
         """Move a queued message into a conversation, as record() would have on arrival.
 
         The decision stored with the queued message keeps its forward attribution, so the
-        original sender and the forwarding agent join as they would have on arrival.
+        original sender and the forwarding agent join as they would have on arrival; who the
+        sender is and who may read it are decided again against the conversation it joins.
         """
         raw, stored = self.db.execute("SELECT raw, decision FROM messages WHERE id = ?", (row,)).fetchone()
         message = parse_message(raw)
-        queued = json.loads(stored)
-        decision = Decision(message.message_id, act.QUEUED, rule, why, submitted_by=queued.get("submitted_by"),
-                            assigned_to=queued.get("assigned_to"))
-        self.db.execute("UPDATE messages SET conversation_id = ?, rule = ?,"
-                        " evidence = ? || ' (queued: ' || evidence || ')' WHERE id = ?",
-                        (conversation, rule, why, row))
+        queued = Decision.from_dict(json.loads(stored))
+        queued.action, queued.conversation, queued.participants = (act.NEW if opens else act.THREADED), conversation, None
+        review_participants(queued, message, self, self.cc_blocklist(), _authenticity(queued))
+        queued.action, queued.rule, queued.evidence = act.QUEUED, rule, f"{why} (queued: {queued.evidence})"
+        self.db.execute("UPDATE messages SET conversation_id = ?, rule = ?, evidence = ?, decision = ? WHERE id = ?",
+                        (conversation, rule, queued.evidence, json.dumps(queued.as_dict()), row))
         self._remember_thread_root(message, conversation)
-        self._add_participants(conversation, message, "inbound", row, decision)
+        self._apply_participants(conversation, row, queued)
 
 
 class _Transaction:
@@ -560,6 +580,11 @@ class _Transaction:
         if self.outer:
             self.db.execute("ROLLBACK" if exc_type else "COMMIT")
         return False
+
+
+def _authenticity(decision: Decision) -> Authenticity:
+    """The verdict a routing decision recorded (a decision made elsewhere has none)."""
+    return Authenticity(**decision.authenticity) if decision.authenticity else NOT_CONFIGURED
 
 
 def _statements(script: str) -> list[str]:

@@ -43,3 +43,10 @@ doctype_js = {
 	"Issue": ["public/js/conversation_form.js", "public/js/snippets.js"],
 	"PT Inbound Queue": "public/js/inbound_queue.js",
 }
+
+# Private messages (internal notes, third parties' replies): desk users only, everywhere.
+has_permission = {"Communication": "persona_threading.frappe_adapter.privacy.communication_permission"}
+permission_query_conditions = {
+	"Communication": "persona_threading.frappe_adapter.privacy.communication_query_conditions",
+}
+update_website_context = ["persona_threading.frappe_adapter.privacy.hide_private_from_portal"]

@@ -16,7 +16,9 @@ from ..engine import lifecycle
 from ..engine.limits import apply_flood_guard
 from ..engine.machine_mail import BOUNCE, SILENT_KINDS, bounced_recipients
 from ..engine.body import html_to_text
+from ..engine.authenticity import assess
 from ..engine.message import parse_message
+from ..engine.participants import review_participants
 from ..engine.router import route
 from ..engine.rules.prefix import find_prefix
 from . import settings, store
@@ -111,6 +113,9 @@ class PTInboundMail(InboundMail):
 		if self._transition.action == "new_linked":
 			decision.action, decision.conversation = act.NEW, None
 			decision.evidence += f"; {parent.doctype} {parent.name} is closed, so a new linked one was opened"
+			policy = settings.routing_policy()  # its people are decided afresh for the new conversation
+			review_participants(decision, self.parsed, FrappeLookup(), policy.cc_blocklist,
+								assess(self.parsed, policy.trusted_authserv_ids))
 			self._linked_from = parent
 			return None
 		return parent

@@ -94,6 +94,7 @@ def after_install():
 def after_migrate():
 	create_custom_fields(CUSTOM_FIELDS, update=True)
 	ensure_reviewer_role()
+	ensure_light_agent_role()
 	fill_settings_defaults()
 
 
@@ -127,6 +128,22 @@ def ensure_reviewer_role():
 	if not frappe.db.exists("Custom DocPerm", {"parent": "PT Inbound Queue", "role": REVIEWER_ROLE}):
 		add_permission("PT Inbound Queue", REVIEWER_ROLE, 0)
 		update_permission_property("PT Inbound Queue", REVIEWER_ROLE, 0, "write", 1)
+
+
+def ensure_light_agent_role():
+	"""Light agents read conversations and write internal notes; their mail never adds CCs
+	and is never public (engine.participants), whatever other roles they have."""
+	from frappe.permissions import add_permission
+
+	from .lookup import LIGHT_AGENT_ROLE
+
+	if not frappe.db.exists("Role", LIGHT_AGENT_ROLE):
+		frappe.get_doc({"doctype": "Role", "role_name": LIGHT_AGENT_ROLE, "desk_access": 1}).insert(
+			ignore_permissions=True
+		)
+	for doctype in ("Issue", "PT Conversation"):
+		if not frappe.db.exists("Custom DocPerm", {"parent": doctype, "role": LIGHT_AGENT_ROLE}):
+			add_permission(doctype, LIGHT_AGENT_ROLE, 0)
 
 
 def before_uninstall():

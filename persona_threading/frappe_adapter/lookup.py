@@ -17,6 +17,9 @@ from frappe.query_builder.functions import Count
 from frappe.utils import get_datetime, now_datetime
 
 from ..engine.lookup import Inbox, Project, StoredMessage
+from ..engine.participants import Participant
+
+LIGHT_AGENT_ROLE = "PT Light Agent"  # reads conversations, writes internal notes; never adds CCs
 
 
 class FrappeLookup:
@@ -94,6 +97,31 @@ class FrappeLookup:
 			frappe.qb.from_(User)
 			.select(User.name)
 			.where((User.name == address) & (User.enabled == 1) & (User.user_type == "System User"))
+			.run()
+		)
+		return bool(rows)
+
+	def participants(self, conversation: str) -> list[Participant]:
+		Follower = frappe.qb.DocType("PT Conversation Follower")
+		rows = (
+			frappe.qb.from_(Follower)
+			.select(Follower.email, Follower.role, Follower.active)
+			.where(Follower.conversation == conversation)
+			.orderby(Follower.creation)
+			.run()
+		)
+		return [Participant(email, role, bool(active)) for email, role, active in rows]
+
+	def is_light_agent(self, address: str) -> bool:
+		HasRole = frappe.qb.DocType("Has Role")
+		User = frappe.qb.DocType("User")
+		rows = (
+			frappe.qb.from_(HasRole)
+			.join(User).on(User.name == HasRole.parent)
+			.select(HasRole.parent)
+			.where((HasRole.parent == address) & (HasRole.parenttype == "User") & (HasRole.role == LIGHT_AGENT_ROLE)
+				   & (User.enabled == 1) & (User.user_type == "System User"))
+			.limit(1)
 			.run()
 		)
 		return bool(rows)

@@ -67,6 +67,7 @@ def routing_policy() -> RoutingPolicy:
 		prefix_after_reply_markers=bool(s.prefix_after_reply_markers),
 		bulk_mail_action="queue" if s.bulk_mail_action == "Manual queue" else "open",
 		trusted_authserv_ids=tuple(line.lower() for line in _lines(s.trusted_authserv_ids)),
+		cc_blocklist=_lines(s.cc_blocklist),
 	)
 
 

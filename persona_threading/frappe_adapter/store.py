@@ -16,7 +16,7 @@ from ..engine.decision import Decision
 from ..engine.forwards import forward_audit_notes
 from ..engine.message import InboundMessage, normalize_message_id
 from ..engine.outgoing import new_thread_root
-from ..engine.participants import REQUESTER, sender_role
+from ..engine.participants import CHANGE_ROLE, DEACTIVATE, JOIN, REACTIVATE, REQUESTER, sender_role
 from ..engine.thread_index import decode_thread_index
 from . import timeline
 
@@ -129,7 +129,7 @@ def record_inbound(
 	direction = "Outbound" if decision.action == act.OUTBOUND else "Inbound"
 	row = _insert_message(message, decision, communication.name, direction)
 	if conversation:
-		add_followers(conversation, message)
+		apply_participants(conversation, reference, decision)
 		timeline.log_decision(reference, decision, row)
 	elif decision.action == act.QUEUED:
 		queued = frappe.get_doc(
@@ -211,6 +211,7 @@ def _message_row(decision: Decision, communication: str | None, direction: str, 
 			"action": decision.action,
 			"rule": decision.rule,
 			"evidence": decision.evidence[:1000],
+			"warning": decision.warning or None,
 			"decision": json.dumps(decision.as_dict()),
 			**extra,
 		}
@@ -219,14 +220,23 @@ def _message_row(decision: Decision, communication: str | None, direction: str, 
 	return doc.name
 
 
-def add_followers(conversation: str, message: InboundMessage) -> None:
-	"""Everyone on the mail joins the conversation once: the first sender is the requester."""
-	own = set(frappe.get_all("Email Account", pluck="email_id"))
-	if message.from_addr:
-		add_follower(conversation, message.from_addr)
-	for address in message.to + message.cc:
-		if address.lower() not in own:
-			add_follower(conversation, address.lower(), "CC")
+def apply_participants(conversation: str, reference: tuple[str, str], decision: Decision) -> None:
+	"""Apply the engine's participant changes for one mail (engine.participants): who joins,
+	leaves, comes back or changes role; one audit row on the document for each, with why."""
+	for change in (decision.participants or {}).get("changes", []):
+		email, kind, role = change["email"], change["change"], change.get("role")
+		row = frappe.db.get_value(FOLLOWER, {"conversation": conversation, "email": email})
+		if kind == JOIN and not row:
+			add_follower(conversation, email, role)
+		elif kind == CHANGE_ROLE:
+			if row:
+				frappe.db.set_value(FOLLOWER, row, {"role": role, "active": 1})
+			else:
+				add_follower(conversation, email, role)
+		elif kind in (DEACTIVATE, REACTIVATE) and row:
+			frappe.db.set_value(FOLLOWER, row, "active", int(kind == REACTIVATE))
+		if all(reference) and change.get("reason"):
+			timeline.add_audit_row(*reference, timeline.escape(f"Participants: {change['reason']}"))
 
 
 def add_follower(conversation: str, email: str, role: str | None = None) -> None:

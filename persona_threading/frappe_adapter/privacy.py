@@ -1,0 +1,55 @@
+"""Private messages (internal notes, third parties' replies) stay with the agents.
+
+A message is private when its routing record says so (PT Conversation Message.visibility).
+Desk users (System Users) see it on the timeline, marked internal; nobody else reads it:
+not through REST (permission hooks on Communication) and not on ERPNext's customer portal,
+whose /issues/<name> page lists every Communication the visitor was a recipient of.
+"""
+
+from __future__ import annotations
+
+import frappe
+
+from . import store
+
+
+def _desk_user(user: str | None = None) -> bool:
+	user = user or frappe.session.user
+	return user == "Administrator" or frappe.get_cached_value("User", user, "user_type") == "System User"
+
+
+def private_communications(names) -> set[str]:
+	"""Which of these Communications are private (one indexed query)."""
+	names = [n for n in names if n]
+	if not names:
+		return set()
+	Message = frappe.qb.DocType(store.MESSAGE)
+	rows = (frappe.qb.from_(Message).select(Message.communication)
+			.where(Message.communication.isin(names) & (Message.visibility == "Private")).run())
+	return {name for (name,) in rows}
+
+
+def communication_permission(doc, ptype=None, user=None):
+	"""has_permission hook: a private Communication is for desk users only (None: no opinion)."""
+	if _desk_user(user) or doc.get("communication_medium") != "Email":
+		return None
+	return False if private_communications([doc.name]) else None
+
+
+def communication_query_conditions(user=None) -> str:
+	"""permission_query_conditions hook: lists and REST of non-desk users leave private ones out."""
+	if _desk_user(user):
+		return ""
+	return ("`tabCommunication`.`name` not in (select `communication` from `tabPT Conversation Message`"
+			" where `visibility` = 'Private' and `communication` is not null)")
+
+
+def hide_private_from_portal(context) -> None:
+	"""update_website_context hook: the portal's comment list (stock reads it without any
+	permission check) drops private Communications for anyone who is not a desk user."""
+	comments = context.get("comment_list")
+	if not comments or _desk_user():
+		return
+	hidden = private_communications([c.get("name") for c in comments])
+	if hidden:
+		context["comment_list"] = [c for c in comments if c.get("name") not in hidden]

@@ -1,0 +1,130 @@
+"""Participants in the bench: CCs by email, the removal rule, light agents, the blocklist,
+public replies vs internal notes, third parties, and private messages kept off the portal."""
+
+from __future__ import annotations
+
+import frappe
+from frappe.tests.utils import FrappeTestCase
+
+from persona_threading.demo.client import new_mail
+from persona_threading.engine.message import parse_message
+from persona_threading.frappe_adapter import privacy
+
+from .helpers import INBOX_ADDRESS, agent, communication_for, issue_of, receive, support_inbox, timeline, unique_customer
+
+AGENT = "pt-part-agent@pt-test.example"
+LIGHT = "pt-part-light@pt-test.example"
+PORTAL = "pt-portal-customer@pt-customer.example"  # fixed: Frappe throttles creating users
+
+
+def reply(sender: str, to: str, cc: str, text: str, first: bytes) -> bytes:
+	"""A reply to the first mail of the conversation (threads by In-Reply-To)."""
+	headers = {"In_Reply_To": f"<{parse_message(first).message_id}>"}
+	if cc:
+		headers["Cc"] = cc
+	return new_mail(sender, to, "Re: printer", text, **headers)
+
+
+class ParticipantsCase(FrappeTestCase):
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		support_inbox()
+		agent(AGENT)
+		agent(LIGHT)
+		frappe.get_doc("User", LIGHT).add_roles("PT Light Agent")
+		frappe.db.commit()
+
+	def conversation_with_cc(self, requester: str | None = None):
+		requester, cc = requester or unique_customer(), unique_customer()
+		first = new_mail(requester, INBOX_ADDRESS, "Printer broken", "It jams.", Cc=cc)
+		receive(first)
+		issue = issue_of(first)
+		conversation = frappe.db.get_value("PT Conversation", {"reference_name": issue})
+		return requester, cc, first, issue, conversation
+
+	def people(self, conversation) -> dict:
+		return {r.email: (r.role, r.active) for r in frappe.get_all(
+			"PT Conversation Follower", filters={"conversation": conversation}, fields=["email", "role", "active"])}
+
+	def visibility(self, raw) -> str:
+		comm = communication_for(parse_message(raw).message_id)
+		return frappe.db.get_value("PT Conversation Message", {"communication": comm.name}, "visibility")
+
+
+class TestParticipants(ParticipantsCase):
+	def test_everyone_on_the_first_mail_joins_and_the_inbox_never_does(self):
+		requester, cc, _, _, conversation = self.conversation_with_cc()
+		people = self.people(conversation)
+		self.assertEqual(people, {requester: ("Requester", 1), cc: ("CC", 1)})
+
+	def test_a_plain_reply_by_the_requester_drops_the_cc_and_naming_them_again_brings_them_back(self):
+		requester, cc, first, issue, conversation = self.conversation_with_cc()
+		receive(reply(requester, INBOX_ADDRESS, "", "Only me now", first))
+		self.assertEqual(self.people(conversation)[cc], ("CC", 0))
+		self.assertTrue(any("Participants" in e and cc in e for e in timeline("Issue", issue)))
+		receive(reply(requester, INBOX_ADDRESS, cc, "You again", first))
+		self.assertEqual(self.people(conversation)[cc], ("CC", 1))
+
+	def test_the_requester_adds_a_cc_but_a_light_agent_cannot(self):
+		requester, _, first, _, conversation = self.conversation_with_cc()
+		colleague = unique_customer()
+		receive(reply(requester, INBOX_ADDRESS, colleague, "Adding my colleague", first))
+		self.assertEqual(self.people(conversation)[colleague], ("CC", 1))
+		stranger = unique_customer()
+		receive(reply(LIGHT, f"{requester}, {INBOX_ADDRESS}", stranger, "note", first))
+		self.assertNotIn(stranger, self.people(conversation))
+
+	def test_the_cc_blocklist_holds(self):
+		settings = frappe.get_single("PT Settings")
+		settings.cc_blocklist = "*@competitor.example"
+		settings.save()
+		try:
+			requester, _, first, issue, conversation = self.conversation_with_cc()
+			receive(reply(requester, INBOX_ADDRESS, "spy@competitor.example", "cc", first))
+			self.assertNotIn("spy@competitor.example", self.people(conversation))
+			self.assertTrue(any("competitor.example" in e for e in timeline("Issue", issue)))
+		finally:
+			settings.cc_blocklist = ""
+			settings.save()
+			frappe.db.commit()
+
+	def test_an_agents_reply_to_the_helpdesk_is_a_note_and_reply_all_is_public(self):
+		requester, _, first, _, _ = self.conversation_with_cc()
+		note = reply(AGENT, INBOX_ADDRESS, "", "Internal: check the toner", first)
+		receive(note)
+		self.assertEqual(self.visibility(note), "Private")
+		public = reply(AGENT, f"{requester}, {INBOX_ADDRESS}", "", "We are sending a technician", first)
+		receive(public)
+		self.assertEqual(self.visibility(public), "Public")
+
+
+class TestPrivateMessages(ParticipantsCase):
+	def test_a_third_partys_reply_warns_and_stays_off_the_portal_and_rest(self):
+		requester, _, first, issue, _ = self.conversation_with_cc(self.website_user(PORTAL))
+		stranger = unique_customer()
+		raw = reply(stranger, INBOX_ADDRESS, requester, "I am not on this ticket", first)
+		receive(raw)
+		self.assertEqual(self.visibility(raw), "Private")
+		comm = communication_for(parse_message(raw).message_id)
+		row = frappe.get_doc("PT Conversation Message", {"communication": comm.name})
+		self.assertIn(stranger, row.warning or "")
+
+		# the requester is copied, so stock's portal list would show it to them: not any more
+		context = frappe._dict(comment_list=[{"name": comm.name}, {"name": "some-public-one"}])
+		portal_user = requester
+		frappe.set_user(portal_user)
+		try:
+			privacy.hide_private_from_portal(context)
+			self.assertEqual([c["name"] for c in context.comment_list], ["some-public-one"])
+			self.assertFalse(frappe.has_permission("Communication", "read", doc=comm.name, user=portal_user))
+		finally:
+			frappe.set_user("Administrator")
+		self.assertTrue(frappe.has_permission("Communication", "read", doc=comm.name, user=AGENT))
+
+	def website_user(self, email: str) -> str:
+		if not frappe.db.exists("User", email):
+			frappe.get_doc({"doctype": "User", "email": email, "first_name": "Portal", "user_type": "Website User",
+							"send_welcome_email": 0}).insert(ignore_permissions=True)
+			frappe.db.commit()
+		return email

@@ -6,7 +6,7 @@ integrations (and the desk's own scripts) one documented place to call.
 
 import frappe
 
-from .frappe_adapter import snippets
+from .frappe_adapter import participants, snippets
 from .frappe_adapter.api import why_here
 
 
@@ -30,4 +30,24 @@ def save_snippet_from_communication(communication: str, title: str) -> str:
 	return snippets.save_from_communication(communication, title)
 
 
-__all__ = ["why_here", "search_snippets", "render_snippet", "save_snippet_from_communication"]
+@frappe.whitelist()
+def conversation_participants(doctype: str = "Issue", name: str = "") -> dict:
+	"""{participants: [{email, role, active, follower_doctype, follower_name, delivery_status,
+	bounce_reason}], warnings: [{name, warning, sender, communication}]} (read permission)."""
+	return participants.panel(doctype, name)
+
+
+@frappe.whitelist(methods=["POST"])
+def set_participant(doctype: str, name: str, email: str, role: str, active: int = 1) -> None:
+	"""Add (active=1) or remove (active=0) a CC or a follower (write permission; blocklist holds)."""
+	participants.set_participant(doctype, name, email, role, active)
+
+
+@frappe.whitelist(methods=["POST"])
+def resolve_third_party(doctype: str, name: str, message: str, action: str) -> None:
+	"""A third party's reply: ``make_public`` (and add the sender as CC) or ``dismiss``."""
+	participants.resolve_third_party(doctype, name, message, action)
+
+
+__all__ = ["why_here", "search_snippets", "render_snippet", "save_snippet_from_communication",
+		   "conversation_participants", "set_participant", "resolve_third_party"]

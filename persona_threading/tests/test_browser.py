@@ -140,6 +140,31 @@ class TestWhyHereDialog(BrowserCase):
 			expect(link).to_have_attribute("href", f"/app/communication/{communication_for(parse_message(first).message_id).name}")
 
 
+class TestParticipantsPanel(BrowserCase):
+	def test_the_issue_shows_requester_cc_and_follower(self):
+		from playwright.sync_api import expect
+
+		from persona_threading import api
+		from persona_threading.demo.client import new_mail
+
+		from .helpers import INBOX_ADDRESS, issue_of
+
+		requester, cc = unique_customer(), unique_customer()
+		raw = new_mail(requester, INBOX_ADDRESS, "Printer broken", "It jams.", Cc=cc)
+		receive(raw)
+		issue = issue_of(raw)
+		api.set_participant("Issue", issue, AGENT, "Follower", 1)
+		frappe.db.commit()
+		with self.agent_page() as (page, url):
+			self.open_issue(page, url, issue)
+			panel = page.locator(".pt-participants")
+			expect(panel).to_be_visible(timeout=20000)
+			for email, role in ((requester, "Requester"), (cc, "CC"), (AGENT, "Follower")):
+				row = panel.locator(f"tr.pt-participant[data-email='{email}']")
+				expect(row.locator(".pt-role")).to_have_text(role)
+				expect(row.locator(".pt-state")).to_have_text("active")
+
+
 class TestSnippetComposerInTheBrowser(BrowserCase):
 	def setUp(self):
 		super().setUp()

@@ -128,3 +128,25 @@ class TestPrivateMessages(ParticipantsCase):
 							"send_welcome_email": 0}).insert(ignore_permissions=True)
 			frappe.db.commit()
 		return email
+
+
+class TestPanelActions(ParticipantsCase):
+	def test_followers_from_the_form_ccs_with_the_blocklist_and_third_party_actions(self):
+		from persona_threading import api
+
+		requester, cc, first, issue, conversation = self.conversation_with_cc()
+		api.set_participant("Issue", issue, AGENT, "Follower", 1)
+		self.assertEqual(self.people(conversation)[AGENT], ("Follower", 1))
+		self.assertRaises(frappe.ValidationError, api.set_participant, "Issue", issue, unique_customer(), "Follower", 1)
+		api.set_participant("Issue", issue, cc, "CC", 0)
+		self.assertEqual(self.people(conversation)[cc], ("CC", 0))
+
+		stranger = unique_customer()
+		raw = reply(stranger, INBOX_ADDRESS, "", "Me too", first)
+		receive(raw)
+		panel = api.conversation_participants("Issue", issue)
+		self.assertEqual([w.sender for w in panel["warnings"]], [stranger])
+		api.resolve_third_party("Issue", issue, panel["warnings"][0].name, "make_public")
+		self.assertEqual(self.visibility(raw), "Public")
+		self.assertEqual(self.people(conversation)[stranger], ("CC", 1))
+		self.assertEqual(api.conversation_participants("Issue", issue)["warnings"], [])

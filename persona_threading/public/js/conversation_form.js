@@ -60,3 +60,67 @@ frappe.ui.form.on("Issue", {
 		});
 	},
 });
+
+// The participants panel: requester, CCs, followers (with active state and parent record),
+// buttons to add/remove a follower or a CC, and a warning for each third party's reply
+// until an agent makes it public (adding its sender as CC) or dismisses it.
+persona_threading.participants_html = function (people) {
+	const esc = frappe.utils.escape_html;
+	const rows = people.map((p) => {
+		const parent = p.follower_doctype
+			? `<a href="/app/${frappe.router.slug(p.follower_doctype)}/${encodeURIComponent(p.follower_name)}">${esc(p.follower_doctype)}</a>`
+			: `<span class="text-muted">${__("no record")}</span>`;
+		const state = p.active ? __("active") : __("inactive");
+		const bounced = p.delivery_status ? ` <span class="indicator-pill red" title="${esc(p.bounce_reason || "")}">${esc(__(p.delivery_status))}</span>` : "";
+		const removable = p.active && ["CC", "Follower"].includes(p.role);
+		return `<tr class="pt-participant" data-email="${esc(p.email)}" data-role="${esc(p.role)}">
+			<td>${esc(p.email)}${bounced}</td><td class="pt-role">${esc(__(p.role))}</td>
+			<td class="pt-state ${p.active ? "" : "text-muted"}">${state}</td><td>${parent}</td>
+			<td>${removable ? `<button class="btn btn-xs btn-default pt-remove">${__("Remove")}</button>` : ""}</td></tr>`;
+	});
+	return `<table class="table table-sm pt-participants" style="margin-bottom: var(--margin-sm)">
+		<thead><tr><th>${__("Email")}</th><th>${__("Role")}</th><th>${__("State")}</th><th>${__("Record")}</th><th></th></tr></thead>
+		<tbody>${rows.join("") || `<tr><td colspan="5" class="text-muted">${__("Nobody yet")}</td></tr>`}</tbody></table>
+		<button class="btn btn-xs btn-default pt-add-cc">${__("Add CC")}</button>
+		<button class="btn btn-xs btn-default pt-add-follower">${__("Add follower")}</button>`;
+};
+
+persona_threading.show_participants = function (frm) {
+	const args = { doctype: frm.doctype, name: frm.docname };
+	frappe.xcall("persona_threading.api.conversation_participants", args).then(({ participants, warnings }) => {
+		const call = (method, extra) =>
+			frappe.xcall(`persona_threading.api.${method}`, { ...args, ...extra }).then(() => frm.reload_doc());
+		const html = persona_threading.participants_html(participants);
+		const $existing = frm.pt_participants_section;
+		if ($existing && document.body.contains($existing[0])) {
+			$existing.html(html);
+		} else {
+			frm.pt_participants_section = frm.dashboard.add_section(html, __("Participants"));
+		}
+		frm.dashboard.show();
+		const $section = frm.pt_participants_section;
+		$section.find(".pt-remove").on("click", (e) => {
+			const $row = $(e.currentTarget).closest("tr");
+			call("set_participant", { email: $row.attr("data-email"), role: $row.attr("data-role"), active: 0 });
+		});
+		const add = (role, fieldtype, options) =>
+			frappe.prompt({ fieldname: "email", label: __("Email"), fieldtype, options, reqd: 1 }, ({ email }) =>
+				call("set_participant", { email, role, active: 1 }), __("Add {0}", [__(role)]));
+		$section.find(".pt-add-cc").on("click", () => add("CC", "Data", "Email"));
+		$section.find(".pt-add-follower").on("click", () => add("Follower", "Link", "User"));
+		for (const w of warnings) {
+			const $alert = $(`<div class="alert alert-warning pt-third-party-warning">
+				${frappe.utils.escape_html(w.warning)}
+				<button class="btn btn-xs btn-default pt-make-public">${__("Make public and add as CC")}</button>
+				<button class="btn btn-xs btn-default pt-dismiss">${__("Dismiss")}</button></div>`).prependTo($section);
+			$alert.find(".pt-make-public").on("click", () => call("resolve_third_party", { message: w.name, action: "make_public" }));
+			$alert.find(".pt-dismiss").on("click", () => call("resolve_third_party", { message: w.name, action: "dismiss" }));
+		}
+	});
+};
+
+frappe.ui.form.on("Issue", {
+	refresh(frm) {
+		if (!frm.is_new()) persona_threading.show_participants(frm);
+	},
+});

@@ -1,0 +1,82 @@
+"""The Issue form's participants panel: who is on the conversation, and the agent's edits.
+
+Followers (internal users) are added and removed only here; CCs can be added here too (the
+blocklist holds); a third party's reply is made public (and its sender a CC) or its warning
+dismissed. Every change leaves an audit row on the Issue.
+"""
+
+from __future__ import annotations
+
+import frappe
+from frappe import _
+
+from ..engine.participants import CC, FOLLOWER, THIRD_PARTY, blocking_pattern
+from . import settings, store, timeline
+from .lookup import FrappeLookup
+
+
+def _conversation_for_edit(doctype: str, name: str) -> str:
+	frappe.has_permission(doctype, "write", doc=name, throw=True)
+	return store.conversation_of(doctype, name) or store.ensure_conversation(doctype, name)
+
+
+def panel(doctype: str, name: str) -> dict:
+	"""Participants (requester, CCs, followers, ...) with state and parent, and open warnings."""
+	frappe.has_permission(doctype, "read", doc=name, throw=True)
+	conversation = store.conversation_of(doctype, name)
+	if not conversation:
+		return {"participants": [], "warnings": []}
+	people = frappe.get_all(store.FOLLOWER, filters={"conversation": conversation},
+							fields=["email", "role", "active", "follower_doctype", "follower_name",
+									"delivery_status", "bounce_reason"], order_by="creation asc")
+	warnings = frappe.get_all(store.MESSAGE, filters={"conversation": conversation, "warning": ["is", "set"],
+													  "warning_resolved": 0},
+							  fields=["name", "warning", "sender", "communication"], order_by="creation asc")
+	return {"participants": people, "warnings": warnings}
+
+
+def set_participant(doctype: str, name: str, email: str, role: str, active: int) -> None:
+	"""Add or remove a CC or a follower from the form (followers must be internal users)."""
+	conversation = _conversation_for_edit(doctype, name)
+	email = (email or "").strip().lower()
+	if role not in (CC, FOLLOWER) or not email:
+		frappe.throw(_("Only CCs and followers are added or removed here"))
+	if role == FOLLOWER and not FrappeLookup().is_active_user(email):
+		frappe.throw(_("A follower is an active internal user; {0} is not one").format(email))
+	pattern = blocking_pattern(email, settings.routing_policy().cc_blocklist)
+	if pattern and int(active):
+		frappe.throw(_("{0} is on the CC blocklist ({1})").format(email, pattern))
+	row = frappe.db.get_value(store.FOLLOWER, {"conversation": conversation, "email": email})
+	if row:
+		frappe.db.set_value(store.FOLLOWER, row, {"role": role, "active": int(active)})
+	elif int(active):
+		store.add_follower(conversation, email, role)
+	verb = "added" if int(active) else "removed"
+	timeline.add_audit_row(doctype, name, timeline.escape(
+		f"Participants: {email} {verb} as {role} by {frappe.session.user}"))
+
+
+def resolve_third_party(doctype: str, name: str, message: str, action: str) -> None:
+	"""An agent acts on a third party's reply: make it public and its sender a CC, or dismiss."""
+	conversation = _conversation_for_edit(doctype, name)
+	row = frappe.get_doc(store.MESSAGE, message)
+	if row.conversation != conversation or not row.warning:
+		frappe.throw(_("No third-party warning {0} on {1} {2}").format(message, doctype, name))
+	if action == "make_public":
+		row.db_set({"visibility": "Public", "warning_resolved": 1})
+		if blocking_pattern(row.sender or "", settings.routing_policy().cc_blocklist):
+			note = f"reply from {row.sender} made public; not added as CC (blocklist)"
+		else:
+			follower = frappe.db.get_value(store.FOLLOWER, {"conversation": conversation, "email": row.sender,
+															 "role": THIRD_PARTY})
+			if follower:
+				frappe.db.set_value(store.FOLLOWER, follower, {"role": CC, "active": 1})
+			else:
+				store.add_follower(conversation, row.sender, CC)
+			note = f"reply from {row.sender} made public and {row.sender} added as CC"
+	elif action == "dismiss":
+		row.db_set("warning_resolved", 1)
+		note = f"third-party warning for {row.sender} dismissed; the reply stays private"
+	else:
+		frappe.throw(_("Unknown action {0}").format(action))
+	timeline.add_audit_row(doctype, name, timeline.escape(f"Participants: {note} by {frappe.session.user}"))

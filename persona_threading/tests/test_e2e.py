@@ -9,7 +9,6 @@ queue to the real SMTP server. Runs on the e2e site only (scripts/run-frappe-tes
 
 from __future__ import annotations
 
-import os
 import tempfile
 import unittest
 

@@ -18,7 +18,7 @@ from ..engine.message import InboundMessage, normalize_message_id
 from ..engine.outgoing import new_thread_root
 from ..engine.participants import CHANGE_ROLE, DEACTIVATE, JOIN, REACTIVATE, REQUESTER, sender_role
 from ..engine.thread_index import decode_thread_index
-from . import timeline
+from . import notifications, timeline
 
 CONVERSATION = "PT Conversation"
 MESSAGE = "PT Conversation Message"
@@ -130,6 +130,7 @@ def record_inbound(
 	row = _insert_message(message, decision, communication.name, direction)
 	if conversation:
 		apply_participants(conversation, reference, decision)
+		notifications.after_message(conversation, reference, decision, message.from_addr)
 		timeline.log_decision(reference, decision, row)
 	elif decision.action == act.QUEUED:
 		queued = frappe.get_doc(

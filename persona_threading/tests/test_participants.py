@@ -150,3 +150,37 @@ class TestPanelActions(ParticipantsCase):
 		self.assertEqual(self.visibility(raw), "Public")
 		self.assertEqual(self.people(conversation)[stranger], ("CC", 1))
 		self.assertEqual(api.conversation_participants("Issue", issue)["warnings"], [])
+
+
+def queued_to(address: str) -> list[str]:
+	"""The raw mails queued for ``address`` (Email Queue, any status)."""
+	names = frappe.get_all("Email Queue Recipient", filters={"recipient": address}, pluck="parent")
+	return [frappe.db.get_value("Email Queue", n, "message") for n in names]
+
+
+class TestMailToParticipants(ParticipantsCase):
+	def test_an_added_cc_gets_the_public_history_once_without_internal_notes(self):
+		requester, _, first, issue, _ = self.conversation_with_cc()
+		receive(reply(AGENT, INBOX_ADDRESS, "", "Internal: customer is a VIP", first))  # a note
+		colleague = unique_customer()
+		receive(reply(requester, INBOX_ADDRESS, colleague, "Adding my colleague", first))
+		mails = queued_to(colleague)
+		self.assertEqual(len(mails), 1)
+		self.assertIn("It jams.", mails[0])
+		self.assertNotIn("VIP", mails[0])
+		self.assertIn("thread::", mails[0])
+
+	def test_a_follower_gets_the_internal_note_by_mail_and_never_a_customers_headers(self):
+		from persona_threading import api
+
+		requester, cc, first, issue, _ = self.conversation_with_cc()
+		follower = agent("pt-part-follower@pt-test.example")
+		api.set_participant("Issue", issue, follower, "Follower", 1)
+		before = len(queued_to(follower))
+		receive(reply(AGENT, INBOX_ADDRESS, "", "Internal: replace the fuser", first))
+		notes = queued_to(follower)[before:]
+		self.assertEqual(len(notes), 1)
+		self.assertIn("replace the fuser", notes[0])
+		for customer in (requester, cc):
+			for raw in queued_to(customer):
+				self.assertNotIn(follower, raw)

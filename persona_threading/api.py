@@ -49,5 +49,11 @@ def resolve_third_party(doctype: str, name: str, message: str, action: str) -> N
 	participants.resolve_third_party(doctype, name, message, action)
 
 
-__all__ = ["why_here", "search_snippets", "render_snippet", "save_snippet_from_communication",
+@frappe.whitelist()
+def reply_recipients(doctype: str = "Issue", name: str = "") -> dict:
+	"""{to, cc}: a public reply goes to the requester, with the active CCs in Cc (never followers)."""
+	return participants.recipients_of_a_public_reply(doctype, name)
+
+
+__all__ = ["reply_recipients", "why_here", "search_snippets", "render_snippet", "save_snippet_from_communication",
 		   "conversation_participants", "set_participant", "resolve_third_party"]

@@ -50,3 +50,9 @@ permission_query_conditions = {
 	"Communication": "persona_threading.frappe_adapter.privacy.communication_query_conditions",
 }
 update_website_context = ["persona_threading.frappe_adapter.privacy.hide_private_from_portal"]
+
+# A participant's Contact or Customer lists their conversations.
+override_doctype_dashboards = {
+	"Contact": "persona_threading.frappe_adapter.participants.contact_dashboard",
+	"Customer": "persona_threading.frappe_adapter.participants.customer_dashboard",
+}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import frappe
 from frappe import _
 
-from ..engine.participants import CC, FOLLOWER, THIRD_PARTY, blocking_pattern
+from ..engine.participants import CC, FOLLOWER, THIRD_PARTY, blocking_pattern, reply_recipients
 from . import settings, store, timeline
 from .lookup import FrappeLookup
 
@@ -80,3 +80,30 @@ def resolve_third_party(doctype: str, name: str, message: str, action: str) -> N
 	else:
 		frappe.throw(_("Unknown action {0}").format(action))
 	timeline.add_audit_row(doctype, name, timeline.escape(f"Participants: {note} by {frappe.session.user}"))
+
+
+def recipients_of_a_public_reply(doctype: str, name: str) -> dict:
+	"""{to, cc} for a public reply from the form: the requester, and the active CCs in Cc."""
+	frappe.has_permission(doctype, "read", doc=name, throw=True)
+	conversation = store.conversation_of(doctype, name)
+	if not conversation:
+		return {"to": [], "cc": []}
+	found = reply_recipients(FrappeLookup().participants(conversation), settings.routing_policy().cc_blocklist)
+	return {"to": found.to, "cc": found.cc}
+
+
+def _with_conversations(data: dict, doctype: str) -> dict:
+	"""A person's form (Contact, Customer, User) lists the conversations they take part in:
+	one address always links to the same record, across conversations."""
+	data.setdefault("non_standard_fieldnames", {})[store.FOLLOWER] = "follower_name"
+	data.setdefault("dynamic_links", {})["follower_name"] = [doctype, "follower_doctype"]
+	data.setdefault("transactions", []).append({"label": _("Conversations"), "items": [store.FOLLOWER]})
+	return data
+
+
+def contact_dashboard(data: dict) -> dict:
+	return _with_conversations(data, "Contact")
+
+
+def customer_dashboard(data: dict) -> dict:
+	return _with_conversations(data, "Customer")

@@ -184,3 +184,24 @@ class TestMailToParticipants(ParticipantsCase):
 		for customer in (requester, cc):
 			for raw in queued_to(customer):
 				self.assertNotIn(follower, raw)
+
+
+class TestRecipientsAndRecords(ParticipantsCase):
+	def test_a_public_reply_goes_to_the_requester_with_active_ccs_never_followers(self):
+		from persona_threading import api
+
+		requester, cc, _, issue, _ = self.conversation_with_cc()
+		api.set_participant("Issue", issue, AGENT, "Follower", 1)
+		self.assertEqual(api.reply_recipients("Issue", issue), {"to": [requester], "cc": [cc]})
+
+	def test_a_contact_lists_its_conversations(self):
+		address = unique_customer()
+		contact = frappe.get_doc({"doctype": "Contact", "first_name": "Linus",
+								  "email_ids": [{"email_id": address, "is_primary": 1}]}).insert(ignore_permissions=True)
+		receive(new_mail(address, INBOX_ADDRESS, "Hello", "First"))
+		receive(new_mail(address, INBOX_ADDRESS, "Again", "Second"))
+		from frappe.desk.notifications import get_open_count
+
+		counts = get_open_count("Contact", contact.name)
+		found = {row["doctype"]: row["count"] for row in counts["external_links_found"]}
+		self.assertEqual(found.get("PT Conversation Follower"), 2)

@@ -124,3 +124,23 @@ frappe.ui.form.on("Issue", {
 		if (!frm.is_new()) persona_threading.show_participants(frm);
 	},
 });
+
+// A public reply from the Issue goes to the requester, with the active CCs in Cc (followers
+// are notified separately, never in a customer's headers): the composer starts that way.
+if (frappe.views.CommunicationComposer && !frappe.views.CommunicationComposer.__pt_recipients) {
+	const make = frappe.views.CommunicationComposer.prototype.make;
+	frappe.views.CommunicationComposer.prototype.make = function () {
+		const out = make.apply(this, arguments);
+		const frm = this.frm;
+		if (frm && frm.doctype === "Issue" && !frm.is_new()) {
+			frappe
+				.xcall("persona_threading.api.reply_recipients", { doctype: frm.doctype, name: frm.docname })
+				.then(({ to, cc }) => {
+					if (!this.dialog.get_value("recipients") && to.length) this.dialog.set_value("recipients", to.join(", "));
+					if (!this.dialog.get_value("cc") && cc.length) this.dialog.set_value("cc", cc.join(", "));
+				});
+		}
+		return out;
+	};
+	frappe.views.CommunicationComposer.__pt_recipients = true;
+}

@@ -82,7 +82,7 @@ class TestRealMailServers(FrappeTestCase):
 		frappe.db.commit()
 		flush()
 		captured = self.servers.smtp_messages()[before:]
-		self.assertEqual([c.rcpt_tos for c in captured], [[customer]])
+		self.assertEqual([list(c.rcpt_tos) for c in captured], [[customer]])
 		return captured[0].raw
 
 	def test_the_whole_loop_through_real_servers(self):

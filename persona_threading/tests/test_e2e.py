@@ -40,6 +40,7 @@ class TestRealMailServers(FrappeTestCase):
 		super().tearDownClass()
 
 	def setUp(self):
+		self.uids = {}
 		frappe.flags.mute_emails = False
 		frappe.flags.testing_email = True  # really hand queued mail to the SMTP server
 		self.addCleanup(setattr, frappe.flags, "testing_email", False)
@@ -63,7 +64,7 @@ class TestRealMailServers(FrappeTestCase):
 
 	def deliver(self, kind: str, raw: bytes, account) -> tuple[str | None, str | None]:
 		"""APPEND the mail to the real mailbox, pull as the scheduler does; print its path."""
-		uid = self.servers.imap_append(raw)
+		uid = self.uids[kind] = self.servers.imap_append(raw)
 		account.receive()
 		frappe.db.commit()
 		message_id = parse_message(raw).message_id
@@ -127,7 +128,7 @@ class TestRealMailServers(FrappeTestCase):
 		account = frappe.get_doc("Email Account", ACCOUNT)
 		account.receive()
 		frappe.db.commit()
-		print(f"E2E duplicate: IMAP uid {self.servers.imap_uids()[0]} -> duplicate -> {issue}")
+		print(f"E2E duplicate: IMAP uid {self.uids['new']} -> duplicate -> {issue}")
 		self.assertEqual(frappe.db.count("Communication", {"message_id": message_id}), 1)
 		self.assertEqual(frappe.db.count("PT Conversation Message", {"message_id": message_id}), 1)
 		self.assertFalse(frappe.get_all("Error Log", filters={"method": ["like", "%email%account%"],

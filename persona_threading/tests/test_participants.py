@@ -200,8 +200,8 @@ class TestRecipientsAndRecords(ParticipantsCase):
 								  "email_ids": [{"email_id": address, "is_primary": 1}]}).insert(ignore_permissions=True)
 		receive(new_mail(address, INBOX_ADDRESS, "Hello", "First"))
 		receive(new_mail(address, INBOX_ADDRESS, "Again", "Second"))
-		from frappe.desk.notifications import _get_linked_document_counts  # the form's "Connections"
+		from frappe.desk.notifications import get_open_count  # what the form's "Connections" shows
 
-		counts = _get_linked_document_counts("Contact", contact.name)
+		counts = get_open_count("Contact", contact.name)
 		found = {row["doctype"]: row["count"] for row in counts["count"]["external_links_found"]}
 		self.assertEqual(found.get("PT Conversation Follower"), 2)

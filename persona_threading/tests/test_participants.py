@@ -206,3 +206,23 @@ class TestRecipientsAndRecords(ParticipantsCase):
 		counts = get_open_count("Contact", contact.name)
 		found = {row["doctype"]: row["count"] for row in counts["count"]["external_links_found"]}
 		self.assertEqual(found.get("PT Conversation Follower"), 2)
+
+
+class TestMailSentFromTheIssue(ParticipantsCase):
+	def test_a_reply_from_the_issue_adds_its_cc_and_tells_the_followers(self):
+		from frappe.core.doctype.communication.email import make
+
+		from persona_threading import api
+
+		requester, cc, _, issue, conversation = self.conversation_with_cc()
+		follower = agent("pt-part-follower@pt-test.example")
+		api.set_participant("Issue", issue, follower, "Follower", 1)
+		colleague = unique_customer()
+		make(doctype="Issue", name=issue, subject="Re: Printer broken", content="<p>Looping in our partner.</p>",
+			 recipients=requester, cc=f"{cc}, {colleague}", sender=INBOX_ADDRESS, send_email=True)
+		self.assertEqual(self.people(conversation)[colleague], ("CC", 1))
+		notes = [raw for raw in queued_to(follower) if raw and "Looping in our partner" in raw]
+		self.assertEqual(len(notes), 1)
+		for customer in (requester, cc, colleague):
+			for raw in queued_to(customer):
+				self.assertNotIn(follower, raw or "")

@@ -21,7 +21,7 @@ conversation's participants, each with the reason its audit row shows.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from .. import decision as act
 from ..message import InboundMessage
@@ -73,7 +73,11 @@ class ParticipantPlan:
     message_followers: list[MessageFollower] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """JSON-ready (by hand: dataclasses.asdict's deep copy was a tenth of routing time)."""
+        return {"changes": [{"email": c.email, "change": c.change, "role": c.role, "reason": c.reason}
+                            for c in self.changes],
+                "added_ccs": list(self.added_ccs),
+                "message_followers": [{"email": f.email, "header": f.header} for f in self.message_followers]}
 
     @classmethod
     def from_dict(cls, data: dict) -> "ParticipantPlan":

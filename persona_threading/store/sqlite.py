@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterable, Sequence
@@ -26,66 +25,10 @@ from ..engine.lookup import Inbox, Project, StoredMessage
 from ..engine.message import InboundMessage, parse_message
 from ..engine.outgoing import strip_carriers
 from ..engine.authenticity import NOT_CONFIGURED, Authenticity
-from ..engine.participants import (CC, CHANGE_ROLE, DEACTIVATE, JOIN, REACTIVATE, REQUESTER, THIRD_PARTY,
-                                   Participant, reply_recipients, review_participants)
+from ..engine.participants import (CHANGE_ROLE, DEACTIVATE, JOIN, REACTIVATE, Participant, reply_recipients, review_participants)
 from ..engine.thread_index import decode_thread_index
-
-#: Seconds sqlite3 waits for another writer's lock, then how often the whole write is retried.
-BUSY_TIMEOUT_SECONDS = 20.0
-LOCKED_RETRIES = 6
-
-# A Message-ID is not unique on its own: another mail may reuse it (engine.duplicates); the
-# same mail (Message-ID and content digest) is stored once (messages_by_id_and_digest).
-MESSAGES_TABLE = """messages (
-    id INTEGER PRIMARY KEY, message_id TEXT, conversation_id INTEGER REFERENCES conversations(id),
-    direction TEXT NOT NULL, action TEXT NOT NULL, rule TEXT NOT NULL, evidence TEXT NOT NULL,
-    decision TEXT NOT NULL, subject TEXT NOT NULL, from_addr TEXT NOT NULL, sent_date TEXT,
-    raw BLOB NOT NULL, stored_at TEXT NOT NULL, digest TEXT)"""
-MESSAGE_COLUMNS = ("id, message_id, conversation_id, direction, action, rule, evidence, decision, subject,"
-                   " from_addr, sent_date, raw, stored_at")
-
-SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS projects (
-    prefix TEXT PRIMARY KEY COLLATE NOCASE, title TEXT NOT NULL DEFAULT '',
-    accepts_inbound INTEGER NOT NULL DEFAULT 1);
-CREATE TABLE IF NOT EXISTS inboxes (
-    address TEXT PRIMARY KEY COLLATE NOCASE, default_project TEXT);
-CREATE TABLE IF NOT EXISTS inbox_scopes (
-    inbox TEXT NOT NULL COLLATE NOCASE, project TEXT NOT NULL COLLATE NOCASE,
-    eligible INTEGER NOT NULL DEFAULT 1, PRIMARY KEY (inbox, project));
-CREATE TABLE IF NOT EXISTS users (email TEXT PRIMARY KEY COLLATE NOCASE, active INTEGER NOT NULL,
-    light_agent INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS conversations (
-    id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, project TEXT, subject TEXT NOT NULL,
-    created_at TEXT NOT NULL, opened_by TEXT COLLATE NOCASE, opened_at TEXT);
-CREATE TABLE IF NOT EXISTS thread_roots (
-    root TEXT PRIMARY KEY, conversation_id INTEGER NOT NULL REFERENCES conversations(id));
-CREATE TABLE IF NOT EXISTS {MESSAGES_TABLE};
-CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (conversation_id, id);
-CREATE TABLE IF NOT EXISTS participants (
-    conversation_id INTEGER NOT NULL REFERENCES conversations(id), email TEXT NOT NULL COLLATE NOCASE,
-    role TEXT NOT NULL, active INTEGER NOT NULL DEFAULT 1, PRIMARY KEY (conversation_id, email));
-CREATE TABLE IF NOT EXISTS queue (
-    message INTEGER PRIMARY KEY REFERENCES messages(id), status TEXT NOT NULL DEFAULT 'open',
-    resolution TEXT, resolved_at TEXT);
-CREATE INDEX IF NOT EXISTS queue_by_status ON queue (status, message);
-CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY, conversation_id INTEGER, message INTEGER, event TEXT NOT NULL,
-    detail TEXT NOT NULL, at TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS audit_by_conversation ON audit (conversation_id, id);
-CREATE TABLE IF NOT EXISTS automatic_mails (
-    id INTEGER PRIMARY KEY, recipient TEXT NOT NULL COLLATE NOCASE,
-    conversation_id INTEGER REFERENCES conversations(id), sent_at TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS automatic_mails_by_recipient ON automatic_mails (recipient, sent_at);
-CREATE INDEX IF NOT EXISTS automatic_mails_by_conversation ON automatic_mails (conversation_id, sent_at);
-"""
-# Run after SCHEMA and the upgrade of older files (which lack the columns it indexes).
-INDEXES = """
-CREATE INDEX IF NOT EXISTS conversations_by_opener ON conversations (opened_by, opened_at);
-CREATE UNIQUE INDEX IF NOT EXISTS messages_by_id_and_digest ON messages (message_id, digest);
-"""
-
+from .locking import BUSY_TIMEOUT_SECONDS, Transaction, retrying
+from .schema import create_or_upgrade
 
 class StoreError(Exception):
     """A request the store cannot satisfy (unknown conversation or message)."""
@@ -128,7 +71,7 @@ class SqliteStore:
     def __init__(self, path: str = ":memory:"):
         try:
             self.db = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS)
-            _retrying(self._open, path)
+            retrying(self._open, path)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open store {path}: {exc}") from exc
         self._inboxes: dict[str, Inbox] | None = None
@@ -139,52 +82,13 @@ class SqliteStore:
         if path != ":memory:":
             self.db.execute("PRAGMA journal_mode = WAL")
         with self._transaction():
-            for statement in _statements(SCHEMA):
-                self.db.execute(statement)
-            self._upgrade_old_file()
-            for statement in _statements(INDEXES):
-                self.db.execute(statement)
+            create_or_upgrade(self.db)
         self.db.execute("PRAGMA foreign_keys = ON")
         if path != ":memory:":
             self.db.execute("PRAGMA synchronous = NORMAL")
 
     def close(self) -> None:
         self.db.close()
-
-    def _upgrade_old_file(self) -> None:
-        """Files written before issue 8: conversations.status (never set) goes, roles get their names.
-        Before issue 10: conversations learn who opened them and when (the flood guard's count).
-        Before issue 11: users learn light_agent. Before issue 9: projects learn accepts_inbound; messages lose the unique Message-ID
-        (another mail may reuse one) and gain the content digest (see _rebuild_messages)."""
-        project_columns = {row[1] for row in self.db.execute("PRAGMA table_info(projects)")}
-        if "light_agent" not in {row[1] for row in self.db.execute("PRAGMA table_info(users)")}:
-            self.db.execute("ALTER TABLE users ADD COLUMN light_agent INTEGER NOT NULL DEFAULT 0")
-        if "accepts_inbound" not in project_columns:
-            self.db.execute("ALTER TABLE projects ADD COLUMN accepts_inbound INTEGER NOT NULL DEFAULT 1")
-        if "digest" not in {row[1] for row in self.db.execute("PRAGMA table_info(messages)")}:
-            self._rebuild_messages()
-        columns = {row[1] for row in self.db.execute("PRAGMA table_info(conversations)")}
-        for column in ("opened_by TEXT COLLATE NOCASE", "opened_at TEXT"):
-            if column.split()[0] not in columns:
-                self.db.execute(f"ALTER TABLE conversations ADD COLUMN {column}")
-        if "status" in columns:
-            try:
-                self.db.execute("ALTER TABLE conversations DROP COLUMN status")
-            except sqlite3.OperationalError:  # SQLite < 3.35: it stays, unused (it has a default)
-                pass
-        self.db.execute("UPDATE participants SET role = CASE role WHEN 'requester' THEN ? WHEN 'cc' THEN ?"
-                        " WHEN 'follower' THEN ? END WHERE role IN ('requester', 'cc', 'follower')",
-                        (REQUESTER, CC, THIRD_PARTY))
-
-    def _rebuild_messages(self) -> None:
-        """SQLite cannot drop a UNIQUE constraint: copy the rows into the new table (the
-        documented rebuild; foreign keys are still off while the store opens). Old rows keep
-        no digest: their sender and Date tell their re-deliveries (engine.duplicates)."""
-        self.db.execute(f"CREATE TABLE messages_rebuilt {MESSAGES_TABLE.partition(' ')[2]}")
-        self.db.execute(f"INSERT INTO messages_rebuilt ({MESSAGE_COLUMNS}) SELECT {MESSAGE_COLUMNS} FROM messages")
-        self.db.execute("DROP TABLE messages")
-        self.db.execute("ALTER TABLE messages_rebuilt RENAME TO messages")
-        self.db.execute("CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (conversation_id, id)")
 
     # -- configuration ----------------------------------------------------------------
 
@@ -197,7 +101,7 @@ class SqliteStore:
         row = self.db.execute("SELECT value FROM meta WHERE name = 'secret'").fetchone()
         stored = row[0] if row else None
         if not configured and not stored:  # another process may be generating one right now
-            _retrying(self.db.execute, "INSERT OR IGNORE INTO meta (name, value) VALUES ('secret', ?)",
+            retrying(self.db.execute, "INSERT OR IGNORE INTO meta (name, value) VALUES ('secret', ?)",
                       (generate_secret(),))
             stored = self.db.execute("SELECT value FROM meta WHERE name = 'secret'").fetchone()[0]
         return Keyring(*dict.fromkeys(s for s in (configured, stored) if s))
@@ -205,7 +109,7 @@ class SqliteStore:
     def apply_config(self, projects: Iterable[ProjectConfig], inboxes: Iterable[InboxConfig],
                      users: Iterable[UserConfig], cc_blocklist: Iterable[str] = ()) -> None:
         """Replace projects, inboxes, users and the CC blocklist with the given configuration."""
-        _retrying(self._apply_config, list(projects), list(inboxes), list(users), list(cc_blocklist))
+        retrying(self._apply_config, list(projects), list(inboxes), list(users), list(cc_blocklist))
         self._inboxes = self._active_users = self._light_agents = None
 
     def cc_blocklist(self) -> tuple[str, ...]:
@@ -323,7 +227,7 @@ class SqliteStore:
         if decision.action == act.DUPLICATE:
             return decision
         try:
-            return _retrying(self._record, message, decision, at)
+            return retrying(self._record, message, decision, at)
         except sqlite3.IntegrityError:  # _record put decision.conversation back as it was
             original = self.db.execute("SELECT conversation_id FROM messages WHERE message_id = ? AND digest = ?",
                                        (message.message_id, message.content_digest)).fetchone()
@@ -413,7 +317,7 @@ class SqliteStore:
     def record_auto_reply(self, conversation: str | None, recipient: str, send: bool, reason: str,
                           at: datetime | None = None) -> None:
         """Audit an automatic-reply verdict; one that sends counts for the windows (engine.limits)."""
-        _retrying(self._record_auto_reply, conversation, recipient, send, reason, at)
+        retrying(self._record_auto_reply, conversation, recipient, send, reason, at)
 
     def _record_auto_reply(self, conversation: str | None, recipient: str, send: bool, reason: str,
                            at: datetime | None) -> None:
@@ -431,7 +335,7 @@ class SqliteStore:
             (conversation, message, event, detail, _now()))
 
     def _transaction(self):
-        return _Transaction(self.db)
+        return Transaction(self.db)
 
     # -- reading back -----------------------------------------------------------------
 
@@ -563,49 +467,6 @@ class SqliteStore:
         self._apply_participants(conversation, row, queued)
 
 
-class _Transaction:
-    """BEGIN/COMMIT around a block, ROLLBACK on error; nests by joining the outer one."""
-
-    def __init__(self, db: sqlite3.Connection):
-        self.db = db
-        self.outer = False
-
-    def __enter__(self):
-        self.outer = not self.db.in_transaction
-        if self.outer:  # the write lock up front: a deferred BEGIN can fail without waiting (WAL)
-            self.db.execute("BEGIN IMMEDIATE")
-        return self
-
-    def __exit__(self, exc_type, *_):
-        if self.outer:
-            self.db.execute("ROLLBACK" if exc_type else "COMMIT")
-        return False
-
-
 def _authenticity(decision: Decision) -> Authenticity:
     """The verdict a routing decision recorded (a decision made elsewhere has none)."""
     return Authenticity(**decision.authenticity) if decision.authenticity else NOT_CONFIGURED
-
-
-def _statements(script: str) -> list[str]:
-    """A schema script as single statements (none of ours has a ``;`` inside)."""
-    return [statement.strip() for statement in script.split(";") if statement.strip()]
-
-
-def _is_locked(exc: sqlite3.OperationalError) -> bool:
-    return "locked" in str(exc) or "busy" in str(exc)
-
-
-def _retrying(write, *args):
-    """Run ``write`` (one whole transaction), again when another writer still held the lock
-    after the busy timeout: a bounded number of times, then the error stands. A write inside
-    an outer transaction (``route --dry-run``) is not retried: only the outer one could be."""
-    for attempt in range(LOCKED_RETRIES):
-        try:
-            return write(*args)
-        except sqlite3.OperationalError as exc:
-            connection = getattr(write, "__self__", None)
-            nested = isinstance(connection, SqliteStore) and connection.db.in_transaction
-            if not _is_locked(exc) or nested or attempt == LOCKED_RETRIES - 1:
-                raise
-            time.sleep(0.05 * (attempt + 1))

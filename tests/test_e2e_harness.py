@@ -75,7 +75,7 @@ def test_servers_listen_on_loopback_and_no_dovecot_process_outlives_the_context(
 
 
 def test_without_dovecot_and_without_root_the_error_is_the_line_to_run(monkeypatch):
-    from persona_threading.e2e import servers as module
+    from persona_threading.e2e import dovecot as module
 
     monkeypatch.setattr(module, "_dovecot_installed", lambda: False)
     monkeypatch.setattr(module.os, "geteuid", lambda: 1000)

@@ -18,7 +18,8 @@ from ..engine.decision import Decision
 from ..engine.message import normalize_message_id, parse_message
 from ..engine.participants import review_participants
 from ..engine.outgoing import stamp, strip_carriers, threading_headers
-from . import auto_reply, notifications, settings, store
+from ..engine.quoting import drop_private_quotes
+from . import auto_reply, notifications, privacy, settings, store, timeline
 from .lookup import FrappeLookup
 
 _HEADER_END = re.compile(r"\r?\n\r?\n")
@@ -53,6 +54,10 @@ def stamp_communication(doc, method=None):
 	if not _conversation_mail(doc.reference_doctype, doc.reference_name):
 		return
 	conversation = store.ensure_conversation(doc.reference_doctype, doc.reference_name, doc.subject)
+	doc.content, removed = drop_private_quotes(doc.content or "", privacy.private_texts(conversation))
+	if removed:
+		timeline.add_audit_row(doc.reference_doctype, doc.reference_name,
+							   "A quote of a private message (internal note) was removed from an outgoing reply")
 	state = store.thread_state(conversation)
 	stamped = stamp(
 		key=state["key"],

@@ -25,14 +25,16 @@ def panel(doctype: str, name: str) -> dict:
 	frappe.has_permission(doctype, "read", doc=name, throw=True)
 	conversation = store.conversation_of(doctype, name)
 	if not conversation:
-		return {"participants": [], "warnings": []}
+		return {"participants": [], "warnings": [], "private": []}
 	people = frappe.get_all(store.FOLLOWER, filters={"conversation": conversation},
 							fields=["email", "role", "active", "follower_doctype", "follower_name",
 									"delivery_status", "bounce_reason"], order_by="creation asc")
 	warnings = frappe.get_all(store.MESSAGE, filters={"conversation": conversation, "warning": ["is", "set"],
 													  "warning_resolved": 0},
 							  fields=["name", "warning", "sender", "communication"], order_by="creation asc")
-	return {"participants": people, "warnings": warnings}
+	private = frappe.get_all(store.MESSAGE, filters={"conversation": conversation, "visibility": "Private",
+													  "communication": ["is", "set"]}, pluck="communication")
+	return {"participants": people, "warnings": warnings, "private": private}
 
 
 def set_participant(doctype: str, name: str, email: str, role: str, active: int) -> None:

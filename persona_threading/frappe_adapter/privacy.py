@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import frappe
 
+from ..engine.body import html_to_text
 from . import store
 
 
@@ -53,3 +54,12 @@ def hide_private_from_portal(context) -> None:
 	hidden = private_communications([c.get("name") for c in comments])
 	if hidden:
 		context["comment_list"] = [c for c in comments if c.get("name") not in hidden]
+
+
+def private_texts(conversation: str) -> list[str]:
+	"""The text of each private message of a conversation (what a quote of it would show)."""
+	Message, Communication = frappe.qb.DocType(store.MESSAGE), frappe.qb.DocType("Communication")
+	rows = (frappe.qb.from_(Message).join(Communication).on(Communication.name == Message.communication)
+			.select(Communication.content)
+			.where((Message.conversation == conversation) & (Message.visibility == "Private")).run())
+	return [html_to_text(content or "") for (content,) in rows]

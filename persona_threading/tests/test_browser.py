@@ -165,6 +165,40 @@ class TestParticipantsPanel(BrowserCase):
 				expect(row.locator(".pt-state")).to_have_text("active")
 
 
+class TestInternalNotesInTheBrowser(BrowserCase):
+	def test_a_note_is_marked_internal_and_replying_to_it_quotes_the_customer_instead(self):
+		from playwright.sync_api import expect
+
+		from persona_threading.demo.client import new_mail
+
+		from .helpers import INBOX_ADDRESS, issue_of
+
+		requester = unique_customer()
+		first = new_mail(requester, INBOX_ADDRESS, "Scanner broken", "The scanner shows error E42.")
+		receive(first)
+		issue = issue_of(first)
+		note = new_mail(AGENT, INBOX_ADDRESS, "Re: Scanner broken", "Internal: warranty expired last week",
+						In_Reply_To=f"<{parse_message(first).message_id}>")
+		receive(note)
+		note_name = communication_for(parse_message(note).message_id).name
+		# With a signature of their own, stock's composer does not read Email Account (which
+		# a Support Team agent may not: the composer would stay empty, quote and all).
+		frappe.db.set_value("User", AGENT, "email_signature", "<p>-- The support team</p>")
+		self.addCleanup(frappe.db.commit)
+		self.addCleanup(frappe.db.set_value, "User", AGENT, "email_signature", None)
+		frappe.db.commit()
+		with self.agent_page() as (page, url):
+			self.open_issue(page, url, issue)
+			item = page.locator(f".timeline-item[data-name='{note_name}']")
+			expect(item.locator(".pt-internal")).to_have_text("Internal", timeout=20000)
+			self.close_stock_messages(page)
+			page.evaluate("(name) => cur_frm.timeline.compose_mail("
+						  "cur_frm.get_docinfo().communications.find((c) => c.name === name))", note_name)
+			editor = page.locator(".modal.show .ql-editor").first
+			expect(editor).to_contain_text("error E42", timeout=30000)
+			self.assertNotIn("warranty", editor.inner_text())
+
+
 class TestSnippetComposerInTheBrowser(BrowserCase):
 	def setUp(self):
 		super().setUp()

@@ -11,7 +11,8 @@ from persona_threading.engine import decision as act
 from persona_threading.engine.decision import Decision
 from persona_threading.engine.message import parse_message
 from persona_threading.frappe_adapter.lookup import _site_time
-from persona_threading.lookup_contract import check_count_contract, check_lookup_contract, check_trust_contract
+from persona_threading.lookup_contract import (check_count_contract, check_lookup_contract,
+											   check_participants_contract, check_trust_contract)
 
 from .helpers import agent, ensure_company
 
@@ -72,6 +73,12 @@ class FrappeTrustSeeder(FrappeSeeder):
 							  None, "Inbound")
 
 
+class FrappeParticipantSeeder(FrappeTrustSeeder):
+	def light_agent(self, email):
+		agent(email)  # an agent (Support Team) who is also a light agent: light wins
+		frappe.get_doc("User", email).add_roles("PT Light Agent")
+
+
 class TestLookupContract(FrappeTestCase):
 	def test_frappe_lookup_honours_the_lookup_contract(self):
 		check_lookup_contract(FrappeSeeder(), FrappeLookup())
@@ -81,3 +88,6 @@ class TestLookupContract(FrappeTestCase):
 
 	def test_frappe_lookup_honours_the_trust_contract(self):
 		check_trust_contract(FrappeTrustSeeder(), FrappeLookup())
+
+	def test_frappe_lookup_honours_the_participants_contract(self):
+		check_participants_contract(FrappeParticipantSeeder(), FrappeLookup())

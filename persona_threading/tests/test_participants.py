@@ -226,3 +226,42 @@ class TestMailSentFromTheIssue(ParticipantsCase):
 		for customer in (requester, cc, colleague):
 			for raw in queued_to(customer):
 				self.assertNotIn(follower, raw or "")
+
+	def test_a_public_reply_never_quotes_an_internal_note(self):
+		from frappe.core.doctype.communication.email import make
+
+		requester, _, first, issue, _ = self.conversation_with_cc()
+		note = "Internal: the customer owes us three invoices, be firm"
+		receive(reply(AGENT, INBOX_ADDRESS, "", note, first))
+		quoted = (f"<p>We are on it.</p><p>On 29-11-2026, {AGENT} wrote:</p>"
+				  f"<blockquote>{note}</blockquote>")  # what the composer quotes when replying to it
+		sent = make(doctype="Issue", name=issue, subject="Re: Printer broken", content=quoted,
+					recipients=requester, sender=INBOX_ADDRESS, send_email=True)["name"]
+		self.assertNotIn("invoices", frappe.db.get_value("Communication", sent, "content"))
+		bodies = [parse_message(raw.encode()).text for raw in queued_to(requester) if raw]
+		bodies = [body for body in bodies if "We are on it" in body]  # decoded: QP may split words
+		self.assertEqual(len(bodies), 1)
+		self.assertNotIn("invoices", bodies[0])
+		self.assertIn("quote of a private message", " ".join(timeline("Issue", issue)))
+
+
+class TestParentRecords(ParticipantsCase):
+	def parent_of(self, conversation, email):
+		return frappe.db.get_value("PT Conversation Follower", {"conversation": conversation, "email": email},
+								   ["follower_doctype", "follower_name"])
+
+	def test_the_accounts_create_contact_setting_decides_whether_a_new_cc_gets_a_contact(self):
+		inbox = support_inbox()
+		for create_contact in (1, 0):
+			inbox.db_set("create_contact", create_contact)
+			try:
+				requester, cc, _, _, conversation = self.conversation_with_cc()
+			finally:
+				inbox.db_set("create_contact", 1)
+			contact = frappe.db.get_value("Contact Email", {"email_id": cc}, "parent")
+			if create_contact:
+				self.assertTrue(contact)
+				self.assertEqual(self.parent_of(conversation, cc), ("Contact", contact))
+			else:
+				self.assertIsNone(contact)
+				self.assertEqual(self.parent_of(conversation, cc), (None, None))

@@ -87,7 +87,8 @@ persona_threading.participants_html = function (people) {
 
 persona_threading.show_participants = function (frm) {
 	const args = { doctype: frm.doctype, name: frm.docname };
-	frappe.xcall("persona_threading.api.conversation_participants", args).then(({ participants, warnings }) => {
+	frappe.xcall("persona_threading.api.conversation_participants", args).then(({ participants, warnings, private: hidden }) => {
+		persona_threading.mark_private(frm, hidden || []);
 		const call = (method, extra) =>
 			frappe.xcall(`persona_threading.api.${method}`, { ...args, ...extra }).then(() => frm.reload_doc());
 		const html = persona_threading.participants_html(participants);
@@ -118,6 +119,53 @@ persona_threading.show_participants = function (frm) {
 		}
 	});
 };
+
+// Private messages (internal notes, third parties' replies) are marked "Internal" on the
+// timeline, and the composer never quotes one: it quotes the last public mail instead (the
+// server removes such a quote too, whatever the client sends).
+persona_threading.mark_private = function (frm, names) {
+	frm.pt_private = new Set(names);
+	const timeline = frm.timeline;
+	if (timeline && !timeline.__pt_private) {
+		const last_email = timeline.get_last_email.bind(timeline);
+		timeline.get_last_email = function (from_recipient) {
+			const all = (frm.get_docinfo().communications || []).filter((c) => !frm.pt_private.has(c.name));
+			const docinfo = frm.get_docinfo();
+			const kept = docinfo.communications;
+			docinfo.communications = all;
+			try {
+				return last_email(from_recipient);
+			} finally {
+				docinfo.communications = kept;
+			}
+		};
+		const render = timeline.render_timeline_items.bind(timeline);
+		timeline.render_timeline_items = function () {
+			const out = render(...arguments);
+			persona_threading.mark_private(frm, [...frm.pt_private]);  // re-rendered: mark again
+			return out;
+		};
+		timeline.__pt_private = true;
+	}
+	for (const name of names) {
+		const $item = $(frm.wrapper).find(`.timeline-item[data-name="${CSS.escape(name)}"]`);
+		if ($item.length && !$item.find(".pt-internal").length) {
+			$item.find(".timeline-content, .timeline-message-box").first()
+				.prepend(`<span class="indicator-pill orange pt-internal">${__("Internal")}</span> `);
+		}
+	}
+};
+
+if (frappe.views.CommunicationComposer && !frappe.views.CommunicationComposer.__pt_quotes) {
+	const earlier = frappe.views.CommunicationComposer.prototype.get_earlier_reply;
+	frappe.views.CommunicationComposer.prototype.get_earlier_reply = function () {
+		if (this.last_email && this.frm && this.frm.pt_private && this.frm.pt_private.has(this.last_email.name)) {
+			this.last_email = null;  // falls back to the timeline's last public mail
+		}
+		return earlier.apply(this, arguments);
+	};
+	frappe.views.CommunicationComposer.__pt_quotes = true;
+}
 
 frappe.ui.form.on("Issue", {
 	refresh(frm) {

@@ -22,6 +22,7 @@ from .engine.limits import AutoReplyVerdict
 from .engine.message import InboundMessage, is_email, parse_message
 from .engine.outgoing import new_thread_root, stamp
 from .engine.router import route
+from .replay import MappingError, Replayer, message_key, oldest_first, ticket_map
 from .session import Session
 from .sources import RawMail, SourceError, count_messages, read_sources
 from .store.sqlite import SqliteStore, StoreError
@@ -142,6 +143,51 @@ def cmd_route(app: App, args) -> int:
         if args.dry_run:
             db.execute("ROLLBACK")
     return tally.close("routed")
+
+
+def _read_mapping(path: str) -> dict[str, str | None]:
+    try:
+        with open(path, "rb") as handle:
+            data = json.loads(handle.read())
+    except OSError as exc:
+        raise SourceError(f"cannot read {path}: {exc.strerror}") from exc
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path}: not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from exc
+    except (UnicodeDecodeError, RecursionError) as exc:
+        raise UsageError(f"{path}: not JSON: {'not UTF-8 text' if isinstance(exc, UnicodeDecodeError) else 'nested too deeply'}") from exc
+    try:
+        return ticket_map(data)
+    except MappingError as exc:
+        raise UsageError(f"{path}: {exc}") from exc
+
+
+def cmd_compare(args) -> int:
+    """Replay the sources oldest first in a throwaway store (never --db) and compare."""
+    tickets = _read_mapping(args.mapping)
+    config = load_config(args.config) if args.config else None
+    tally = _Tally()
+    mails = oldest_first(_emails(args.sources, tally), lambda pair: pair[1].date)
+    with Replayer(config) as replayer:
+        for (mail, message), at in mails:
+            key = message_key(message.message_id)
+            try:
+                replayer.feed_received(message, tickets.get(key), mail.origin, at, mapped=key in tickets)
+            except Exception as exc:  # keep going, as route does
+                tally.failed(mail.origin, exc)
+                continue
+            tally.done += 1
+    report = replayer.report
+    if args.csv:
+        try:
+            with open(args.csv, "w", newline="", encoding="utf-8") as handle:
+                report.write_csv(handle)
+        except OSError as exc:
+            raise SourceError(f"cannot write {args.csv}: {exc.strerror}") from exc
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False))
+    else:
+        print("\n".join(report.summary_lines()))
+    return tally.close("replayed")
 
 
 def cmd_explain(app: App, args) -> int:
@@ -311,6 +357,13 @@ def build_parser() -> argparse.ArgumentParser:
     n = queue.add_parser("new", help="open a new conversation from a queued message")
     n.add_argument("message", help="Message-ID or queue number")
     n.add_argument("--project", help="project prefix")
+
+    p = sub.add_parser("compare", help="replay mail and compare with the tickets another system chose")
+    p.add_argument("mapping", metavar="MAPPING.json", help='{"<message-id>": "<ticket>", ...}')
+    p.add_argument("sources", nargs="+", metavar="SOURCE", help=".eml, mbox, Maildir, or -")
+    p.add_argument("--json", action="store_true", help="one JSON object: the whole report")
+    p.add_argument("--csv", metavar="OUT.csv", help="also write one row per disagreement here")
+    p.set_defaults(handler=cmd_compare, opens_db=False)
 
     sub.add_parser("demo", help="replay a bundled sample mailbox").set_defaults(handler=cmd_demo, opens_db=False)
     return parser

@@ -8,85 +8,43 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
-from dataclasses import replace
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
-from datetime import datetime, timezone
 from email.utils import formatdate, make_msgid
+from typing import Iterator
 
 from .config import Config, ConfigError, load_config
 from .engine import decision as act
 from .engine.decision import Decision
-from .engine.limits import AutoReplyVerdict, apply_flood_guard, mail_time, should_auto_reply
+from .engine.limits import AutoReplyVerdict
 from .engine.message import InboundMessage, is_email, parse_message
 from .engine.outgoing import new_thread_root, stamp
 from .engine.router import route
-from .sources import SourceError, count_messages, read_sources
+from .replay import MappingError, Replayer, message_key, oldest_first, ticket_map
+from .session import Session
+from .sources import RawMail, SourceError, count_messages, read_sources
 from .store.sqlite import SqliteStore, StoreError
+from .terminal import terminal_safe
 
 DEFAULT_DB = "./persona_threading.sqlite3"
 SHOWN_LINES = 12  # of each message's text in `show` (--json has all of it)
-
-# C0 controls but tab and newline, DEL, C1 controls, bidi marks/embeddings/overrides/isolates,
-# and lone surrogates (undecodable bytes of a file name).
-_UNSAFE_FOR_TERMINAL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
-                                  "\u2066-\u2069\ud800-\udfff]")
-
-
-def terminal_safe(text: object) -> str:
-    """Mail-derived text made harmless for a terminal: escapes (ANSI/OSC), other controls and
-    bidi overrides become visible escapes (``\\x1b``), so a subject cannot rewrite the
-    agent's screen or reorder what it shows. For human output only; JSON stays exact."""
-    return _UNSAFE_FOR_TERMINAL.sub(_escape_char, str(text))
-
-
-def _escape_char(found: re.Match) -> str:
-    code = ord(found.group())
-    if 0xDC80 <= code <= 0xDCFF:  # surrogateescape: the original byte
-        return f"\\x{code - 0xDC00:02x}"
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
 class UsageError(Exception):
     """A command-line argument the command cannot use; the message says which."""
 
 
-class App:
+class App(Session):
     """The store, configuration and keyring one invocation works with."""
 
     def __init__(self, db: str, config_path: str | None):
-        self.config = load_config(config_path) if config_path else Config()
-        self.store = SqliteStore(db)
-        if config_path:
-            self.store.apply_config(self.config.projects, self.config.inboxes, self.config.users,
-                                    self.config.policy.cc_blocklist)
-        else:  # the blocklist configured last holds without --config too
-            self.config.policy = replace(self.config.policy, cc_blocklist=self.store.cc_blocklist())
-        self.keyring = self.store.keyring(self.config.secret)
+        config = load_config(config_path) if config_path else Config()
+        super().__init__(SqliteStore(db), config, apply=bool(config_path))
 
     def process(self, raw: bytes) -> Decision:
         return self.handle(raw)[0]
-
-    def handle(self, mail: bytes | InboundMessage,
-               fetched_at: datetime | None = None) -> tuple[Decision, AutoReplyVerdict]:
-        """Route, flood-guard and store one mail; say whether an automatic reply would go out.
-
-        Windows count on each mail's own time (its Date, never later than the fetch), so a
-        replayed export is judged as it arrived, not as if everything came in at once.
-        """
-        message = mail if isinstance(mail, InboundMessage) else parse_message(mail)
-        fetched_at = fetched_at or datetime.now(timezone.utc)
-        at = mail_time(message.date, fetched_at)
-        decision = route(message, self.store, self.keyring, policy=self.config.policy)
-        apply_flood_guard(decision, message.from_addr, self.store, at, self.config.flood_guard)
-        self.store.record(message, decision, at)
-        verdict = should_auto_reply(message, decision, self.store, at, self.config.auto_reply,
-                                    self.config.flood_guard, fetched_at)
-        if decision.action == act.NEW:  # only these may be answered: audit sent or suppressed
-            self.store.record_auto_reply(decision.conversation, message.from_addr, verdict.send, verdict.reason, at)
-        return decision, verdict
 
 
 def _print_decision(decision: Decision, origin: str, as_json: bool,
@@ -127,41 +85,109 @@ class _Progress:
             sys.stderr.write("\n")
 
 
+@dataclass
+class _Tally:
+    """What became of each input of `route` or `compare`, for the closing line on stderr."""
+
+    done: int = 0
+    skipped: int = 0
+    unreadable: int = 0
+    failures: int = 0
+
+    def close(self, verb: str) -> int:
+        print(f"persona-threading: {self.done} {verb}, {self.skipped} skipped (not email), {self.unreadable}"
+              f" unreadable, {self.failures} not processed", file=sys.stderr)
+        return 1 if self.skipped or self.unreadable or self.failures else 0
+
+    def failed(self, origin: str, exc: Exception) -> None:
+        self.failures += 1
+        print(f"persona-threading: {terminal_safe(origin)}: not processed: {terminal_safe(exc)}", file=sys.stderr)
+
+
+def _emails(sources: list[str], tally: _Tally, progress: _Progress | None = None
+            ) -> Iterator[tuple[RawMail, InboundMessage]]:
+    """Each email of the sources, parsed; an unreadable file or a non-email is reported and counted."""
+    for mail in read_sources(sources):
+        if progress:
+            progress.step()
+        if mail.unreadable:  # a file in a folder: report it, go on with the others
+            tally.unreadable += 1
+            print(f"persona-threading: {terminal_safe(mail.unreadable)}", file=sys.stderr)
+            continue
+        message = parse_message(mail.raw)
+        if not is_email(message):
+            tally.skipped += 1
+            print(f"persona-threading: {terminal_safe(mail.origin)}: skipped: not an email message (no header fields)",
+                  file=sys.stderr)
+            continue
+        yield mail, message
+
+
 def cmd_route(app: App, args) -> int:
     db = app.store.db
     if args.dry_run:
         db.execute("BEGIN")  # every record() joins this transaction; rolled back at the end
-    routed = skipped = unreadable = failures = 0
+    tally = _Tally()
     progress = _Progress(count_messages(args.sources))
     try:
-        for mail in read_sources(args.sources):
-            progress.step()
-            origin = terminal_safe(mail.origin)
-            if mail.unreadable:  # a file in a folder: report it, route the others
-                unreadable += 1
-                print(f"persona-threading: {terminal_safe(mail.unreadable)}", file=sys.stderr)
-                continue
-            message = parse_message(mail.raw)
-            if not is_email(message):
-                skipped += 1
-                print(f"persona-threading: {origin}: skipped: not an email message (no header fields)",
-                      file=sys.stderr)
-                continue
+        for mail, message in _emails(args.sources, tally, progress):
             try:
                 decision, auto_reply = app.handle(message)
             except Exception as exc:  # keep going: one bad mail must not stop a replay
-                failures += 1
-                print(f"persona-threading: {origin}: not processed: {terminal_safe(exc)}", file=sys.stderr)
+                tally.failed(mail.origin, exc)
                 continue
-            routed += 1
+            tally.done += 1
             _print_decision(decision, mail.origin, args.json, auto_reply)
     finally:
         progress.close()
         if args.dry_run:
             db.execute("ROLLBACK")
-    print(f"persona-threading: {routed} routed, {skipped} skipped (not email), {unreadable} unreadable, "
-          f"{failures} not processed", file=sys.stderr)
-    return 1 if skipped or unreadable or failures else 0
+    return tally.close("routed")
+
+
+def _read_mapping(path: str) -> dict[str, str | None]:
+    try:
+        with open(path, "rb") as handle:
+            data = json.loads(handle.read())
+    except OSError as exc:
+        raise SourceError(f"cannot read {path}: {exc.strerror}") from exc
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path}: not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from exc
+    except (UnicodeDecodeError, RecursionError) as exc:
+        raise UsageError(f"{path}: not JSON: {'not UTF-8 text' if isinstance(exc, UnicodeDecodeError) else 'nested too deeply'}") from exc
+    try:
+        return ticket_map(data)
+    except MappingError as exc:
+        raise UsageError(f"{path}: {exc}") from exc
+
+
+def cmd_compare(args) -> int:
+    """Replay the sources oldest first in a throwaway store (never --db) and compare."""
+    tickets = _read_mapping(args.mapping)
+    config = load_config(args.config) if args.config else None
+    tally = _Tally()
+    mails = oldest_first(_emails(args.sources, tally), lambda pair: pair[1].date)
+    with Replayer(config) as replayer:
+        for (mail, message), at in mails:
+            key = message_key(message.message_id)
+            try:
+                replayer.feed_received(message, tickets.get(key), mail.origin, at, mapped=key in tickets)
+            except Exception as exc:  # keep going, as route does
+                tally.failed(mail.origin, exc)
+                continue
+            tally.done += 1
+    report = replayer.report
+    if args.csv:
+        try:
+            with open(args.csv, "w", newline="", encoding="utf-8") as handle:
+                report.write_csv(handle)
+        except OSError as exc:
+            raise SourceError(f"cannot write {args.csv}: {exc.strerror}") from exc
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False))
+    else:
+        print("\n".join(report.summary_lines()))
+    return tally.close("replayed")
 
 
 def cmd_explain(app: App, args) -> int:
@@ -204,10 +230,7 @@ def build_reply(app: App, conversation: str, sender: str, body: str, to: list[st
     mail.set_content(stamped.text)
     mail.add_alternative(stamped.html, subtype="html")
     raw = mail.as_bytes()
-    message = parse_message(raw)
-    decision = Decision(message.message_id, act.OUTBOUND, "outbound",
-                        "reply written by persona-threading reply", conversation=conversation)
-    app.store.record(message, decision)
+    app.record_sent(parse_message(raw), conversation, "reply written by persona-threading reply")
     return raw
 
 
@@ -335,15 +358,22 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("message", help="Message-ID or queue number")
     n.add_argument("--project", help="project prefix")
 
-    sub.add_parser("demo", help="replay a bundled sample mailbox").set_defaults(handler=None)
+    p = sub.add_parser("compare", help="replay mail and compare with the tickets another system chose")
+    p.add_argument("mapping", metavar="MAPPING.json", help='{"<message-id>": "<ticket>", ...}')
+    p.add_argument("sources", nargs="+", metavar="SOURCE", help=".eml, mbox, Maildir, or -")
+    p.add_argument("--json", action="store_true", help="one JSON object: the whole report")
+    p.add_argument("--csv", metavar="OUT.csv", help="also write one row per disagreement here")
+    p.set_defaults(handler=cmd_compare, opens_db=False)
+
+    sub.add_parser("demo", help="replay a bundled sample mailbox").set_defaults(handler=cmd_demo, opens_db=False)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "demo":
-            return cmd_demo(args)
+        if not getattr(args, "opens_db", True):  # demo and compare work in stores of their own
+            return args.handler(args)
         app = App(args.db, args.config)
         try:
             return args.handler(app, args)

@@ -6,7 +6,8 @@ import subprocess
 import sys
 
 ENGINE = pathlib.Path(__file__).resolve().parents[1] / "persona_threading" / "engine"
-PURE = [ENGINE, ENGINE.parent / "store", ENGINE.parent / "cli.py", ENGINE.parent / "demo", ENGINE.parent / "e2e"]
+PURE = [ENGINE, ENGINE.parent / "store", ENGINE.parent / "cli.py", ENGINE.parent / "demo", ENGINE.parent / "e2e",
+        ENGINE.parent / "replay.py", ENGINE.parent / "session.py", ENGINE.parent / "terminal.py"]
 
 
 def test_no_frappe_import_in_pure_modules():
@@ -25,6 +26,6 @@ def test_no_frappe_import_in_pure_modules():
 
 def test_engine_imports_without_frappe_installed():
     code = ("import sys; sys.modules['frappe'] = None; import persona_threading.engine, "
-            "persona_threading.cli, persona_threading.store.sqlite; print('ok')")
+            "persona_threading.cli, persona_threading.replay, persona_threading.store.sqlite; print('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "ok", out.stderr

@@ -58,18 +58,22 @@ class AutoReplyVerdict(NamedTuple):
         return {"send": self.send, "reason": self.reason}
 
 
-def mail_time(date_header: str | None, fetched_at: datetime) -> datetime:
-    """When the mail was written: its Date, or the fetch time when Date is missing, unreadable
-    or in the future (a wrong clock must not make old mail look new)."""
+def parse_date(date_header: str | None) -> datetime | None:
+    """A Date header as an aware time (UTC when it names no zone); None when missing or unreadable."""
     try:
         written = email.utils.parsedate_to_datetime(date_header) if date_header else None
     except (TypeError, ValueError, IndexError, OverflowError):
-        written = None
-    if written is None:
-        return fetched_at
-    if written.tzinfo is None:
+        return None
+    if written is not None and written.tzinfo is None:
         written = written.replace(tzinfo=timezone.utc)
-    return min(written, fetched_at)
+    return written
+
+
+def mail_time(date_header: str | None, fetched_at: datetime) -> datetime:
+    """When the mail was written: its Date, or the fetch time when Date is missing, unreadable
+    or in the future (a wrong clock must not make old mail look new)."""
+    written = parse_date(date_header)
+    return fetched_at if written is None else min(written, fetched_at)
 
 
 def never_answer_match(address: str, patterns: tuple[str, ...] = NEVER_ANSWER) -> str | None:

@@ -45,7 +45,11 @@ doctype_js = {
 }
 
 # Private messages (internal notes, third parties' replies): desk users only, everywhere.
-has_permission = {"Communication": "persona_threading.frappe_adapter.privacy.communication_permission"}
+# A light agent never mails the customer from an Issue (internal notes only).
+has_permission = {
+	"Communication": "persona_threading.frappe_adapter.privacy.communication_permission",
+	"Issue": "persona_threading.frappe_adapter.privacy.conversation_permission",
+}
 permission_query_conditions = {
 	"Communication": "persona_threading.frappe_adapter.privacy.communication_query_conditions",
 }

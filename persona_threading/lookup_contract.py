@@ -6,7 +6,7 @@ engine relies on. Both test suites call it, so the two stores cannot drift apart
 Frappe suite calls it once its seeder implements ``CountSeeder``. ``check_trust_contract``
 covers what issue 9 added (participant_role, Project.accepts_inbound, the StoredMessage
 digest/sender/sent_date, a Message-ID stored twice); it needs a ``TrustSeeder``.
-``check_participants_contract`` covers what issue 11 added (participants, is_light_agent);
+``check_participants_contract`` covers what issue 11 added (participants, is_agent, is_light_agent);
 it needs a ``ParticipantSeeder``.
 """
 
@@ -75,6 +75,10 @@ def check_participants_contract(seed: ParticipantSeeder, lookup) -> None:
     assert lookup.is_light_agent("Contract-Light@help.example")
     assert not lookup.is_light_agent("contract-agent@help.example")
     assert not lookup.is_light_agent(f"stranger-{tag}@help.example")
+    assert lookup.is_agent("Contract-Agent@help.example")
+    assert not lookup.is_agent(f"stranger-{tag}@help.example")
+    seed.user("contract-gone@help.example", False)
+    assert not lookup.is_agent("contract-gone@help.example")
 
 
 def check_trust_contract(seed: TrustSeeder, lookup) -> None:

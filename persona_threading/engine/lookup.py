@@ -68,6 +68,11 @@ class Lookup(Protocol):
     def is_active_user(self, address: str) -> bool:
         """Whether the address belongs to an active internal user (agent)."""
 
+    def is_agent(self, address: str) -> bool:
+        """Whether the address belongs to an active agent, who may add CCs and reply publicly
+        by email (Frappe: a user with ERPNext's Support Team role; CLI: an active ``[[user]]``).
+        An internal user who is not an agent counts as anybody else for participants."""
+
     def is_light_agent(self, address: str) -> bool:
         """Whether the address belongs to an active internal user who is a light agent (Frappe:
         the role PT Light Agent, whatever other roles they have; CLI: ``light_agent = true``):

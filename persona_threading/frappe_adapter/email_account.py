@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import contextlib
 
+import frappe
+
 from frappe.email.doctype.email_account import email_account as stock
 from frappe.email.doctype.email_account.email_account import EmailAccount
 from frappe.email.receive import InboundMail
 
-from . import auto_reply, settings
+from . import auto_reply, journal, settings
 from .inbound import PTInboundMail
 from .routing_config import check_default_landing_project
 
@@ -63,6 +65,15 @@ class PTEmailAccount(EmailAccount):
 		if not settings.enabled():
 			return mails
 		target = settings.conversation_doctype()
-		return [
-			PTInboundMail.adopt(mail) if (mail.append_to or self.append_to) == target else mail for mail in mails
-		]
+		ours = [mail for mail in mails if (mail.append_to or self.append_to) == target]
+		others = [mail for mail in mails if (mail.append_to or self.append_to) != target]
+		return others + [PTInboundMail.adopt(mail) for mail in journal.take(self, ours, SafeInboundMail)]
+
+	def handle_bad_emails(self, uid, raw, reason):
+		"""A journaled mail stays in the journal (tried again next pull); only other mail goes
+		to stock's Unhandled Email."""
+		digest_name = journal.entry_name(self.name, raw if isinstance(raw, bytes) else
+										 raw.encode("utf-8", "surrogateescape"))
+		if frappe.db.exists(journal.JOURNAL, digest_name):
+			return
+		super().handle_bad_emails(uid, raw, reason)

@@ -9,6 +9,9 @@ duplicates by Message-ID, Unhandled Email on errors) is stock, via super().
 
 from __future__ import annotations
 
+from functools import partial
+
+import frappe
 from frappe.email.receive import InboundMail
 
 from ..engine import decision as act
@@ -21,7 +24,7 @@ from ..engine.message import parse_message
 from ..engine.participants import review_participants
 from ..engine.router import route
 from ..engine.rules.prefix import find_prefix
-from . import settings, store
+from . import concurrency, journal, settings, store
 from .auto_reply import site_now
 from .lookup import FrappeLookup, days_in_status
 
@@ -32,12 +35,20 @@ class PTInboundMail(InboundMail):
 		"""Take over a stock InboundMail without parsing the message again."""
 		adopted = cls.__new__(cls)
 		adopted.__dict__.update(mail.__dict__)
-		adopted._decision = None
 		adopted._parsed = None
-		adopted._transition = None
-		adopted._status_before = None
-		adopted._linked_from = None
+		adopted._forget()
 		return adopted
+
+	def _forget(self):
+		"""Drop what one attempt decided (a retried transaction decides afresh)."""
+		self._decision = None
+		self._transition = None
+		self._status_before = None
+		self._linked_from = None
+		self._reference_document = None
+		self._parent_communication = None
+		self._parent_email_queue = None
+		self.flags.is_new_communication = False
 
 	@property
 	def parsed(self):
@@ -68,6 +79,26 @@ class PTInboundMail(InboundMail):
 		return bool(self.decision.machine) and self.decision.machine.get("kind") in SILENT_KINDS
 
 	def process(self):
+		"""Store this mail once: retried on a deadlock or lock timeout; with the journal, only
+		by the worker that claims it, and crossed off in the same transaction."""
+		entry = getattr(self, "journal_entry", None)
+		try:
+			return concurrency.retrying(lambda: self._process_once(entry), self._forget)
+		except Exception:
+			if entry:  # after stock's rollback: keep why, for the next pull and the admin
+				frappe.db.after_rollback.add(partial(journal.failed, entry, frappe.get_traceback()))
+			raise
+
+	def _process_once(self, entry):
+		if entry and not journal.claim(entry):
+			return None  # another worker has it, or it is stored already
+		concurrency.lock_message(self.parsed.message_id or "")
+		communication = self._store()
+		if entry:
+			journal.done(entry)
+		return communication
+
+	def _store(self):
 		communication = super().process()
 		if self.flags.is_new_communication:
 			store.record_inbound(self.parsed, self.decision, communication, self.email_account.name)

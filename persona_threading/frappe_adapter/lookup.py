@@ -19,6 +19,7 @@ from frappe.utils import get_datetime, now_datetime
 from ..engine.lookup import Inbox, Project, StoredMessage
 from ..engine.participants import Participant
 
+AGENT_ROLE = "Support Team"  # ERPNext's: adds CCs and replies publicly by email
 LIGHT_AGENT_ROLE = "PT Light Agent"  # reads conversations, writes internal notes; never adds CCs
 
 
@@ -112,14 +113,21 @@ class FrappeLookup:
 		)
 		return [Participant(email, role, bool(active)) for email, role, active in rows]
 
+	def is_agent(self, address: str) -> bool:
+		return self._has_role(address, AGENT_ROLE)
+
 	def is_light_agent(self, address: str) -> bool:
+		return self._has_role(address, LIGHT_AGENT_ROLE)
+
+	def _has_role(self, address: str, role: str) -> bool:
+		"""An enabled desk user holding ``role`` (Has Role is indexed by parent)."""
 		HasRole = frappe.qb.DocType("Has Role")
 		User = frappe.qb.DocType("User")
 		rows = (
 			frappe.qb.from_(HasRole)
 			.join(User).on(User.name == HasRole.parent)
 			.select(HasRole.parent)
-			.where((HasRole.parent == address) & (HasRole.parenttype == "User") & (HasRole.role == LIGHT_AGENT_ROLE)
+			.where((HasRole.parent == address) & (HasRole.parenttype == "User") & (HasRole.role == role)
 				   & (User.enabled == 1) & (User.user_type == "System User"))
 			.limit(1)
 			.run()

@@ -37,20 +37,34 @@ def panel(doctype: str, name: str) -> dict:
 	return {"participants": people, "warnings": warnings, "private": private}
 
 
+def _refuse_light_agent(what: str) -> None:
+	"""Light agents read conversations and write internal notes; nothing they do reaches the
+	customer or changes who does (also when they have Support Team too)."""
+	if FrappeLookup().is_light_agent(frappe.session.user):
+		frappe.throw(_("A light agent cannot {0}").format(what), frappe.PermissionError)
+
+
 def set_participant(doctype: str, name: str, email: str, role: str, active: int) -> None:
 	"""Add or remove a CC or a follower from the form (followers must be internal users)."""
 	conversation = _conversation_for_edit(doctype, name)
 	email = (email or "").strip().lower()
 	if role not in (CC, FOLLOWER) or not email:
 		frappe.throw(_("Only CCs and followers are added or removed here"))
+	if role == CC:
+		_refuse_light_agent(_("add or remove CCs"))
 	if role == FOLLOWER and not FrappeLookup().is_active_user(email):
 		frappe.throw(_("A follower is an active internal user; {0} is not one").format(email))
 	pattern = blocking_pattern(email, settings.routing_policy().cc_blocklist)
 	if pattern and int(active):
 		frappe.throw(_("{0} is on the CC blocklist ({1})").format(email, pattern))
-	row = frappe.db.get_value(store.FOLLOWER, {"conversation": conversation, "email": email})
+	row = frappe.db.get_value(store.FOLLOWER, {"conversation": conversation, "email": email}, ["name", "role"],
+							  as_dict=True)
+	if row and row.role not in (CC, FOLLOWER, THIRD_PARTY):  # the requester stays the requester
+		frappe.throw(_("{0} is the {1} of this conversation").format(email, _(row.role)))
+	if row and not int(active) and row.role != role:
+		frappe.throw(_("{0} is not a {1} here").format(email, _(role)))
 	if row:
-		frappe.db.set_value(store.FOLLOWER, row, {"role": role, "active": int(active)})
+		frappe.db.set_value(store.FOLLOWER, row.name, {"role": role, "active": int(active)})
 	elif int(active):
 		store.add_follower(conversation, email, role)
 	verb = "added" if int(active) else "removed"
@@ -65,16 +79,19 @@ def resolve_third_party(doctype: str, name: str, message: str, action: str) -> N
 	if row.conversation != conversation or not row.warning:
 		frappe.throw(_("No third-party warning {0} on {1} {2}").format(message, doctype, name))
 	if action == "make_public":
+		_refuse_light_agent(_("make a reply public"))
 		row.db_set({"visibility": "Public", "warning_resolved": 1})
 		if blocking_pattern(row.sender or "", settings.routing_policy().cc_blocklist):
 			note = f"reply from {row.sender} made public; not added as CC (blocklist)"
 		else:
-			follower = frappe.db.get_value(store.FOLLOWER, {"conversation": conversation, "email": row.sender,
-															 "role": THIRD_PARTY})
-			if follower:
-				frappe.db.set_value(store.FOLLOWER, follower, {"role": CC, "active": 1})
-			else:
+			follower = frappe.db.get_value(store.FOLLOWER, {"conversation": conversation, "email": row.sender},
+										   ["name", "role"], as_dict=True)
+			if not follower:
 				store.add_follower(conversation, row.sender, CC)
+			elif follower.role in (THIRD_PARTY, CC):  # a stranger, or a CC the requester had dropped
+				frappe.db.set_value(store.FOLLOWER, follower.name, {"role": CC, "active": 1})
+			else:  # the requester or an internal user keeps their role, active again
+				frappe.db.set_value(store.FOLLOWER, follower.name, "active", 1)
 			note = f"reply from {row.sender} made public and {row.sender} added as CC"
 	elif action == "dismiss":
 		row.db_set("warning_resolved", 1)

@@ -12,11 +12,20 @@ import frappe
 
 from ..engine.body import html_to_text
 from . import store
+from .lookup import FrappeLookup
 
 
 def _desk_user(user: str | None = None) -> bool:
 	user = user or frappe.session.user
 	return user == "Administrator" or frappe.get_cached_value("User", user, "user_type") == "System User"
+
+
+def conversation_permission(doc, ptype=None, user=None):
+	"""has_permission hook on the conversation DocType: a light agent never mails from it
+	(stock's reply from the form asks for "email"): no public reply, no CCs by that path."""
+	if ptype == "email" and FrappeLookup().is_light_agent(user or frappe.session.user):
+		return False
+	return None
 
 
 def private_communications(names) -> set[str]:

@@ -176,6 +176,10 @@ class SqliteStore:
                                            self.db.execute("SELECT email FROM users WHERE active = 1"))
         return address.lower() in self._active_users
 
+    def is_agent(self, address: str) -> bool:
+        """Every active ``[[user]]`` of the CLI's config handles conversations."""
+        return self.is_active_user(address)
+
     def is_light_agent(self, address: str) -> bool:
         """Read once per process, like the active users."""
         if self._light_agents is None:

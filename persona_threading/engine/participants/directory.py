@@ -78,10 +78,10 @@ class Directory:
 
     @classmethod
     def gather(cls, addresses: Iterable[str], lookup, cc_blocklist: Iterable[str] = ()) -> "Directory":
-        """Ask the Lookup about each address (a handful per mail: inbox, is_active_user,
+        """Ask the Lookup about each address (a handful per mail: inbox, is_agent,
         is_light_agent, each an indexed or cached lookup)."""
         wanted = {a.lower() for a in addresses if a}
         return cls(own_addresses=frozenset(a for a in wanted if lookup.inbox(bare_address(a)) is not None),
-                   agents=frozenset(a for a in wanted if lookup.is_active_user(a)),
+                   agents=frozenset(a for a in wanted if lookup.is_agent(a)),
                    light_agents=frozenset(a for a in wanted if lookup.is_light_agent(a)),
                    cc_blocklist=tuple(cc_blocklist))

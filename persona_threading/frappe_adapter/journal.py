@@ -1,0 +1,101 @@
+"""The inbound journal: a fetched mail is written down before it is processed, and crossed
+off in the very transaction that stores it.
+
+Stock loses mail that fails half-way: the IMAP UID has moved on (or the mail was flagged
+\\Seen when fetched), so the next pull never sees it again, and a worker killed in the middle
+of a batch loses the rest of the batch the same way. Here each pull first commits every
+fetched mail to PT Inbound Journal, then processes what the journal holds for the account
+(this pull's mail and whatever an earlier pull left), oldest first:
+
+- a mail is claimed with ``SELECT ... FOR UPDATE SKIP LOCKED`` inside its own transaction:
+  a second worker pulling the same account at the same time skips it, and finds it gone
+  once the first has committed, so each mail is processed once;
+- success deletes the row in the same transaction as the Communication (exactly once);
+- failure rolls both back; the row stays, with the error, for the next pull; each pull
+  counts one attempt and after ``MAX_ATTEMPTS`` the mail waits here for an admin.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+import frappe
+from frappe.email.receive import InboundMail
+
+from ..engine.message import parse_message
+from . import concurrency
+
+JOURNAL = "PT Inbound Journal"
+MAX_ATTEMPTS = 5
+
+
+def _raw_bytes(mail: InboundMail) -> bytes:
+	raw = mail.raw_message
+	return raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogateescape")
+
+
+def entry_name(account: str, raw: bytes) -> str:
+	"""The same mail fetched twice into one account has one entry."""
+	return hashlib.sha256(account.encode() + b"\0" + raw).hexdigest()[:40]
+
+
+def take(account, fetched: list[InboundMail], mail_class: type[InboundMail]) -> list[InboundMail]:
+	"""Journal this pull's mail (committed), then return everything the journal holds for
+	the account that is still to be tried, oldest first, each knowing its entry."""
+	return concurrency.retrying(lambda: _take(account, fetched, mail_class), lambda: None)
+
+
+def _take(account, fetched: list[InboundMail], mail_class: type[InboundMail]) -> list[InboundMail]:
+	by_name = {}
+	for mail in fetched:
+		raw = _raw_bytes(mail)
+		name = entry_name(account.name, raw)
+		by_name[name] = mail
+		frappe.get_doc({
+			"doctype": JOURNAL, "name": name, "email_account": account.name,
+			"message_id": (parse_message(raw).message_id or "")[:140], "uid": mail.uid,
+			"seen_status": mail.seen_status, "append_to": mail.append_to,
+			"raw": base64.b64encode(raw).decode(),
+		}).db_insert(ignore_if_duplicate=True)
+	frappe.db.commit()  # durable now; and a fresh snapshot sees what other workers journaled
+	Journal = frappe.qb.DocType(JOURNAL)
+	rows = (frappe.qb.from_(Journal).select(Journal.name)
+			.where((Journal.email_account == account.name) & (Journal.attempts < MAX_ATTEMPTS))
+			.orderby(Journal.creation).orderby(Journal.name).run(pluck=True))
+	if rows:  # this pull is one more attempt for each
+		frappe.qb.update(Journal).set(Journal.attempts, Journal.attempts + 1).where(Journal.name.isin(rows)).run()
+	frappe.db.commit()
+	mails = []
+	for name in rows:
+		mail = by_name.get(name) or _rebuild(name, account, mail_class)
+		if mail is not None:
+			mail.journal_entry = name
+			mails.append(mail)
+	return mails
+
+
+def _rebuild(name: str, account, mail_class: type[InboundMail]) -> InboundMail | None:
+	"""A mail an earlier pull left, as stock would have built it from the server."""
+	row = frappe.db.get_value(JOURNAL, name, ["raw", "uid", "seen_status", "append_to"], as_dict=True)
+	if not row:
+		return None
+	return mail_class(base64.b64decode(row.raw), account, row.uid or None, row.seen_status or None,
+					  row.append_to or None)
+
+
+def claim(name: str) -> bool:
+	"""Lock this mail's entry for the current transaction; False when another worker holds
+	it or it is already done (deleted)."""
+	return bool(frappe.db.get_value(JOURNAL, name, "name", for_update=True, skip_locked=True))
+
+
+def done(name: str) -> None:
+	"""Cross the mail off, in the transaction that stored it."""
+	frappe.db.delete(JOURNAL, {"name": name})
+
+
+def failed(name: str, error: str) -> None:
+	"""Keep why it failed (after the rollback; stock commits right after)."""
+	if frappe.db.exists(JOURNAL, name):
+		frappe.db.set_value(JOURNAL, name, "last_error", error[-10000:], update_modified=False)

@@ -1,4 +1,4 @@
-"""bench commands: `bench --site S persona-threading explain|backfill`."""
+"""bench commands: `bench --site S persona-threading explain|backfill|preview`."""
 
 from __future__ import annotations
 
@@ -59,6 +59,50 @@ def backfill(context, batch_size):
 	try:
 		done = backfill_all(batch_size=batch_size, progress=click.progressbar)
 		click.echo(f"backfilled {done['documents']} documents, {done['messages']} messages")
+	finally:
+		frappe.destroy()
+
+
+@persona_threading.command("preview")
+@click.option("--since", help="only mail received on or after this date (YYYY-MM-DD)")
+@click.option("--account", help="only mail received by this Email Account")
+@click.option("--json", "as_json", is_flag=True, help="the report as one JSON object")
+@click.option("--csv", "csv_path", help="write the disagreements here (default: ./persona-threading-preview-SITE.csv)")
+@pass_context
+def preview(context, since, account, as_json, csv_path):
+	"""Replay the site's received mail through the engine; list where it would have put mail
+	elsewhere than it is. Stores nothing and sends nothing."""
+	import json
+	import sys
+
+	import frappe
+
+	from .frappe_adapter import preview as previews
+
+	site = get_site(context)
+	frappe.init(site=site)
+	frappe.connect()
+	try:
+		total = previews.count(account, since)
+
+		def progress(done: int) -> bool:
+			if sys.stderr.isatty():
+				sys.stderr.write(f"\rreplayed {done}/{total}")
+			return True
+
+		report, stats = previews.replay(account, since, progress)
+		csv_path = csv_path or f"persona-threading-preview-{site}.csv"
+		with open(csv_path, "w", newline="") as handle:
+			report.write_csv(handle)
+		if as_json:
+			click.echo(json.dumps(report.as_dict() | {"replayed": stats["replayed"],
+														"without_headers": stats["without_headers"]}, default=str))
+		else:
+			click.echo(f"replayed {stats['replayed']} mails ({stats['without_headers']} received before the app"
+					   " kept headers: replayed from their record's fields)")
+			for line in report.summary_lines():
+				click.echo(line)
+		click.echo(f"disagreements written to {csv_path}", err=True)
 	finally:
 		frappe.destroy()
 

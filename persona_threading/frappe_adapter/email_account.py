@@ -20,7 +20,7 @@ from frappe.email.doctype.email_account.email_account import EmailAccount
 from frappe.email.receive import InboundMail
 
 from . import auto_reply, journal, settings
-from .inbound import PTInboundMail
+from .inbound import KeepsHeaders, PTInboundMail
 from .routing_config import check_default_landing_project
 
 
@@ -62,9 +62,10 @@ class PTEmailAccount(EmailAccount):
 	def get_inbound_mails(self):
 		with _safe_mail_building():
 			mails = super().get_inbound_mails()
-		if not settings.enabled():
-			return mails
 		target = settings.conversation_doctype()
+		if not settings.enabled():  # stock routes; the headers are kept for a preview
+			return [KeepsHeaders.adopt(mail) if (mail.append_to or self.append_to) == target else mail
+					for mail in mails]
 		ours = [mail for mail in mails if (mail.append_to or self.append_to) == target]
 		others = [mail for mail in mails if (mail.append_to or self.append_to) != target]
 		return others + [PTInboundMail.adopt(mail) for mail in journal.take(self, ours, SafeInboundMail)]

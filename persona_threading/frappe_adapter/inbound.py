@@ -24,17 +24,33 @@ from ..engine.message import parse_message
 from ..engine.participants import review_participants
 from ..engine.router import route
 from ..engine.rules.prefix import find_prefix
+from ..history import header_block
 from . import concurrency, journal, settings, store
 from .auto_reply import site_now
 from .lookup import FrappeLookup, days_in_status
 
 
-class PTInboundMail(InboundMail):
+class KeepsHeaders(InboundMail):
+	"""The Communication keeps the mail's header block: what a preview replays (history.py)."""
+
 	@classmethod
-	def adopt(cls, mail: InboundMail) -> "PTInboundMail":
+	def adopt(cls, mail: InboundMail):
 		"""Take over a stock InboundMail without parsing the message again."""
 		adopted = cls.__new__(cls)
 		adopted.__dict__.update(mail.__dict__)
+		return adopted
+
+	def as_dict(self):
+		data = super().as_dict()
+		raw = self.raw_message
+		data["pt_headers"] = header_block(raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogateescape"))
+		return data
+
+
+class PTInboundMail(KeepsHeaders):
+	@classmethod
+	def adopt(cls, mail: InboundMail) -> "PTInboundMail":
+		adopted = super().adopt(mail)
 		adopted._parsed = None
 		adopted._forget()
 		return adopted

@@ -42,6 +42,12 @@ CUSTOM_FIELDS = {
 		{"fieldname": "pt_closed_statuses", "fieldtype": "Small Text", "label": "Closed",
 		 "insert_after": "pt_resolved_statuses"},
 	],
+	"Communication": [
+		# The received mail's header block (capped): what routing read, kept for the preview
+		# of a change (replaying history needs References, Thread-Index, Auto-Submitted...).
+		{"fieldname": "pt_headers", "fieldtype": "Long Text", "label": "Mail headers (persona_threading)",
+		 "insert_after": "message_id", "hidden": 1, "read_only": 1, "no_copy": 1, "print_hide": 1},
+	],
 	"Email Account": [
 		# Beside stock's own auto-reply switch and message, which this app honours and renders
 		# with merge codes ({{ issue.customer.customer_name }}) on conversation inboxes.

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 
 import frappe
-from frappe.utils import parse_addr
 
 from ..engine import decision as act
 from ..engine.decision import Decision
@@ -110,18 +109,17 @@ def thread_email_queue(doc, method=None):
 	if auto_reply.is_automatic(doc.communication):
 		headers.update(auto_reply.LOOP_HEADERS)
 	doc.message = set_headers(doc.message, headers)
-	recipients = [(parse_addr(r.recipient)[1] or r.recipient, "To") for r in doc.recipients or []]
-	row = store.record_outbound(message_id, conversation, doc.communication, parse_addr(doc.sender)[1] or doc.sender,
-								recipients, "sent from the document by Frappe")
+	message = parse_message(doc.message.encode("utf-8", "surrogateescape"))
+	row = store.record_outbound(message, conversation, doc.communication, "sent from the document by Frappe")
 	if row and not auto_reply.is_automatic(doc.communication):
-		_people_of_a_sent_mail(conversation, (reference[0], reference[1]), message_id, doc.message)
+		_people_of_a_sent_mail(conversation, (reference[0], reference[1]), message)
 
 
-def _people_of_a_sent_mail(conversation: str, reference: tuple[str, str], message_id: str | None, raw: str) -> None:
+def _people_of_a_sent_mail(conversation: str, reference: tuple[str, str], message) -> None:
 	"""A reply sent from the document updates the participants from its To and Cc (the
 	engine's rules, as for received mail), and its followers hear of it by a separate mail."""
-	message = parse_message(raw.encode("utf-8", "surrogateescape"))
-	decision = Decision(message_id, act.OUTBOUND, "outbound", "sent from the document", conversation=conversation)
+	decision = Decision(message.message_id, act.OUTBOUND, "outbound", "sent from the document",
+						conversation=conversation)
 	review_participants(decision, message, FrappeLookup(), settings.routing_policy().cc_blocklist)
 	store.apply_participants(conversation, reference, decision)
 	notifications.after_message(conversation, reference, decision, frappe.session.user)

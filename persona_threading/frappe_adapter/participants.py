@@ -111,18 +111,20 @@ def recipients_of_a_public_reply(doctype: str, name: str) -> dict:
 	return {"to": found.to, "cc": found.cc}
 
 
-def _with_conversations(data: dict, doctype: str) -> dict:
-	"""A person's form (Contact, Customer, User) lists the conversations they take part in:
-	one address always links to the same record, across conversations."""
-	data.setdefault("non_standard_fieldnames", {})[store.FOLLOWER] = "follower_name"
-	data.setdefault("dynamic_links", {})["follower_name"] = [doctype, "follower_doctype"]
-	data.setdefault("transactions", []).append({"label": _("Conversations"), "items": [store.FOLLOWER]})
-	return data
-
-
 def contact_dashboard(data: dict) -> dict:
-	return _with_conversations(data, "Contact")
+	"""A Contact lists the conversations its addresses take part in (one address always links
+	to the same Contact, across conversations)."""
+	data.setdefault("non_standard_fieldnames", {})[store.FOLLOWER] = "follower_name"
+	data.setdefault("dynamic_links", {})["follower_name"] = ["Contact", "follower_doctype"]
+	return _with_conversations(data)
 
 
 def customer_dashboard(data: dict) -> dict:
-	return _with_conversations(data, "Customer")
+	"""A Customer lists the conversations of the Contacts linked to it."""
+	data.setdefault("non_standard_fieldnames", {})[store.FOLLOWER] = "customer"
+	return _with_conversations(data)
+
+
+def _with_conversations(data: dict) -> dict:
+	data.setdefault("transactions", []).append({"label": _("Conversations"), "items": [store.FOLLOWER]})
+	return data

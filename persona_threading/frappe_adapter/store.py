@@ -178,22 +178,27 @@ def mark_bounced(conversation: str, reference: tuple[str, str], bounces) -> None
 				f"Mail to {bounce.address} bounced ({reason}): they did not get the reply"))
 
 
-def record_outbound(message_id: str | None, conversation: str, communication: str | None, sender: str,
-					recipients: list[tuple[str, str]], evidence: str) -> str | None:
+def record_outbound(message: InboundMessage, conversation: str, communication: str | None,
+					evidence: str) -> str | None:
 	"""Store one sent mail so replies to it thread by headers. Idempotent by Message-ID."""
-	if message_id and frappe.db.exists(MESSAGE, {"message_id": message_id}):
+	if message.message_id and frappe.db.exists(MESSAGE, {"message_id": message.message_id}):
 		return None
-	decision = Decision(message_id, act.OUTBOUND, "outbound", evidence, conversation=conversation)
-	return _message_row(decision, communication, "Outbound", sender,
-						followers=[{"email": e, "role": role} for e, role in recipients])
+	decision = Decision(message.message_id, act.OUTBOUND, "outbound", evidence, conversation=conversation)
+	return _message_row(decision, communication, "Outbound", message.from_addr,
+						followers=_message_followers(message))
+
+
+def _message_followers(message: InboundMessage) -> list[dict]:
+	"""PT Message Follower rows: who the mail's From, To and Cc headers name (never Bcc)."""
+	followers = [{"email": message.from_addr, "role": "From"}] if message.from_addr else []
+	followers += [{"email": a.lower(), "role": "To"} for a in message.to]
+	followers += [{"email": a.lower(), "role": "Cc"} for a in message.cc]
+	return followers
 
 
 def _insert_message(message: InboundMessage, decision: Decision, communication: str, direction: str) -> str:
 	index = decode_thread_index(message.thread_index)
-	followers = [{"email": message.from_addr, "role": "From"}] if message.from_addr else []
-	followers += [{"email": a.lower(), "role": "To"} for a in message.to]
-	followers += [{"email": a.lower(), "role": "Cc"} for a in message.cc]
-	return _message_row(decision, communication, direction, message.from_addr, followers=followers,
+	return _message_row(decision, communication, direction, message.from_addr, followers=_message_followers(message),
 						thread_root=index.root if index and index.is_root else None,
 						digest=message.content_digest, sent_date=(message.date or "")[:140] or None)
 
@@ -247,7 +252,7 @@ def add_follower(conversation: str, email: str, role: str | None = None) -> None
 		return
 	if role is None:
 		role = sender_role(bool(frappe.db.exists(FOLLOWER, {"conversation": conversation, "role": REQUESTER})))
-	doctype, name = _follower_parent(email)
+	doctype, name, customer = _follower_parent(email)
 	frappe.get_doc(
 		{
 			"doctype": FOLLOWER,
@@ -257,19 +262,23 @@ def add_follower(conversation: str, email: str, role: str | None = None) -> None
 			"active": 1,
 			"follower_doctype": doctype,
 			"follower_name": name,
+			"customer": customer,
 		}
 	).insert(ignore_permissions=True)
 
 
-def _follower_parent(email: str) -> tuple[str | None, str | None]:
-	"""The Contact, User or Customer whose email this is (each an indexed lookup)."""
-	contact = frappe.db.get_value("Contact Email", {"email_id": email}, "parent")
+def _follower_parent(email: str) -> tuple[str | None, str | None, str | None]:
+	"""(parent doctype, parent, customer): the Contact with this email id (the oldest, so one
+	address always has the same parent), else the User; and the Customer that Contact links
+	to, whose form then lists the conversation too. Each an indexed lookup."""
+	contact = frappe.db.get_value("Contact Email", {"email_id": email}, "parent", order_by="creation asc")
 	if contact:
-		return "Contact", contact
+		customer = frappe.db.get_value("Dynamic Link", {"parenttype": "Contact", "parent": contact,
+														"link_doctype": "Customer"}, "link_name", order_by="idx asc")
+		return "Contact", contact, customer
 	if frappe.db.exists("User", email):
-		return "User", email
-	customer = frappe.db.get_value("Customer", {"email_id": email}, "name")
-	return ("Customer", customer) if customer else (None, None)
+		return "User", email, None
+	return None, None, None
 
 
 def record_imported(conversation: str, communication: dict) -> bool:

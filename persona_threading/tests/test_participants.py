@@ -265,3 +265,94 @@ class TestParentRecords(ParticipantsCase):
 			else:
 				self.assertIsNone(contact)
 				self.assertEqual(self.parent_of(conversation, cc), (None, None))
+
+
+class TestAgentsAndLightAgents(ParticipantsCase):
+	OFFICE = "pt-part-accounts@pt-test.example"  # a desk user who is not in Support Team
+
+	def test_a_light_agent_with_support_team_cannot_mail_from_the_issue_add_ccs_or_make_public(self):
+		from frappe.core.doctype.communication.email import make
+
+		from persona_threading import api
+
+		requester, cc, first, issue, conversation = self.conversation_with_cc()
+		stranger = unique_customer()
+		receive(reply(stranger, INBOX_ADDRESS, "", "Me too", first))
+		warning = api.conversation_participants("Issue", issue)["warnings"][0].name
+		self.assertTrue(frappe.has_permission("Issue", "email", doc=issue, user=AGENT))  # stock lets Support Team mail
+		frappe.db.commit()
+		frappe.set_user(LIGHT)
+		try:
+			self.assertFalse(frappe.has_permission("Issue", "email", doc=issue))
+			with self.assertRaises(frappe.PermissionError):
+				make(doctype="Issue", name=issue, subject="Re: Printer broken", content="<p>Public?</p>",
+					 recipients=requester, cc=unique_customer(), sender=INBOX_ADDRESS, send_email=True)
+			with self.assertRaises(frappe.PermissionError):
+				api.set_participant("Issue", issue, unique_customer(), "CC", 1)
+			with self.assertRaises(frappe.PermissionError):
+				api.resolve_third_party("Issue", issue, warning, "make_public")
+		finally:
+			frappe.set_user("Administrator")
+		frappe.db.rollback()
+		self.assertEqual(set(self.people(conversation)), {requester, cc, stranger})
+		self.assertEqual(self.people(conversation)[stranger], ("Third party", 1))
+
+	def test_a_desk_user_outside_support_team_adds_no_cc_by_email(self):
+		if not frappe.db.exists("User", self.OFFICE):
+			frappe.get_doc({"doctype": "User", "email": self.OFFICE, "first_name": "Accounts", "send_welcome_email": 0,
+							"roles": [{"role": "Accounts User"}]}).insert(ignore_permissions=True)
+		requester, _, first, _, conversation = self.conversation_with_cc()
+		newcomer = unique_customer()
+		mail = reply(self.OFFICE, f"{requester}, {INBOX_ADDRESS}", newcomer, "Looping someone in", first)
+		receive(mail)
+		self.assertNotIn(newcomer, self.people(conversation))
+		self.assertEqual(self.visibility(mail), "Private")
+
+	def test_the_requester_cannot_be_demoted_from_the_form(self):
+		from persona_threading import api
+
+		requester, _, _, issue, conversation = self.conversation_with_cc()
+		self.assertRaises(frappe.ValidationError, api.set_participant, "Issue", issue, requester, "CC", 1)
+		self.assertRaises(frappe.ValidationError, api.set_participant, "Issue", issue, requester, "CC", 0)
+		self.assertEqual(self.people(conversation)[requester], ("Requester", 1))
+
+	def test_making_a_dropped_ccs_reply_public_brings_them_back_as_an_active_cc(self):
+		from persona_threading import api
+
+		requester, cc, first, issue, conversation = self.conversation_with_cc()
+		receive(reply(requester, INBOX_ADDRESS, "", "Just me from now on", first))
+		self.assertEqual(self.people(conversation)[cc], ("CC", 0))
+		receive(reply(cc, INBOX_ADDRESS, "", "I still need this fixed", first))
+		warnings = api.conversation_participants("Issue", issue)["warnings"]
+		self.assertEqual([w.sender for w in warnings], [cc])
+		api.resolve_third_party("Issue", issue, warnings[0].name, "make_public")
+		self.assertEqual(self.people(conversation)[cc], ("CC", 1))
+
+
+class TestRecordsOfSentMailAndCustomers(ParticipantsCase):
+	def test_a_sent_mail_keeps_its_from_to_and_cc_and_never_its_bcc(self):
+		from frappe.core.doctype.communication.email import make
+
+		requester, cc, _, issue, conversation = self.conversation_with_cc()
+		hidden = unique_customer()
+		sent = make(doctype="Issue", name=issue, subject="Re: Printer broken", content="<p>On our way.</p>",
+					recipients=requester, cc=cc, bcc=hidden, sender=INBOX_ADDRESS, send_email=True)["name"]
+		row = frappe.db.get_value("PT Conversation Message", {"communication": sent, "direction": "Outbound"})
+		self.assertTrue(row)
+		followers = {(f.email, f.role) for f in frappe.get_all("PT Message Follower", filters={"parent": row},
+																  fields=["email", "role"])}
+		self.assertEqual(followers, {(INBOX_ADDRESS, "From"), (requester, "To"), (cc, "Cc")})
+
+	def test_a_customer_lists_the_conversations_of_its_contacts(self):
+		from frappe.desk.notifications import get_open_count
+
+		address = unique_customer()
+		customer = frappe.get_doc({"doctype": "Customer", "customer_name": f"PT Linked {address}",
+								   "customer_type": "Company"}).insert(ignore_permissions=True)
+		frappe.get_doc({"doctype": "Contact", "first_name": "Ada", "email_ids": [{"email_id": address, "is_primary": 1}],
+						"links": [{"link_doctype": "Customer", "link_name": customer.name}]}).insert(ignore_permissions=True)
+		receive(new_mail(address, INBOX_ADDRESS, "Hello", "First"))
+		receive(new_mail(address, INBOX_ADDRESS, "Again", "Second"))
+		counts = get_open_count("Customer", customer.name)
+		found = {row["doctype"]: row["count"] for row in counts["count"]["external_links_found"]}
+		self.assertEqual(found.get("PT Conversation Follower"), 2)

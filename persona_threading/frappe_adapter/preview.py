@@ -1,0 +1,218 @@
+"""Preview before switching on: replay the site's mail history through the engine and list
+where it would have put mail elsewhere than stock Frappe did.
+
+The replay itself is pure (persona_threading.replay: a throwaway in-memory store, oldest
+first, so each mail meets the history as it was when it arrived). This module only reads
+Communications in keyset-paginated batches, turns each back into mail (history.py: the kept
+header block plus the record), and stores the report on a PT Preview: nothing is written to
+the routing tables and no mail is sent. It runs as a background job with progress on the
+form and can be cancelled between batches; `bench ... persona-threading preview` runs the
+same replay in the terminal.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from typing import Callable, Iterator
+from zoneinfo import ZoneInfo
+
+import frappe
+from frappe import _
+from frappe.query_builder.functions import Count
+from frappe.utils import get_datetime, get_system_timezone, now_datetime
+
+from ..config import Config
+from ..engine.message import normalize_message_id, parse_message
+from ..history import rebuild_message
+from ..replay import ComparisonReport, Replayer
+from ..store.sqlite import InboxConfig, ProjectConfig, UserConfig
+from . import settings
+from .lookup import AGENT_ROLE, LIGHT_AGENT_ROLE
+
+PREVIEW = "PT Preview"
+BATCH = 500
+FIELDS = ("name", "creation", "communication_date", "sent_or_received", "reference_doctype", "reference_name",
+		  "sender", "recipients", "cc", "subject", "content", "message_id", "in_reply_to", "pt_headers")
+
+
+def site_config() -> Config:
+	"""The site's routing configuration as the engine's Config: projects, inboxes, agents, policy.
+	The replay signs with a secret of its own (tokens of real mail name nothing there)."""
+	Project = frappe.qb.DocType("Project")
+	projects = {name: (prefix or name, accepts) for name, prefix, accepts in
+				frappe.qb.from_(Project).select(Project.name, Project.pt_inbound_prefix, Project.pt_accepts_inbound).run()}
+	inboxes = []
+	for account in frappe.get_all("Email Account", filters={"email_id": ["is", "set"]},
+								  fields=["name", "email_id", "pt_default_project"]):
+		scopes = frappe.get_all("PT Inbox Scope", filters={"parent": account.name, "parenttype": "Email Account"},
+								fields=["project", "approved", "receive_enabled"], order_by="idx asc")
+		key = lambda project: projects.get(project, (project, True))[0]  # noqa: E731
+		inboxes.append(InboxConfig(
+			account.email_id,
+			tuple(key(s.project) for s in scopes if s.approved and s.receive_enabled),
+			key(account.pt_default_project) if account.pt_default_project else None,
+			tuple(key(s.project) for s in scopes if not (s.approved and s.receive_enabled))))
+	roles = {}
+	for user, role in frappe.get_all("Has Role", filters={"parenttype": "User", "role": ["in", (AGENT_ROLE, LIGHT_AGENT_ROLE)]},
+									 fields=["parent", "role"], as_list=True):
+		roles.setdefault(user, set()).add(role)
+	enabled = set(frappe.get_all("User", filters={"name": ["in", list(roles) or [""]], "enabled": 1,
+												  "user_type": "System User"}, pluck="name"))
+	users = [UserConfig(user, True, LIGHT_AGENT_ROLE in held) for user, held in roles.items() if user in enabled]
+	return Config(projects=[ProjectConfig(prefix, name, bool(accepts)) for name, (prefix, accepts) in projects.items()],
+				  inboxes=inboxes, users=users, policy=settings.routing_policy(), flood_guard=settings.flood_guard())
+
+
+def _conditions(account: str | None, since: str | None):
+	Comm = frappe.qb.DocType("Communication")
+	doctype = settings.conversation_doctype()
+	inboxes = [a for a in frappe.get_all("Email Account", filters={"append_to": doctype}, pluck="name")]
+	inboxes += frappe.get_all("IMAP Folder", filters={"append_to": doctype, "parenttype": "Email Account"},
+							  pluck="parent")
+	ours = (Comm.reference_doctype == doctype) | (
+		Comm.reference_name.isnull() & (Comm.sent_or_received == "Received") & Comm.email_account.isin(inboxes or [""]))
+	where = (Comm.communication_medium == "Email") & Comm.sent_or_received.isin(("Received", "Sent")) & ours
+	if account:
+		where &= Comm.email_account == account
+	if since:
+		where &= Comm.creation >= get_datetime(since)
+	return Comm, where
+
+
+def count(account: str | None = None, since: str | None = None) -> int:
+	Comm, where = _conditions(account, since)
+	return frappe.qb.from_(Comm).select(Count("*")).where(where).run()[0][0]
+
+
+def history(account: str | None = None, since: str | None = None, batch: int = BATCH) -> Iterator[list[dict]]:
+	"""The Communications to replay in arrival order, a batch at a time (keyset pagination:
+	each batch is one indexed range read, whatever the history's size)."""
+	Comm, where = _conditions(account, since)
+	last = None
+	while True:
+		query = frappe.qb.from_(Comm).select(*(getattr(Comm, f) for f in FIELDS)).where(where)
+		if last:
+			query = query.where((Comm.creation > last[0]) | ((Comm.creation == last[0]) & (Comm.name > last[1])))
+		rows = query.orderby(Comm.creation).orderby(Comm.name).limit(batch).run(as_dict=True)
+		if not rows:
+			return
+		parents = {r.in_reply_to for r in rows if r.in_reply_to and not r.pt_headers}
+		ids = dict(frappe.get_all("Communication", filters={"name": ["in", list(parents)]},
+								  fields=["name", "message_id"], as_list=True)) if parents else {}
+		for row in rows:
+			row.parent_message_id = ids.get(row.in_reply_to)
+		yield rows
+		last = (rows[-1].creation, rows[-1].name)
+
+
+def _aware(value) -> datetime:
+	return get_datetime(value).replace(tzinfo=ZoneInfo(get_system_timezone()))
+
+
+def replay(account: str | None = None, since: str | None = None,
+		   on_batch: Callable[[int], bool] | None = None) -> tuple[ComparisonReport, dict]:
+	"""Replay and compare; ``on_batch(done)`` after each batch, returning False to stop.
+	Returns the report and {replayed, without_headers, stopped}."""
+	stats = {"replayed": 0, "without_headers": 0, "stopped": False}
+	with Replayer(site_config()) as replayer:
+		for rows in history(account, since):
+			for row in rows:
+				raw = rebuild_message(
+					row.pt_headers, message_id=normalize_message_id(row.message_id or ""),
+					in_reply_to=normalize_message_id(row.parent_message_id or ""), subject=row.subject or "",
+					sender=row.sender or "", recipients=row.recipients or "", cc=row.cc or "",
+					date=None, html=row.content or "")
+				message, at = parse_message(raw), _aware(row.communication_date or row.creation)
+				if row.sent_or_received == "Sent":
+					if row.reference_name:
+						replayer.feed_sent(message, row.reference_name, at)
+				else:
+					replayer.feed_received(message, row.reference_name or None, row.name, at)
+					stats["without_headers"] += not row.pt_headers
+				stats["replayed"] += 1
+			if on_batch and on_batch(stats["replayed"]) is False:
+				stats["stopped"] = True
+				break
+		return replayer.report, stats
+
+
+def _system_manager_only() -> None:
+	"""A preview reads every mail of the site (frappe.only_for is a no-op in tests)."""
+	if "System Manager" not in frappe.get_roles():
+		raise frappe.PermissionError(_("Only a System Manager may run a preview"))
+
+
+def start(doc) -> None:
+	"""Queue the replay for a PT Preview."""
+	_system_manager_only()
+	if doc.status in ("Queued", "Running", "Cancelling"):
+		frappe.throw(_("This preview is already running"))
+	doc.db_set({"status": "Queued", "total": count(doc.email_account, doc.since), "processed": 0,
+				"disagreement_count": 0, "without_headers": 0, "error": None, "summary": None,
+				"started_at": None, "finished_at": None})
+	frappe.enqueue("persona_threading.frappe_adapter.preview.run", queue="long", timeout=6 * 3600,
+				   job_id=f"pt-preview::{doc.name}", deduplicate=True, enqueue_after_commit=True, preview=doc.name)
+
+
+def cancel(doc) -> None:
+	_system_manager_only()
+	if doc.status in ("Queued", "Running"):
+		doc.db_set("status", "Cancelling")
+
+
+def run(preview: str) -> None:
+	"""The background job: replay, publish progress, store the report."""
+	doc = frappe.get_doc(PREVIEW, preview)
+	if doc.status == "Cancelling":
+		doc.db_set("status", "Cancelled")
+		return
+	doc.db_set({"status": "Running", "started_at": now_datetime()}, commit=True)
+	total = max(doc.total or 0, 1)
+
+	def on_batch(done: int) -> bool:
+		frappe.db.set_value(PREVIEW, preview, "processed", done, update_modified=False)
+		frappe.db.commit()  # the form sees the count, and this job sees a cancel
+		frappe.publish_progress(min(100, done * 100 / total), title=_("Replaying mail history"),
+								doctype=PREVIEW, docname=preview, description=f"{done} / {total}")
+		return frappe.db.get_value(PREVIEW, preview, "status") != "Cancelling"
+
+	try:
+		report, stats = replay(doc.email_account, doc.since, on_batch)
+	except Exception:
+		frappe.db.rollback()
+		frappe.db.set_value(PREVIEW, preview, {"status": "Failed", "error": frappe.get_traceback()[-5000:],
+											   "finished_at": now_datetime()})
+		frappe.db.commit()
+		raise
+	save_report(preview, report, stats)
+
+
+def save_report(preview: str, report: ComparisonReport, stats: dict) -> None:
+	doc = frappe.get_doc(PREVIEW, preview)
+	summary = report.as_dict()
+	summary.pop("disagreements")
+	doc.update({"status": "Cancelled" if stats["stopped"] else "Done", "processed": stats["replayed"],
+				"without_headers": stats["without_headers"], "disagreement_count": len(report.disagreements),
+				"summary": frappe.as_json(summary), "finished_at": now_datetime(), "disagreements": []})
+	doctype = settings.conversation_doctype()
+	for c in report.disagreements:
+		engine_ticket = c.engine_ticket if c.engine_ticket and not c.engine_ticket.startswith("new:") else None
+		doc.append("disagreements", {
+			"communication": c.ref, "outcome": c.outcome, "rule": c.rule, "ticket_doctype": doctype,
+			"stock_ticket": c.their_ticket, "engine_ticket": engine_ticket, "sender": (c.sender or "")[:140],
+			"subject": (c.subject or "")[:140], "explanation": c.explanation,
+		})
+	doc.save(ignore_permissions=True)
+	_attach_csv(doc, report)
+	frappe.db.commit()
+	frappe.publish_realtime("pt_preview_done", {"name": preview}, doctype=PREVIEW, docname=preview)
+
+
+def _attach_csv(doc, report: ComparisonReport) -> None:
+	"""The disagreements as CSV (the CLI's columns), a private file on the preview."""
+	buffer = io.StringIO(newline="")
+	report.write_csv(buffer)
+	frappe.get_doc({"doctype": "File", "file_name": f"{doc.name}-disagreements.csv", "is_private": 1,
+					"attached_to_doctype": PREVIEW, "attached_to_name": doc.name,
+					"content": buffer.getvalue()}).save(ignore_permissions=True)

@@ -81,7 +81,7 @@ class BrowserCase(FrappeTestCase):
 		update_password(AGENT, PASSWORD)
 
 	@contextlib.contextmanager
-	def agent_page(self):
+	def agent_page(self, user: str = AGENT):
 		from playwright.sync_api import sync_playwright
 
 		with bench_serve() as url, sync_playwright() as p:
@@ -89,7 +89,7 @@ class BrowserCase(FrappeTestCase):
 			page = browser.new_page(viewport={"width": 1400, "height": 1000})
 			try:
 				page.goto(f"{url}/login")
-				page.fill("#login_email", AGENT)
+				page.fill("#login_email", user)
 				page.fill("#login_password", PASSWORD)
 				page.click(".btn-login")
 				page.wait_for_url("**/app**", timeout=60000)
@@ -239,3 +239,33 @@ class TestSnippetComposerInTheBrowser(BrowserCase):
 			page.keyboard.type(" hi!")  # "!" inside a word opens nothing
 			page.wait_for_timeout(700)
 			expect(menu).to_be_hidden()
+
+
+class TestPreviewReportInTheBrowser(BrowserCase):
+	ADMIN = "pt-browser-admin@pt-test.example"
+
+	def test_the_report_shows_the_counts_and_a_disagreements_explanation(self):
+		from playwright.sync_api import expect
+
+		from persona_threading.frappe_adapter import preview
+
+		from .test_preview import INBOX, planted_history
+
+		planted_history()
+		if not frappe.db.exists("User", self.ADMIN):
+			frappe.get_doc({"doctype": "User", "email": self.ADMIN, "first_name": "Admin", "send_welcome_email": 0,
+							"roles": [{"role": "System Manager"}]}).insert(ignore_permissions=True)
+		update_password(self.ADMIN, PASSWORD)
+		doc = frappe.get_doc({"doctype": "PT Preview", "email_account": INBOX}).insert()
+		doc.start()
+		preview.run(doc.name)  # what the worker runs
+		frappe.db.commit()
+		with self.agent_page(self.ADMIN) as (page, url):
+			page.goto(f"{url}/app/pt-preview/{doc.name}")
+			summary = page.locator(".pt-preview-summary")
+			expect(summary).to_be_visible(timeout=60000)
+			expect(summary.locator(".pt-disagree")).to_have_text("3")
+			expect(summary.locator("tr[data-outcome='existing_instead_of_new'] td").nth(1)).to_have_text("1")
+			expect(page.locator(".pt-preview-chart svg").first).to_be_visible()
+			explained = page.locator(".pt-preview-disagreement", has_text="existing_instead_of_new")
+			expect(explained.locator(".pt-preview-explanation")).to_contain_text("references")

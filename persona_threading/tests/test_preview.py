@@ -45,49 +45,60 @@ class StockHistory:
 		frappe.db.commit()
 
 
+def planted_history() -> dict:
+	"""The stock history with its planted mistakes, built once per test run."""
+	global _PLANTED
+	if _PLANTED is None:
+		for employee in EMPLOYEES:
+			agent(employee)
+		account = support_inbox(INBOX, ADDRESS)
+		# Stock's subject match reads the account-level "Append To" (not the IMAP folder's):
+		# set both, as many sites configured before folders existed, so stock guesses.
+		account.db_set("append_to", "Issue")
+		_PLANTED = _plant(account)
+	return _PLANTED
+
+
+_PLANTED = None
+
+
+def _plant(account) -> dict:
+	def mail(sender, subject, text, **headers):
+		raw = new_mail(sender, ADDRESS, subject, text, **headers)
+		receive(raw, account=account)
+		return raw
+
+	with StockHistory():
+		customer, other = unique_customer(), unique_customer()
+		# agreed: a new mail, and a reply by In-Reply-To
+		opening = mail(customer, f"Invoice 4711 is wrong {RUN}", "The total is off by 10 EUR.")
+		mail(customer, f"Re: Invoice 4711 is wrong {RUN}", "Any news?",
+			 In_Reply_To=f"<{parse_message(opening).message_id}>")
+		# an agent answers from the Issue (sent mail in the history)
+		issue = issue_of(opening)
+		sent = make(doctype="Issue", name=issue, subject=f"Re: Invoice 4711 is wrong {RUN}",
+					content="<p>Corrected invoice attached.</p>", recipients=customer, sender=ADDRESS,
+					send_email=True)["name"]
+		agent_message_id = frappe.db.get_value("Communication", sent, "message_id")
+		# stock mistake 1: a References-only reply with a new subject: stock opens a new Issue
+		references_only = mail(customer, f"One more question {RUN}", "And the delivery date?",
+							   References=f"<{agent_message_id}>")
+		# stock mistake 2: a desk user's generic subject lands on a stranger's Issue
+		mail(EMPLOYEES[0], f"Printer on floor two broken {RUN}", "No toner, it seems.")
+		strangers = mail(EMPLOYEES[1], f"Printer on floor two broken {RUN}", "Paper jam on my side.")
+		# stock mistake 3: an out-of-office that threads nowhere opens an Issue
+		out_of_office = mail(other, f"Automatic reply: Your order {RUN}", "I am away until Monday.",
+							 Auto_Submitted="auto-replied")
+	frappe.db.commit()
+	return {"references_only": references_only, "strangers": strangers, "out_of_office": out_of_office,
+			"issue": issue}
+
+
 class TestPreview(FrappeTestCase):
 	@classmethod
 	def setUpClass(cls):
 		super().setUpClass()
-		for employee in EMPLOYEES:
-			agent(employee)
-		cls.account = support_inbox(INBOX, ADDRESS)
-		# Stock's subject match reads the account-level "Append To" (not the IMAP folder's):
-		# set both, as many sites configured before folders existed, so stock guesses.
-		cls.account.db_set("append_to", "Issue")
-		cls.planted = cls.plant_history()
-
-	@classmethod
-	def plant_history(cls) -> dict:
-		def mail(sender, subject, text, **headers):
-			raw = new_mail(sender, ADDRESS, subject, text, **headers)
-			receive(raw, account=cls.account)
-			return raw
-
-		with StockHistory():
-			customer, other = unique_customer(), unique_customer()
-			# agreed: a new mail, and a reply by In-Reply-To
-			opening = mail(customer, f"Invoice 4711 is wrong {RUN}", "The total is off by 10 EUR.")
-			mail(customer, f"Re: Invoice 4711 is wrong {RUN}", "Any news?",
-				 In_Reply_To=f"<{parse_message(opening).message_id}>")
-			# an agent answers from the Issue (sent mail in the history)
-			issue = issue_of(opening)
-			sent = make(doctype="Issue", name=issue, subject=f"Re: Invoice 4711 is wrong {RUN}",
-						content="<p>Corrected invoice attached.</p>", recipients=customer, sender=ADDRESS,
-						send_email=True)["name"]
-			agent_message_id = frappe.db.get_value("Communication", sent, "message_id")
-			# stock mistake 1: a References-only reply with a new subject: stock opens a new Issue
-			references_only = mail(customer, f"One more question {RUN}", "And the delivery date?",
-								   References=f"<{agent_message_id}>")
-			# stock mistake 2: a desk user's generic subject lands on a stranger's Issue
-			mail(EMPLOYEES[0], f"Printer on floor two broken {RUN}", "No toner, it seems.")
-			strangers = mail(EMPLOYEES[1], f"Printer on floor two broken {RUN}", "Paper jam on my side.")
-			# stock mistake 3: an out-of-office that threads nowhere opens an Issue
-			out_of_office = mail(other, f"Automatic reply: Your order {RUN}", "I am away until Monday.",
-								 Auto_Submitted="auto-replied")
-		frappe.db.commit()
-		return {"references_only": references_only, "strangers": strangers, "out_of_office": out_of_office,
-				"issue": issue}
+		cls.planted = planted_history()
 
 	def expect(self, key):
 		return communication_for(parse_message(self.planted[key]).message_id)

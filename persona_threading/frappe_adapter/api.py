@@ -10,7 +10,7 @@ from frappe import _
 
 from ..engine import lifecycle
 from ..engine.decision import Decision
-from . import settings, store
+from . import participants, settings, store
 from .lookup import days_in_status
 
 
@@ -94,6 +94,7 @@ def queue_attach(queue: str, reference_name: str) -> str:
 	store.place_queued(item, doctype, reference_name, "queue_attach",
 					   f"Attached from the manual queue ({queue}) by {user}", opened=False)
 	store.resolve_queue(queue, "Attached", user, f"attached to {doctype} {reference_name}", (doctype, reference_name))
+	participants.people_of_a_placed_mail(item, doctype, reference_name)
 	if status_before is not None:
 		text = frappe.db.get_value("Communication", item.communication, "text_content") or "" if item.communication else ""
 		transition = lifecycle.on_inbound_reply(
@@ -125,6 +126,7 @@ def queue_create_issue(queue: str, project: str | None = None) -> str:
 					   f"New {doctype} from the manual queue ({queue}) by {user}{where}", opened=True)
 	store.resolve_queue(queue, "New Issue", user, f"opened {doctype} {document.name}{where}",
 						(doctype, document.name))
+	participants.people_of_a_placed_mail(item, doctype, document.name)
 	return document.name
 
 

@@ -13,6 +13,7 @@ from frappe.utils import escape_html
 
 from ..engine.outgoing import stamp
 from ..engine.participants import follower_notifications, public_history
+from ..engine.participants.standing import is_silent_machine_mail
 from . import settings, store
 from .lookup import FrappeLookup
 
@@ -40,8 +41,8 @@ def _messages(conversation: str) -> list[dict]:
 
 def after_message(conversation: str, reference: tuple[str, str], decision, author: str | None) -> None:
 	"""Send what a stored message calls for: history to new CCs, notifications to followers."""
-	if not all(reference):
-		return
+	if not all(reference) or is_silent_machine_mail(decision):
+		return  # an out-of-office or a bounce is nobody's news
 	subject = frappe.db.get_value(*reference, "subject") or reference[1]
 	added = (decision.participants or {}).get("added_ccs") or []
 	if added:

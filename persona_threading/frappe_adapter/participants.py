@@ -10,8 +10,12 @@ from __future__ import annotations
 import frappe
 from frappe import _
 
-from ..engine.participants import CC, FOLLOWER, THIRD_PARTY, blocking_pattern, reply_recipients
-from . import settings, store, timeline
+from ..engine import decision as act
+from ..engine.authenticity import assess
+from ..engine.decision import Decision
+from ..engine.message import parse_message
+from ..engine.participants import CC, FOLLOWER, THIRD_PARTY, blocking_pattern, reply_recipients, review_participants
+from . import notifications, settings, store, timeline
 from .lookup import FrappeLookup
 
 
@@ -99,6 +103,27 @@ def resolve_third_party(doctype: str, name: str, message: str, action: str) -> N
 	else:
 		frappe.throw(_("Unknown action {0}").format(action))
 	timeline.add_audit_row(doctype, name, timeline.escape(f"Participants: {note} by {frappe.session.user}"))
+
+
+def people_of_a_placed_mail(item, doctype: str, name: str) -> None:
+	"""A queued mail a reviewer attached or opened: its From, To and Cc join the conversation
+	by the rules routed mail follows (read from the .eml the queue kept), history and
+	follower mail included. An agent's forward keeps the attribution it was queued with."""
+	if item.get("submitted_by"):
+		return
+	file = frappe.db.get_value("File", {"attached_to_doctype": store.QUEUE, "attached_to_name": item.name}, "name")
+	conversation = store.conversation_of(doctype, name)
+	if not file or not conversation:
+		return
+	raw = frappe.get_doc("File", file).get_content()
+	message = parse_message(raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogateescape"))
+	decision = Decision(message.message_id, act.THREADED, "queue", "placed from the manual queue",
+						conversation=conversation)
+	policy = settings.routing_policy()
+	review_participants(decision, message, FrappeLookup(), policy.cc_blocklist,
+						assess(message, policy.trusted_authserv_ids))
+	store.apply_participants(conversation, (doctype, name), decision)
+	notifications.after_message(conversation, (doctype, name), decision, message.from_addr)
 
 
 def recipients_of_a_public_reply(doctype: str, name: str) -> dict:

@@ -3,14 +3,18 @@ public replies vs internal notes, third parties, and private messages kept off t
 
 from __future__ import annotations
 
+import json
+
 import frappe
+from frappe.tests.test_api import FrappeAPITestCase
 from frappe.tests.utils import FrappeTestCase
 
 from persona_threading.demo.client import new_mail
 from persona_threading.engine.message import parse_message
 from persona_threading.frappe_adapter import privacy
 
-from .helpers import INBOX_ADDRESS, agent, communication_for, issue_of, receive, support_inbox, timeline, unique_customer
+from .helpers import (INBOX_ADDRESS, agent, api_headers, communication_for, issue_of, receive, support_inbox, timeline,
+					  unique_customer)
 
 AGENT = "pt-part-agent@pt-test.example"
 LIGHT = "pt-part-light@pt-test.example"
@@ -123,10 +127,13 @@ class TestPrivateMessages(ParticipantsCase):
 		self.assertIsNone(privacy.communication_permission(comm, user=AGENT))  # desk users: no objection
 
 	def website_user(self, email: str) -> str:
+		"""A portal customer as ERPNext makes them: a Website User with the Customer role."""
 		if not frappe.db.exists("User", email):
 			frappe.get_doc({"doctype": "User", "email": email, "first_name": "Portal", "user_type": "Website User",
 							"send_welcome_email": 0}).insert(ignore_permissions=True)
-			frappe.db.commit()
+		if "Customer" not in frappe.get_roles(email):
+			frappe.get_doc("User", email).add_roles("Customer")
+		frappe.db.commit()
 		return email
 
 
@@ -182,9 +189,22 @@ class TestMailToParticipants(ParticipantsCase):
 		notes = [raw for raw in queued_to(follower)[before:] if raw and "replace the fuser" in raw]
 		self.assertEqual(len(notes), 1)
 		self.assertIn("Internal note", notes[0])
-		for customer in (requester, cc):
-			for raw in queued_to(customer):
-				self.assertNotIn(follower, raw or "")
+		self.assertNotIn(requester, notes[0])
+		self.assertNotIn(cc, notes[0])
+		from frappe.core.doctype.communication.email import make
+
+		make(doctype="Issue", name=issue, subject="Re: Printer broken", content="<p>A technician comes today.</p>",
+			 recipients=requester, cc=cc, sender=INBOX_ADDRESS, send_email=True)
+		self.assert_never_together(follower, (requester, cc))
+
+	def assert_never_together(self, follower: str, customers) -> None:
+		"""No mail in the queue goes to a customer and the follower at once (To, Cc or Bcc)."""
+		customer_mails = set(frappe.get_all("Email Queue Recipient", filters={"recipient": ["in", list(customers)]},
+											pluck="parent"))
+		self.assertTrue(customer_mails, "the customers got no mail at all: nothing was checked")
+		follower_mails = set(frappe.get_all("Email Queue Recipient", filters={"recipient": follower}, pluck="parent"))
+		self.assertTrue(follower_mails)
+		self.assertEqual(customer_mails & follower_mails, set())
 
 
 class TestRecipientsAndRecords(ParticipantsCase):
@@ -356,3 +376,137 @@ class TestRecordsOfSentMailAndCustomers(ParticipantsCase):
 		counts = get_open_count("Customer", customer.name)
 		found = {row["doctype"]: row["count"] for row in counts["count"]["external_links_found"]}
 		self.assertEqual(found.get("PT Conversation Follower"), 2)
+
+
+class TestBlocklistOnEveryPath(ParticipantsCase):
+	BLOCKED = "spy@competitor.example"
+
+	def setUp(self):
+		super().setUp()
+		settings = frappe.get_single("PT Settings")
+		settings.cc_blocklist = "*@competitor.example"
+		settings.save()
+		frappe.db.commit()
+		self.addCleanup(frappe.db.commit)
+		self.addCleanup(frappe.db.set_single_value, "PT Settings", "cc_blocklist", "")
+
+	def test_no_path_adds_a_blocked_address(self):
+		from frappe.core.doctype.communication.email import make
+
+		from persona_threading import api
+
+		requester, cc, first, issue, conversation = self.conversation_with_cc()
+		receive(reply(cc, f"{requester}, {INBOX_ADDRESS}", self.BLOCKED, "a CC copies them", first))
+		receive(reply(AGENT, f"{requester}, {INBOX_ADDRESS}", self.BLOCKED, "an agent copies them", first))
+		self.assertRaises(frappe.ValidationError, api.set_participant, "Issue", issue, self.BLOCKED, "CC", 1)
+		make(doctype="Issue", name=issue, subject="Re: Printer broken", content="<p>From the Issue.</p>",
+			 recipients=requester, cc=self.BLOCKED, sender=INBOX_ADDRESS, send_email=True)
+		self.assertNotIn(self.BLOCKED, self.people(conversation))
+
+		stray = reply(self.BLOCKED, INBOX_ADDRESS, "", "let me in", first)
+		receive(stray)
+		warning = api.conversation_participants("Issue", issue)["warnings"][-1]
+		api.resolve_third_party("Issue", issue, warning.name, "make_public")
+		self.assertEqual(self.visibility(stray), "Public")
+		self.assertNotEqual(self.people(conversation).get(self.BLOCKED), ("CC", 1))
+		self.assertNotIn(self.BLOCKED, api.reply_recipients("Issue", issue)["cc"])
+
+	def test_a_cc_blocked_later_is_left_out_of_public_replies(self):
+		from persona_threading import api
+
+		requester, _, first, issue, conversation = self.conversation_with_cc()
+		frappe.db.set_single_value("PT Settings", "cc_blocklist", "")
+		receive(reply(requester, INBOX_ADDRESS, "partner@competitor.example", "my partner", first))
+		self.assertEqual(self.people(conversation)["partner@competitor.example"], ("CC", 1))
+		frappe.db.set_single_value("PT Settings", "cc_blocklist", "*@competitor.example")
+		self.assertNotIn("partner@competitor.example", api.reply_recipients("Issue", issue)["cc"])
+
+
+class TestMachineMailAndDismiss(ParticipantsCase):
+	def test_followers_hear_nothing_of_an_out_of_office(self):
+		from persona_threading import api
+
+		requester, _, first, issue, _ = self.conversation_with_cc()
+		follower = agent("pt-part-follower@pt-test.example")
+		api.set_participant("Issue", issue, follower, "Follower", 1)
+		before = len(queued_to(follower))
+		receive(new_mail(requester, INBOX_ADDRESS, "Automatic reply: Re: Printer broken", "Away until Monday",
+						 In_Reply_To=f"<{parse_message(first).message_id}>", Auto_Submitted="auto-replied"))
+		self.assertEqual(len(queued_to(follower)), before)
+
+	def test_dismissing_a_third_party_warning_keeps_the_reply_private(self):
+		from persona_threading import api
+
+		_, _, first, issue, conversation = self.conversation_with_cc()
+		stranger = unique_customer()
+		raw = reply(stranger, INBOX_ADDRESS, "", "Who are you people?", first)
+		receive(raw)
+		warning = api.conversation_participants("Issue", issue)["warnings"][0]
+		api.resolve_third_party("Issue", issue, warning.name, "dismiss")
+		self.assertEqual(api.conversation_participants("Issue", issue)["warnings"], [])
+		self.assertEqual(self.visibility(raw), "Private")
+		self.assertEqual(self.people(conversation)[stranger], ("Third party", 1))
+		self.assertTrue(any("dismissed" in e for e in timeline("Issue", issue)))
+
+	def test_a_second_inbox_and_a_plus_address_on_cc_never_join(self):
+		requester = unique_customer()
+		support_inbox("_PT Sales", "sales@pt-test.example")
+		first = new_mail(requester, INBOX_ADDRESS, "Printer broken", "It jams.",
+						 Cc="sales@pt-test.example, support+billing@pt-test.example")
+		receive(first)
+		conversation = frappe.db.get_value("PT Conversation", {"reference_name": issue_of(first)})
+		self.assertEqual(set(self.people(conversation)), {requester})
+
+
+class TestPrivateOverRESTAndThePortal(FrappeAPITestCase):
+	"""A customer who may read a Communication by stock's rules (they own it: the portal's
+	comment form and many integrations create it that way) still never reads a private one."""
+
+	def test_a_private_message_is_refused_where_a_public_one_is_served(self):
+		support_inbox()
+		agent(AGENT)
+		requester = TestPrivateMessages.website_user(None, "pt-portal-rest@pt-customer.example")
+		first = new_mail(requester, INBOX_ADDRESS, "Portal printer", "Public: my printer is broken.")
+		receive(first)
+		issue = issue_of(first)
+		secret = reply(unique_customer(), INBOX_ADDRESS, requester, "Private: a stranger writes in", first)
+		receive(secret)
+		from frappe.core.doctype.communication.email import make
+
+		answer = make(doctype="Issue", name=issue, subject="Re: Portal printer", content="<p>Public: toner is on its way.</p>",
+					  recipients=requester, sender=INBOX_ADDRESS, send_email=True)["name"]  # listed on the portal
+		public = communication_for(parse_message(first).message_id).name
+		private = communication_for(parse_message(secret).message_id).name
+		# The Issue shared with the customer, Communications they own: stock alone serves both
+		for name in (public, private):
+			frappe.db.set_value("Communication", name, "owner", requester)
+		frappe.share.add_docshare("Issue", issue, requester, read=1, notify=0, flags={"ignore_share_permission": True})
+		frappe.db.commit()
+		headers = api_headers(requester)
+
+		got = self.get(self.resource('Communication', public), headers=headers)
+		self.assertEqual(got.status_code, 200, got.text[-1500:])
+		self.assertEqual(self.get(self.resource('Communication', private), headers=headers).status_code, 403)
+		response = self.get(self.method("frappe.client.get_value"),
+							{"doctype": "Communication", "filters": json.dumps({"name": private}),
+							 "fieldname": json.dumps(["content"])}, headers=headers)
+		self.assertNotIn("stranger writes", json.dumps(response.json))
+		response = self.get(self.method("frappe.desk.form.load.getdoc"), {"doctype": "Communication", "name": private},
+							headers=headers)
+		self.assertNotEqual(response.status_code, 200)
+
+		# the portal page as ERPNext renders it for the customer (as Frappe's website tests do)
+		from frappe.utils import set_request
+		from frappe.website.serve import get_response
+
+		frappe.set_user(requester)
+		try:
+			set_request(method="GET", path=f"/issues/{issue}")
+			page = get_response()
+		finally:
+			frappe.set_user("Administrator")
+		html = page.get_data(as_text=True)
+		self.assertEqual(page.status_code, 200)
+		self.assertIn("toner is on its way", html)  # stock lists what the customer received...
+		self.assertNotIn("stranger writes", html)  # ...but never a private message, though copied to them
+		self.assertTrue(answer)

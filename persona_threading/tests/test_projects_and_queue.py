@@ -95,6 +95,26 @@ class TestReviewQueue(MultiScopeInboxCase):
 		self.assertTrue(any("Attached from the manual queue" in e for e in entries), entries)
 		self.assertTrue(any("status_change_auto" in e and "Auto-resumed" in e for e in entries), entries)
 
+	def test_a_queued_mails_cc_joins_the_issue_it_is_attached_to_and_gets_the_history(self):
+		from persona_threading.engine.message import parse_message
+		from persona_threading.frappe_adapter import api
+
+		customer, colleague = unique_customer(), unique_customer()
+		opening = new_mail(customer, "support@pt-test.example", "My order is late", "Order 123 has not arrived.")
+		receive(opening)  # the plain support inbox opens the Issue
+		issue = frappe.get_doc("Issue", issue_of(opening))
+		raw = new_mail(customer, self.address, "About my ticket", "see my colleague's note", Cc=colleague)
+		receive(raw, account=self.account)
+		item = frappe.get_doc("PT Inbound Queue", {"communication": communication_for(parse_message(raw).message_id).name})
+		api.queue_attach(item.name, issue.name)
+		conversation = frappe.db.get_value("PT Conversation", {"reference_name": issue.name})
+		people = {r.email: (r.role, r.active) for r in frappe.get_all(
+			"PT Conversation Follower", filters={"conversation": conversation}, fields=["email", "role", "active"])}
+		self.assertEqual(people.get(colleague), ("CC", 1))
+		history = frappe.get_all("Email Queue Recipient", filters={"recipient": colleague}, pluck="parent")
+		self.assertEqual(len(history), 1)
+		self.assertIn("Order 123", frappe.db.get_value("Email Queue", history[0], "message"))
+
 	def test_create_issue_in_a_project_and_dismiss(self):
 		from persona_threading.frappe_adapter import api
 
@@ -243,3 +263,4 @@ class TestDefaultLandingProjectOverREST(FrappeAPITestCase):
 		comm = communication_for(parse_message(raw).message_id)
 		self.assertFalse(comm.reference_name)
 		self.assertTrue(frappe.db.exists("PT Inbound Queue", {"communication": comm.name}))
+

@@ -418,6 +418,25 @@ def test_internal_users_named_on_a_mail_are_ignored_with_the_reason(desk):
     assert follower_notifications(people, ALICE) == []
 
 
+def test_a_follower_removed_from_the_form_is_not_brought_back_by_email(desk):
+    """mona was a follower (in Frappe any desk user may be one, Support Team or not); removed
+    from the form, she is named on a customer's mail, then writes in herself: she stays
+    removed and gets no follower notifications (internal notes included)."""
+    desk.store.db.execute("INSERT INTO participants (conversation_id, email, role, active) VALUES (?, ?, ?, 0)",
+                          (desk.conversation, MONA, FOLLOWER))
+    d = desk.deliver("requester_names_staff")
+    assert changes(d)[MONA] == ("ignore", FOLLOWER)
+    assert desk.people()[MONA] == (FOLLOWER, False)
+    assert follower_notifications(desk.store.participants(desk.conversation), ALICE) == []
+    assert (f"{MONA} stays an inactive Follower: followers are added from the form only, not by email (named by"
+            " alice@customer.example (requester) on <alice-staff@customer.example>)") in desk.audit()
+    own = desk.deliver("follower_reply_all")
+    assert (own.sender_role, own.visibility) == ("third_party", "private")
+    assert changes(own)[MONA] == ("ignore", FOLLOWER) and desk.people()[MONA] == (FOLLOWER, False)
+    assert (f"{MONA} wrote <mona-all@help.example> but was removed (Follower, inactive): followers are added"
+            " from the form only") in desk.audit()
+
+
 # -- the CC blocklist holds for CCs added before their pattern -------------------------------
 
 

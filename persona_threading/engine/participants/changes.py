@@ -14,7 +14,8 @@ conversation's participants, each with the reason its audit row shows.
   becomes inactive, when the requester is on that mail (as sender or recipient); a plain
   Reply by the requester leaves every CC off. Otherwise leaving someone off is ignored, and
   the audit says why. A later mail from someone who may add CCs that names them again
-  brings them back; their own mail alone does not.
+  brings them back; their own mail alone does not. A follower removed from the form comes
+  back from the form only (whether or not they are still an internal user).
 - Auto-replies and bounces change nobody (an out-of-office sent to one address must not
   drop the CCs).
 """
@@ -37,6 +38,9 @@ JOIN, DEACTIVATE, REACTIVATE, CHANGE_ROLE, IGNORE = "join", "deactivate", "react
 MAY_ADD_CCS = (SENDER_REQUESTER, SENDER_CC, SENDER_AGENT)
 #: Standings whose mail may remove CCs (when the requester is on it).
 MAY_REMOVE_CCS = (SENDER_REQUESTER, SENDER_CC)
+#: Stored roles a mail may bring back or change: customers' and strangers'. Anyone else (a
+#: Follower, an Assignee, an Agent, a store's own role) is added and removed from the form.
+EMAIL_ROLES = (REQUESTER, CC, THIRD_PARTY)
 
 
 @dataclass(frozen=True)
@@ -134,9 +138,10 @@ class _Planner:
                     AGENT if self.directory.is_internal(self.sender) else THIRD_PARTY
                 self.add(self.sender, JOIN, role, f"{self.sender} joined as {role}: wrote {self.mid}")
             elif not person.active:
+                back = "only a mail of the requester, a CC or an agent naming them brings them back" \
+                    if person.role in EMAIL_ROLES else "followers are added from the form only"
                 self.add(self.sender, IGNORE, person.role, f"{self.sender} wrote {self.mid} but was removed"
-                         f" ({person.role}, inactive): only a mail of the requester, a CC or an agent"
-                         " naming them brings them back")
+                         f" ({person.role}, inactive): {back}")
             elif person.role == CC and self.roster.requester is None:
                 self._join_or_become(self.sender, REQUESTER, "first to write in to a conversation without one")
             self.seen.add(self.sender)
@@ -176,6 +181,9 @@ class _Planner:
             role = person.role if person else None
             if self.directory.is_internal(email) and (person is None or person.role not in (CC, THIRD_PARTY)):
                 self.add(email, IGNORE, role, f"{email} is an internal user: followers are added from the"
+                                              f" form only, not by email (named {by})")
+            elif person is not None and person.role not in EMAIL_ROLES:
+                self.add(email, IGNORE, role, f"{email} stays an inactive {role}: followers are added from the"
                                               f" form only, not by email (named {by})")
             elif blocked:
                 self.add(email, IGNORE, role, f"{email} not added as CC: on the CC blocklist ({blocked}),"

@@ -257,3 +257,11 @@ def test_reply_markers_are_read_in_one_pass():
     assert find_prefix("RE :#ACME x", after_reply_markers=True) == "ACME"
     assert find_prefix("re" + " " * 100_000 + "x", after_reply_markers=True) is None
     assert find_prefix("re [" + "1" * 100_000, after_reply_markers=True) is None
+
+
+def test_genuine_mail_from_a_plus_addressed_inbox_is_outbound_too(world):
+    """support+billing@ is the support inbox: its sent mail is ours, not a third party's reply."""
+    raw = mail("Support+Billing@help.example", f"{OURS}; dkim=pass header.d=help.example",
+               extra="In-Reply-To: <orig-a@customer.example>\n")
+    d = deliver(world, raw)
+    assert (d.action, d.conversation, d.warning) == ("outbound", world.a, None)

@@ -16,6 +16,7 @@ from .lookup import Inbox, Lookup
 from .machine_mail import BULK, SILENT_KINDS, classify
 from .message import InboundMessage
 from .participants import review_participants
+from .participants.directory import bare_address
 from .policy import BULK_QUEUE, DEFAULT_POLICY, DISABLED_EVIDENCE, RoutingPolicy
 from .rules import ROUTING_RULES, THREADING_RULES, RouteContext
 
@@ -26,8 +27,7 @@ def resolve_inbox(message: InboundMessage, lookup: Lookup, address: str | None =
     """The inbox that received the mail: the given address, else the first configured recipient."""
     candidates = [address] if address else list(message.delivered_to + message.to + message.cc)
     for candidate in candidates:
-        local, _, domain = candidate.lower().partition("@")
-        inbox = lookup.inbox(f"{local.split('+', 1)[0]}@{domain}")
+        inbox = lookup.inbox(bare_address(candidate))
         if inbox is not None:
             return inbox
     return None
@@ -105,7 +105,7 @@ def _decide(message: InboundMessage, lookup: Lookup, keyring: Keyring, inbox_add
 
     inbox = ctx.inbox
     attempts = decision.attempts
-    own_inbox = lookup.inbox(message.header_from) if message.header_from else None
+    own_inbox = lookup.inbox(bare_address(message.header_from)) if message.header_from else None
     outbound = own_inbox is not None and not authenticity.forged
     threaded = _walk(THREADING_RULES, message, ctx, attempts, exhaustive)
 

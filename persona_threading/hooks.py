@@ -19,7 +19,8 @@ override_doctype_class = {
 }
 
 # Our records point at Communications and documents; they must never block deleting them.
-ignore_links_on_delete = ["PT Conversation", "PT Conversation Message", "PT Inbound Queue", "PT Automatic Mail"]
+ignore_links_on_delete = ["PT Conversation", "PT Conversation Message", "PT Inbound Queue", "PT Automatic Mail", "PT Preview",
+						  "PT Preview Disagreement"]
 
 doc_events = {
 	"Communication": {

@@ -253,18 +253,21 @@ def add_follower(conversation: str, email: str, role: str | None = None) -> None
 	if role is None:
 		role = sender_role(bool(frappe.db.exists(FOLLOWER, {"conversation": conversation, "role": REQUESTER})))
 	doctype, name, customer = _follower_parent(email)
-	frappe.get_doc(
-		{
-			"doctype": FOLLOWER,
-			"conversation": conversation,
-			"email": email,
-			"role": role,
-			"active": 1,
-			"follower_doctype": doctype,
-			"follower_name": name,
-			"customer": customer,
-		}
-	).insert(ignore_permissions=True)
+	try:
+		frappe.get_doc(
+			{
+				"doctype": FOLLOWER,
+				"conversation": conversation,
+				"email": email,
+				"role": role,
+				"active": 1,
+				"follower_doctype": doctype,
+				"follower_name": name,
+				"customer": customer,
+			}
+		).insert(ignore_permissions=True)
+	except frappe.UniqueValidationError:  # another worker added them a moment ago
+		frappe.clear_last_message()
 
 
 def _follower_parent(email: str) -> tuple[str | None, str | None, str | None]:

@@ -62,6 +62,15 @@ class TestParticipants(ParticipantsCase):
 		people = self.people(conversation)
 		self.assertEqual(people, {requester: ("Requester", 1), cc: ("CC", 1)})
 
+	def test_one_row_per_address_per_conversation(self):
+		requester, cc, first, _, conversation = self.conversation_with_cc()
+		receive(reply(requester, INBOX_ADDRESS, cc.upper(), "Still both of us", first))
+		self.assertEqual(frappe.db.count("PT Conversation Follower", {"conversation": conversation}), 2)
+		twice = frappe.get_doc({"doctype": "PT Conversation Follower", "conversation": conversation, "email": cc,
+								"role": "CC", "active": 1})
+		self.assertRaises(frappe.UniqueValidationError, twice.insert, ignore_permissions=True)
+		frappe.clear_last_message()
+
 	def test_a_plain_reply_by_the_requester_drops_the_cc_and_naming_them_again_brings_them_back(self):
 		requester, cc, first, issue, conversation = self.conversation_with_cc()
 		receive(reply(requester, INBOX_ADDRESS, "", "Only me now", first))

@@ -199,6 +199,55 @@ class TestInternalNotesInTheBrowser(BrowserCase):
 			self.assertNotIn("warranty", editor.inner_text())
 
 
+class TestPanelAndComposerInTheBrowser(BrowserCase):
+	def test_the_panels_buttons_change_the_people_and_a_reply_to_a_cc_also_goes_to_the_requester(self):
+		from playwright.sync_api import expect
+
+		from persona_threading.demo.client import new_mail
+
+		from .helpers import INBOX_ADDRESS, issue_of
+
+		requester, cc, newcomer = unique_customer(), unique_customer(), unique_customer()
+		first = new_mail(requester, INBOX_ADDRESS, "Scanner offline", "It lost the network.", Cc=cc)
+		receive(first)
+		issue = issue_of(first)
+		from_cc = new_mail(cc, f"{INBOX_ADDRESS}, {requester}", "Re: Scanner offline", "Same here.",
+						   In_Reply_To=f"<{parse_message(first).message_id}>")
+		receive(from_cc)
+		cc_mail = communication_for(parse_message(from_cc).message_id).name
+		frappe.db.set_value("User", AGENT, "email_signature", "<p>-- The support team</p>")  # see the quote test
+		self.addCleanup(frappe.db.commit)
+		self.addCleanup(frappe.db.set_value, "User", AGENT, "email_signature", None)
+		frappe.db.commit()
+		with self.agent_page() as (page, url):
+			self.open_issue(page, url, issue)
+			panel = page.locator(".pt-participants")
+			expect(panel).to_be_visible(timeout=20000)
+			self.close_stock_messages(page)
+			page.locator(".pt-add-cc").click()
+			prompt = page.locator(".modal.show:has(input[data-fieldname='email'])")
+			prompt.locator("input[data-fieldname='email']").fill(newcomer)
+			prompt.locator(".btn-primary").click()
+			row = page.locator(f"tr.pt-participant[data-email='{newcomer}']")
+			expect(row.locator(".pt-role")).to_have_text("CC", timeout=20000)
+			self.close_stock_messages(page)  # the form reloads: stock's "No permission" boxes again
+			row.locator(".pt-remove").click()
+			expect(page.locator(f"tr.pt-participant[data-email='{newcomer}'] .pt-state")).to_have_text(
+				"inactive", timeout=20000)
+			self.assertEqual(frappe.db.get_value("PT Conversation Follower", {"email": newcomer}, ["role", "active"]),
+							 ("CC", 0))
+
+			self.close_stock_messages(page)
+			page.evaluate("(name) => cur_frm.timeline.compose_mail("
+						  "cur_frm.get_docinfo().communications.find((c) => c.name === name))", cc_mail)
+			expect(page.locator(".modal.show .ql-editor").first).to_be_visible(timeout=30000)
+			page.wait_for_function("(requester) => cur_dialog && (cur_dialog.get_value('recipients') || '').includes(requester)",
+								   arg=requester, timeout=20000)
+			values = page.evaluate("() => [cur_dialog.get_value('recipients'), cur_dialog.get_value('cc') || '']")
+			self.assertIn(cc, values[0])
+			self.assertNotIn(newcomer, values[0] + values[1])  # removed: not an active CC
+
+
 class TestSnippetComposerInTheBrowser(BrowserCase):
 	def setUp(self):
 		super().setUp()

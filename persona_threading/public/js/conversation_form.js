@@ -184,8 +184,15 @@ if (frappe.views.CommunicationComposer && !frappe.views.CommunicationComposer.__
 			frappe
 				.xcall("persona_threading.api.reply_recipients", { doctype: frm.doctype, name: frm.docname })
 				.then(({ to, cc }) => {
-					if (!this.dialog.get_value("recipients") && to.length) this.dialog.set_value("recipients", to.join(", "));
-					if (!this.dialog.get_value("cc") && cc.length) this.dialog.set_value("cc", cc.join(", "));
+					// merged into what stock filled in (replying to a CC's mail puts only the CC in To)
+					const split = (value) => (value || "").split(",").map((a) => a.trim()).filter(Boolean);
+					const has = (list, address) => list.some((a) => a.toLowerCase().includes(address.toLowerCase()));
+					const recipients = split(this.dialog.get_value("recipients"));
+					const copied = split(this.dialog.get_value("cc"));
+					const missing_to = to.filter((a) => !has(recipients, a));
+					const missing_cc = cc.filter((a) => !has(recipients, a) && !has(copied, a) && !missing_to.includes(a));
+					if (missing_to.length) this.dialog.set_value("recipients", [...missing_to, ...recipients].join(", "));
+					if (missing_cc.length) this.dialog.set_value("cc", [...copied, ...missing_cc].join(", "));
 				});
 		}
 		return out;

@@ -168,6 +168,17 @@ class TestPanelActions(ParticipantsCase):
 		self.assertEqual(api.conversation_participants("Issue", issue)["warnings"], [])
 
 
+def conversations_listed_after_two_mails(address: str, doctype: str, name: str) -> int:
+	"""``address`` writes in twice; how many conversations the record's Connections then list."""
+	from frappe.desk.notifications import get_open_count
+
+	receive(new_mail(address, INBOX_ADDRESS, "Hello", "First"))
+	receive(new_mail(address, INBOX_ADDRESS, "Again", "Second"))
+	counts = get_open_count(doctype, name)
+	return {row["doctype"]: row["count"] for row in counts["count"]["external_links_found"]}.get(
+		"PT Conversation Follower")
+
+
 def queued_to(address: str) -> list[str]:
 	"""The raw mails queued for ``address`` (Email Queue, any status), oldest first."""
 	names = frappe.get_all("Email Queue Recipient", filters={"recipient": address}, pluck="parent",
@@ -228,13 +239,7 @@ class TestRecipientsAndRecords(ParticipantsCase):
 		address = unique_customer()
 		contact = frappe.get_doc({"doctype": "Contact", "first_name": "Linus",
 								  "email_ids": [{"email_id": address, "is_primary": 1}]}).insert(ignore_permissions=True)
-		receive(new_mail(address, INBOX_ADDRESS, "Hello", "First"))
-		receive(new_mail(address, INBOX_ADDRESS, "Again", "Second"))
-		from frappe.desk.notifications import get_open_count  # what the form's "Connections" shows
-
-		counts = get_open_count("Contact", contact.name)
-		found = {row["doctype"]: row["count"] for row in counts["count"]["external_links_found"]}
-		self.assertEqual(found.get("PT Conversation Follower"), 2)
+		self.assertEqual(conversations_listed_after_two_mails(address, "Contact", contact.name), 2)
 
 
 class TestMailSentFromTheIssue(ParticipantsCase):
@@ -373,18 +378,12 @@ class TestRecordsOfSentMailAndCustomers(ParticipantsCase):
 		self.assertEqual(followers, {(INBOX_ADDRESS, "From"), (requester, "To"), (cc, "Cc")})
 
 	def test_a_customer_lists_the_conversations_of_its_contacts(self):
-		from frappe.desk.notifications import get_open_count
-
 		address = unique_customer()
 		customer = frappe.get_doc({"doctype": "Customer", "customer_name": f"PT Linked {address}",
 								   "customer_type": "Company"}).insert(ignore_permissions=True)
 		frappe.get_doc({"doctype": "Contact", "first_name": "Ada", "email_ids": [{"email_id": address, "is_primary": 1}],
 						"links": [{"link_doctype": "Customer", "link_name": customer.name}]}).insert(ignore_permissions=True)
-		receive(new_mail(address, INBOX_ADDRESS, "Hello", "First"))
-		receive(new_mail(address, INBOX_ADDRESS, "Again", "Second"))
-		counts = get_open_count("Customer", customer.name)
-		found = {row["doctype"]: row["count"] for row in counts["count"]["external_links_found"]}
-		self.assertEqual(found.get("PT Conversation Follower"), 2)
+		self.assertEqual(conversations_listed_after_two_mails(address, "Customer", customer.name), 2)
 
 
 class TestBlocklistOnEveryPath(ParticipantsCase):

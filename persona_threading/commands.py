@@ -65,11 +65,12 @@ def backfill(context, batch_size):
 
 @persona_threading.command("preview")
 @click.option("--since", help="only mail received on or after this date (YYYY-MM-DD)")
+@click.option("--until", help="only mail received on or before this date (YYYY-MM-DD)")
 @click.option("--account", help="only mail received by this Email Account")
 @click.option("--json", "as_json", is_flag=True, help="the report as one JSON object")
 @click.option("--csv", "csv_path", help="write the disagreements here (default: ./persona-threading-preview-SITE.csv)")
 @pass_context
-def preview(context, since, account, as_json, csv_path):
+def preview(context, since, until, account, as_json, csv_path):
 	"""Replay the site's received mail through the engine; list where it would have put mail
 	elsewhere than it is. Stores nothing and sends nothing."""
 	import json
@@ -83,14 +84,14 @@ def preview(context, since, account, as_json, csv_path):
 	frappe.init(site=site)
 	frappe.connect()
 	try:
-		total = previews.count(account, since)
+		total = previews.count(account, since, until)
 
 		def progress(done: int) -> bool:
 			if sys.stderr.isatty():
 				sys.stderr.write(f"\rreplayed {done}/{total}")
 			return True
 
-		report, stats = previews.replay(account, since, progress)
+		report, stats = previews.replay(account, since, until, progress)
 		csv_path = csv_path or f"persona-threading-preview-{site}.csv"
 		with open(csv_path, "w", newline="") as handle:
 			report.write_csv(handle)

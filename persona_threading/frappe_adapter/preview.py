@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import frappe
 from frappe import _
 from frappe.query_builder.functions import Count
-from frappe.utils import get_datetime, get_system_timezone, now_datetime
+from frappe.utils import add_days, get_datetime, getdate, get_system_timezone, now_datetime
 
 from ..config import Config
 from ..engine.message import normalize_message_id, parse_message
@@ -64,7 +64,7 @@ def site_config() -> Config:
 				  inboxes=inboxes, users=users, policy=settings.routing_policy(), flood_guard=settings.flood_guard())
 
 
-def _conditions(account: str | None, since: str | None):
+def _conditions(account: str | None, since: str | None, until: str | None = None):
 	Comm = frappe.qb.DocType("Communication")
 	doctype = settings.conversation_doctype()
 	inboxes = [a for a in frappe.get_all("Email Account", filters={"append_to": doctype}, pluck="name")]
@@ -77,18 +77,21 @@ def _conditions(account: str | None, since: str | None):
 		where &= Comm.email_account == account
 	if since:
 		where &= Comm.creation >= get_datetime(since)
+	if until:
+		where &= Comm.creation < add_days(getdate(until), 1)
 	return Comm, where
 
 
-def count(account: str | None = None, since: str | None = None) -> int:
-	Comm, where = _conditions(account, since)
+def count(account: str | None = None, since: str | None = None, until: str | None = None) -> int:
+	Comm, where = _conditions(account, since, until)
 	return frappe.qb.from_(Comm).select(Count("*")).where(where).run()[0][0]
 
 
-def history(account: str | None = None, since: str | None = None, batch: int = BATCH) -> Iterator[list[dict]]:
+def history(account: str | None = None, since: str | None = None, until: str | None = None,
+			batch: int = BATCH) -> Iterator[list[dict]]:
 	"""The Communications to replay in arrival order, a batch at a time (keyset pagination:
 	each batch is one indexed range read, whatever the history's size)."""
-	Comm, where = _conditions(account, since)
+	Comm, where = _conditions(account, since, until)
 	last = None
 	while True:
 		query = frappe.qb.from_(Comm).select(*(getattr(Comm, f) for f in FIELDS)).where(where)
@@ -110,13 +113,13 @@ def _aware(value) -> datetime:
 	return get_datetime(value).replace(tzinfo=ZoneInfo(get_system_timezone()))
 
 
-def replay(account: str | None = None, since: str | None = None,
+def replay(account: str | None = None, since: str | None = None, until: str | None = None,
 		   on_batch: Callable[[int], bool] | None = None) -> tuple[ComparisonReport, dict]:
 	"""Replay and compare; ``on_batch(done)`` after each batch, returning False to stop.
 	Returns the report and {replayed, without_headers, stopped}."""
 	stats = {"replayed": 0, "without_headers": 0, "stopped": False}
 	with Replayer(site_config()) as replayer:
-		for rows in history(account, since):
+		for rows in history(account, since, until):
 			for row in rows:
 				raw = rebuild_message(
 					row.pt_headers, message_id=normalize_message_id(row.message_id or ""),
@@ -148,7 +151,7 @@ def start(doc) -> None:
 	_system_manager_only()
 	if doc.status in ("Queued", "Running", "Cancelling"):
 		frappe.throw(_("This preview is already running"))
-	doc.db_set({"status": "Queued", "total": count(doc.email_account, doc.since), "processed": 0,
+	doc.db_set({"status": "Queued", "total": count(doc.email_account, doc.since, doc.until), "processed": 0,
 				"disagreement_count": 0, "without_headers": 0, "error": None, "summary": None,
 				"started_at": None, "finished_at": None})
 	frappe.enqueue("persona_threading.frappe_adapter.preview.run", queue="long", timeout=6 * 3600,
@@ -178,7 +181,7 @@ def run(preview: str) -> None:
 		return frappe.db.get_value(PREVIEW, preview, "status") != "Cancelling"
 
 	try:
-		report, stats = replay(doc.email_account, doc.since, on_batch)
+		report, stats = replay(doc.email_account, doc.since, doc.until, on_batch)
 	except Exception:
 		frappe.db.rollback()
 		frappe.db.set_value(PREVIEW, preview, {"status": "Failed", "error": frappe.get_traceback()[-5000:],

@@ -145,6 +145,15 @@ class TestPreview(FrappeTestCase):
 		self.assertEqual(sorted(row[5] for row in rows[1:]),
 						 ["existing_instead_of_new", "ignored", "new_instead_of_existing"])
 
+	def test_a_date_range_limits_what_is_replayed(self):
+		from frappe.utils import add_days, getdate
+
+		today = getdate()
+		self.assertEqual(preview.count(INBOX, until=add_days(today, -1)), 0)
+		self.assertEqual(preview.count(INBOX, since=today, until=today), 7)
+		report, stats = preview.replay(INBOX, since=add_days(today, 1))
+		self.assertEqual((stats["replayed"], report.compared), (0, 0))
+
 	def test_a_cancelled_preview_stops_between_batches(self):
 		doc = frappe.get_doc({"doctype": "PT Preview", "email_account": INBOX}).insert()
 		doc.start()

@@ -45,6 +45,15 @@ class TestSettings(FrappeTestCase):
 		self.assertTrue(frappe.has_permission("PT Settings", "write", user="Administrator"))
 
 
+class TestHistoryIndexes(FrappeTestCase):
+	def test_the_lookups_every_mail_makes_use_an_index_whatever_the_history(self):
+		"""ERPNext's first-response check and the Contact lookups would scan every row."""
+		for sql in ("select name from `tabCommunication` where reference_name = %s and sent_or_received = 'Sent'",
+					"select parent from `tabContact Email` where email_id = %s order by creation asc limit 1"):
+			plan = frappe.db.sql(f"explain {sql}", ("ISS-2026-00001",), as_dict=True)
+			self.assertTrue(plan[0].key, f"no index for: {sql} ({plan})")
+
+
 class TestBackfillAndCommands(FrappeTestCase):
 	def test_backfill_threads_replies_to_history_from_before_the_app(self):
 		support_inbox()

@@ -192,6 +192,9 @@ class Site:
         self.site, self.kind = site, kind
         self.timers = AppTimers() if kind == "app" else None
         self.sql_count = 0
+        self.sql_log = None  # [(statement, seconds)] of the receive() being timed
+        self.sql_time: dict[str, list] = {}  # normalised statement -> [seconds, calls], per size
+        self.mails_timed = 0
         self.messages = {'"INBOX"': {"latest_messages": [], "seen_status": {}, "uid_list": []}}
         self._connect()
         self._patch_sql()
@@ -223,6 +226,15 @@ class Site:
 
         def sql(db, query, values=(), *args, **kwargs):
             site.sql_count += 1
+            if site.sql_log is not None:  # inside a timed receive(): each statement's time
+                started = time.perf_counter()
+                try:
+                    return sql_inner(db, query, values, *args, **kwargs)
+                finally:
+                    site.sql_log.append((query, time.perf_counter() - started))
+            return sql_inner(db, query, values, *args, **kwargs)
+
+        def sql_inner(db, query, values=(), *args, **kwargs):
             if site.timers and site.timers.stack and isinstance(query, str):
                 where = site.timers.lookup_label()
                 stripped = query.lstrip().lower()
@@ -526,6 +538,7 @@ class Site:
             patch.object(EmailServer, "connect", return_value=True),
         ):
             profiler = getattr(self, "_profiler", None)
+            self.sql_log = [] if timed and not profiler else None
             started = time.perf_counter()
             try:
                 if profiler:
@@ -536,6 +549,13 @@ class Site:
                 error = traceback.format_exc()[-3000:]
             seconds = time.perf_counter() - started
         queries = self.sql_count - sql_before
+        if self.sql_log is not None:
+            for statement, spent in self.sql_log:
+                entry = self.sql_time.setdefault(normalise_sql(str(statement)), [0.0, 0])
+                entry[0] += spent
+                entry[1] += 1
+            self.sql_log = None
+            self.mails_timed += 1
         frappe.db.rollback()
         where = frappe.db.get_value("Communication", {"message_id": message_id},
                                     ["reference_doctype", "reference_name"]) or (None, None)
@@ -547,6 +567,17 @@ class Site:
             result["own"] = dict(self.timers.seconds)
             result["own_calls"] = dict(self.timers.calls)
         return result
+
+    def sql_summary(self, top: int = 6) -> dict:
+        """Where the database time of the timed mails went since the last call: the costliest
+        statements (ms per mail, calls per mail) and all statements' total (ms per mail)."""
+        n = max(self.mails_timed, 1)
+        ranked = sorted(self.sql_time.items(), key=lambda kv: -kv[1][0])
+        summary = {"total_ms_per_mail": sum(v[0] for v in self.sql_time.values()) / n * 1000,
+                   "top": [{"sql": k, "ms_per_mail": v[0] / n * 1000, "calls_per_mail": v[1] / n}
+                           for k, v in ranked[:top]]}
+        self.sql_time, self.mails_timed = {}, 0
+        return summary
 
     def profile(self, raw: str, message_id: str, top: int = 45) -> str:
         """One mail under cProfile: the functions it spends its time in (cumulative)."""
@@ -573,7 +604,10 @@ class Site:
         for entry in sorted(self.timers.captured.values(), key=lambda e: (e["kind"] != "lookup", e["method"])):
             query, values = entry["example"]
             try:
-                plan = frappe.db.sql("explain " + query, values or None, as_dict=True)
+                try:
+                    plan = frappe.db.sql("explain " + query, values or None, as_dict=True)
+                except TypeError:  # values the statement had already inlined
+                    plan = frappe.db.sql("explain " + query, as_dict=True)
             except Exception as exc:
                 out.append({**{k: v for k, v in entry.items() if k != "example"}, "plan": [],
                             "verdict": "ERROR", "why": str(exc)[:200]})
@@ -741,6 +775,7 @@ def run(app_site: str, stock_site: str, results_dir: Path) -> int:
             for m in warm:
                 app.call("receive", raw=m["raw"], message_id=m["message_id"])
                 stock.call("receive", raw=m["raw"], message_id=m["message_id"])
+            both(workers, "sql_summary")  # the warm-up mails are not counted
             t = time.perf_counter()
             per = {"app": [], "stock": []}
             for n, m in enumerate(mails):
@@ -753,6 +788,7 @@ def run(app_site: str, stock_site: str, results_dir: Path) -> int:
                     print(f"   {n + 1}/{len(mails)} mails received on both sites", flush=True)
             print(f"-- {count} mails through receive() on both sites at {size:,}: {time.perf_counter() - t:.0f} s")
             report["sizes"][size] = measure(per)
+            report["sizes"][size]["sql"] = dict(zip(("app", "stock"), both(workers, "sql_summary")))
             if profile and size == max(sizes):  # a few more mails, profiled (not in the figures)
                 extra = build_mails(size, profile * len(KINDS), used, seed=size * 10 + 2)
                 used |= {m["target"] for m in extra if m["target"] is not None}
@@ -916,6 +952,16 @@ def table_lines(report: dict) -> list[str]:
         if r["first_errors"]:
             lines.append(f"  {int(size):>10,} ERRORS in receive(): app {r['app']['errors']}, stock "
                          f"{r['stock']['errors']}; first: {r['first_errors'][0].strip().splitlines()[-1]}")
+    lines += ["", "where the database time goes (ms per mail, all statements / the costliest; calls per mail):"]
+    for size, r in s.items():
+        for side in ("app", "stock"):
+            q = r.get("sql", {}).get(side)
+            if not q:
+                continue
+            lines.append(f"  {int(size):>10,} {side:<5} SQL total {q['total_ms_per_mail']:7.1f} ms")
+            for t in q["top"][:4]:
+                lines.append(f"  {'':>10} {'':<5} {t['ms_per_mail']:7.1f} ms  x{t['calls_per_mail']:<4.1f} "
+                             f"{t['sql'][:110]}")
     lines += ["", "EXPLAIN of every query FrappeLookup issued (at the largest history):"]
     for e in report["explain"]:
         if e["kind"] != "lookup":

@@ -27,8 +27,11 @@ test-frappe:
 e2e:
 	@bash scripts/run-frappe-tests.sh e2e
 
+## Throughput of the engine alone, then receive() with the app vs stock Frappe on two sites
+## of the project's bench (benchmarks/stock_vs_app.sh; results in benchmarks/results/<date>/).
 bench: $(VENV)/.installed
 	$(PY) benchmarks/run.py
+	@bash benchmarks/stock_vs_app.sh
 
 ## 100,000 mutated real mails (../shared/corpora): mails, exceptions, slowest mail.
 fuzz: $(VENV)/.installed

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# `make bench`, second part: per-mail receive() cost with the app beside stock Frappe.
+#
+# Two sites of the project's own bench (scripts/bench/build.sh), made once and reused:
+#   pt-bench-app.localhost     ERPNext + persona_threading
+#   pt-bench-stock.localhost   ERPNext only: it never gets the app
+# benchmarks/stock_vs_app.py then resets both to their first state, generates the same
+# history on both (1k, then 100k Issues with their Communications; on the app site also
+# the app's routing records of that history, as its backfill makes them), feeds the same
+# mails through the real EmailAccount.receive() (only the mail server patched) and writes
+# benchmarks/results/<date>/. Targets are reported MET / NOT MET; the exit code is 0 either
+# way. Preparing the bench or the sites failing is an error: one line, exit 1.
+#
+# Inputs (all optional): PT_BENCH_SIZES (default "1000 100000"), PT_BENCH_MAILS (mails per
+# size, default 200), PT_BENCH_APP_SITE / PT_BENCH_STOCK_SITE (site names, must start with
+# pt-bench-), PERSONA_CACHE and PERSONA_DB_ROOT_PASSWORD as for build.sh.
+set -u
+here="$(cd "$(dirname "$0")/.." && pwd)"
+. "$here/scripts/bench/common.sh"
+fail() { echo "FAILED to prepare the benchmark sites: $*" >&2; exit 1; }
+
+if [ "${PERSONA_SKIP_FRAPPE:-0}" = 1 ]; then
+  echo "SKIPPED app vs stock benchmark: PERSONA_SKIP_FRAPPE=1"; exit 0
+fi
+
+bench_dir="$persona_bench"
+app_site="${PT_BENCH_APP_SITE:-pt-bench-app.localhost}"
+stock_site="${PT_BENCH_STOCK_SITE:-pt-bench-stock.localhost}"
+case "$app_site$stock_site" in pt-bench-*pt-bench-*) ;; *) fail "benchmark site names must start with pt-bench- (they are reset on every run)";; esac
+
+# --- the bench: built as scripts/run-frappe-tests.sh builds it, only when it is missing --
+# (a warm bench is only checked: build.sh would also repair the test sites, which are not ours)
+if [ -f "$bench_dir/.done-init" ] && [ -f "$bench_dir/.done-erpnext" ] && [ -f "$bench_dir/.done-assets" ]; then
+  start_mariadb
+  start_redis "$bench_dir"
+else
+  bash "$here/scripts/bench/build.sh" || exit 1
+fi
+command -v bench >/dev/null 2>&1 || fail "the bench CLI is not on PATH"
+bench_cli() { (cd "$bench_dir" && bench "$@"); }
+py="$bench_dir/env/bin/python"
+logs="$bench_dir/logs"; mkdir -p "$logs"
+
+db_user=persona_admin db_pass="$(cat "$persona_cache/db-admin-password" 2>/dev/null)"
+[ -n "${PERSONA_DB_ROOT_PASSWORD:-}" ] && db_user=root db_pass="$PERSONA_DB_ROOT_PASSWORD"
+[ -n "$db_pass" ] || fail "no MariaDB admin password in $persona_cache/db-admin-password (run scripts/bench/build.sh)"
+
+# --- the app, in the bench ---------------------------------------------------------------
+# A fresh machine (no app in the bench yet): link this checkout in, exactly as
+# scripts/run-frappe-tests.sh does. GUARD: only when apps/persona_threading is missing. The
+# bench is shared with the test runs, which own that link: an existing link (whichever
+# checkout it points to) is used as it is and never re-pointed or re-installed from here.
+link="$bench_dir/apps/persona_threading"
+if [ ! -e "$link" ] && [ ! -L "$link" ]; then
+  step "linking this checkout into the bench (apps/persona_threading)"
+  ln -sfn "$here" "$link"
+  grep -qx persona_threading "$bench_dir/sites/apps.txt" || printf '\npersona_threading\n' >> "$bench_dir/sites/apps.txt"
+  sed -i '/^$/d' "$bench_dir/sites/apps.txt"
+  "$py" -m pip install -q --disable-pip-version-check -e "$here[test]" >"$logs/persona-pip.log" 2>&1 \
+    || { tail -20 "$logs/persona-pip.log"; fail "could not install this checkout into $bench_dir/env"; }
+  done_step
+fi
+[ -d "$link/persona_threading" ] || fail "$link is not a checkout of persona_threading"
+
+# The plot: matplotlib in the bench's env (a tool, not the app).
+if ! "$py" -c 'import matplotlib' >/dev/null 2>&1; then
+  step "installing matplotlib into the bench's Python env (for the plot)"
+  "$py" -m pip install -q --disable-pip-version-check matplotlib >"$logs/pt-bench-pip.log" 2>&1 \
+    || echo "   (matplotlib could not be installed: the run goes on without its PNG; see $logs/pt-bench-pip.log)"
+  done_step
+fi
+
+# --- the two sites: made once (a marker when finished), reused afterwards ----------------
+site_ok() {
+  [ -f "$bench_dir/sites/$1/.done-pt-bench-site" ] || return 1
+  local conf="$bench_dir/sites/$1/site_config.json" name pass
+  name="$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["db_name"])' "$conf")" || return 1
+  pass="$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["db_password"])' "$conf")" || return 1
+  mysql -h 127.0.0.1 -u "$name" -p"$pass" "$name" -e 'select name from tabCompany limit 1' 2>/dev/null | grep -q .
+}
+make_site() {  # make_site NAME with-app|stock
+  local name="$1" kind="$2" log="$logs/pt-bench-new-site-$1.log"
+  site_ok "$name" && return 0
+  step "bench new-site $name (ERPNext$([ "$kind" = with-app ] && echo ' + persona_threading'), setup wizard done)"
+  if [ -d "$bench_dir/sites/$name" ]; then  # left over from a killed run: drop it, start again
+    bench_cli drop-site "$name" --force --no-backup --db-root-username "$db_user" --db-root-password "$db_pass" \
+      >"$log" 2>&1 || true
+    rm -rf "$bench_dir/sites/$name" "$bench_dir/archived/sites/$name"
+  fi
+  bench_cli new-site "$name" --db-root-username "$db_user" --db-root-password "$db_pass" \
+      --admin-password admin --install-app erpnext >>"$log" 2>&1 \
+    || { tail -25 "$log"; fail "bench new-site $name failed (log: $log)"; }
+  bench_cli --site "$name" set-config allow_tests true >/dev/null
+  bench_cli --site "$name" execute erpnext.setup.utils.before_tests >>"$log" 2>&1 \
+    || { tail -25 "$log"; fail "completing the setup wizard on $name failed (log: $log)"; }
+  bench_cli --site "$name" set-config allow_tests false >/dev/null
+  if [ "$kind" = with-app ]; then
+    bench_cli --site "$name" clear-cache >/dev/null 2>&1
+    bench_cli --site "$name" install-app persona_threading >>"$log" 2>&1 \
+      || { tail -40 "$log"; fail "install-app persona_threading on $name failed (log: $log)"; }
+  fi
+  # Mail is received by this benchmark only: no scheduler pulling or sending on its own.
+  bench_cli --site "$name" disable-scheduler >>"$log" 2>&1 || true
+  (cd "$bench_dir/sites" && "$py" "$here/benchmarks/stock_vs_app.py" setup "$name" >>"$log" 2>&1) \
+    || { tail -25 "$log"; fail "setting up $name for the benchmark failed (log: $log)"; }
+  touch "$bench_dir/sites/$name/.done-pt-bench-site"
+  done_step
+}
+make_site "$stock_site" stock
+make_site "$app_site" with-app
+
+# The linked app may have moved on since the app site was made: migrate when its schema did.
+schema="$(cd "$link" && find persona_threading -name '*.json' -path '*doctype*' -o -name hooks.py -o -name patches.txt \
+  | sort | xargs cat | sha1sum | cut -c1-16)"
+if [ "$(cat "$bench_dir/sites/$app_site/.pt-bench-schema" 2>/dev/null)" != "$schema" ]; then
+  step "bench migrate $app_site (the linked app changed)"
+  bench_cli --site "$app_site" clear-cache >/dev/null 2>&1
+  bench_cli --site "$app_site" migrate >"$logs/pt-bench-migrate.log" 2>&1 \
+    || { tail -40 "$logs/pt-bench-migrate.log"; fail "bench migrate failed on $app_site (log: $logs/pt-bench-migrate.log)"; }
+  echo "$schema" > "$bench_dir/sites/$app_site/.pt-bench-schema"
+  done_step
+fi
+if bench_cli --site "$stock_site" list-apps 2>/dev/null | grep -q '^persona_threading'; then
+  fail "$stock_site has persona_threading installed; it must stay stock (drop the site: it is made again)"
+fi
+
+# --- the run -------------------------------------------------------------------------------
+cd "$bench_dir/sites" && exec "$py" "$here/benchmarks/stock_vs_app.py" run "$app_site" "$stock_site" \
+  --results "$here/benchmarks/results"

@@ -46,12 +46,13 @@ db_user=persona_admin db_pass="$(cat "$persona_cache/db-admin-password" 2>/dev/n
 [ -n "$db_pass" ] || fail "no MariaDB admin password in $persona_cache/db-admin-password (run scripts/bench/build.sh)"
 
 # --- the app, in the bench ---------------------------------------------------------------
-# A fresh machine (no app in the bench yet): link this checkout in, exactly as
-# scripts/run-frappe-tests.sh does. GUARD: only when apps/persona_threading is missing. The
-# bench is shared with the test runs, which own that link: an existing link (whichever
-# checkout it points to) is used as it is and never re-pointed or re-installed from here.
+# This checkout is what is measured: linked in exactly as scripts/run-frappe-tests.sh does
+# (so do not run `make bench` and `make test` of two checkouts at once on one bench).
 link="$bench_dir/apps/persona_threading"
-if [ ! -e "$link" ] && [ ! -L "$link" ]; then
+if [ -e "$link" ] && [ ! -L "$link" ]; then
+  fail "$link is a directory, not a link to a checkout; move it away so this checkout can be measured"
+fi
+if [ "$(readlink "$link" 2>/dev/null)" != "$here" ]; then
   step "linking this checkout into the bench (apps/persona_threading)"
   ln -sfn "$here" "$link"
   grep -qx persona_threading "$bench_dir/sites/apps.txt" || printf '\npersona_threading\n' >> "$bench_dir/sites/apps.txt"
@@ -125,5 +126,11 @@ if bench_cli --site "$stock_site" list-apps 2>/dev/null | grep -q '^persona_thre
 fi
 
 # --- the run -------------------------------------------------------------------------------
-cd "$bench_dir/sites" && exec "$py" "$here/benchmarks/stock_vs_app.py" run "$app_site" "$stock_site" \
-  --results "$here/benchmarks/results"
+cd "$bench_dir/sites" || exit 1
+"$py" "$here/benchmarks/stock_vs_app.py" run "$app_site" "$stock_site" --results "$here/benchmarks/results"
+rc=$?
+# The preview (issue 13): 10,000 Communications replayed on the app site, progress and rate.
+step "the preview over ${PT_BENCH_PREVIEW_MAILS:-10000} Communications ($app_site)"
+"$py" "$here/benchmarks/preview_history.py" "$app_site" --mails "${PT_BENCH_PREVIEW_MAILS:-10000}" || rc=1
+done_step
+exit $rc

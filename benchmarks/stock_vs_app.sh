@@ -111,7 +111,7 @@ make_site "$stock_site" stock
 make_site "$app_site" with-app
 
 # The linked app may have moved on since the app site was made: migrate when its schema did.
-schema="$(cd "$link" && find persona_threading -name '*.json' -path '*doctype*' -o -name hooks.py -o -name patches.txt \
+schema="$(cd "$link" && find persona_threading -name '*.json' -path '*doctype*' -o -name hooks.py -o -name install.py -o -name patches.txt \
   | sort | xargs cat | sha1sum | cut -c1-16)"
 if [ "$(cat "$bench_dir/sites/$app_site/.pt-bench-schema" 2>/dev/null)" != "$schema" ]; then
   step "bench migrate $app_site (the linked app changed)"

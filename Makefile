@@ -33,9 +33,11 @@ bench: $(VENV)/.installed
 	$(PY) benchmarks/run.py
 	@bash benchmarks/stock_vs_app.sh
 
-## 100,000 mutated real mails (../shared/corpora): mails, exceptions, slowest mail.
+## 100,000 mutated real mails through the engine, then 5,000 mutated and every real corpus
+## mail through Frappe's real receive() (one Communication or Unhandled Email each).
 fuzz: $(VENV)/.installed
 	$(PY) -m persona_threading.fuzz 100000
+	@bash scripts/run-frappe-tests.sh fuzz
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info

@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 from persona_threading.engine.carriers import Keyring  # noqa: E402
 from persona_threading.engine.message import parse_message  # noqa: E402
 from persona_threading.engine.router import route  # noqa: E402
+from persona_threading.fuzz import pathological_table  # noqa: E402
 from persona_threading.store.sqlite import InboxConfig, ProjectConfig, SqliteStore, UserConfig  # noqa: E402
 
 CORPORA = ROOT.parent / "shared" / "corpora"
@@ -90,16 +91,6 @@ def history_replies(size: int, count: int = 2000) -> list[bytes]:
     return out
 
 
-#: The hostile mails of issue 9, by size: each used to cost quadratic time (213 s, 50 s, 12 s
-#: and 80 s at the sizes the review tried); with the caps, cost grows linearly with size.
-PATHOLOGICAL = {
-    "repeated base64 header": lambda n: b"Content-Transfer-Encoding: base64\n" * (n // 34) + b"\nx\n",
-    "huge From": lambda n: b"From: a" + b" " * n + b"x <a@b.example>\n\nx\n",
-    "encoded-word References": lambda n: b"References: " + b"=?utf-8?q?a?= " * (n // 14) + b"\n\nx\n",
-    "long forward-marker line": lambda n: (b"From: agent@help.example\n\n-- " + b" " * n + b"abc\n"
-                                           b"From: x@y.example\n"),
-}
-PATHOLOGICAL_SIZES = (100_000, 300_000, 1_000_000)
 
 
 def pathological_rows(store: SqliteStore, keyring: Keyring) -> float:
@@ -109,17 +100,8 @@ def pathological_rows(store: SqliteStore, keyring: Keyring) -> float:
         route(message, store, keyring)
         message.text  # forwards and display read the body too
 
-    print("pathological mails (parse+route+text; linear in size, target < 1 s per 1 MB mail):")
-    print(f"    {'':26}" + "".join(f"{size // 1000:>9} KB" for size in PATHOLOGICAL_SIZES))
-    worst = 0.0
-    for name, build in PATHOLOGICAL.items():
-        cells = []
-        for size in PATHOLOGICAL_SIZES:
-            seconds = 1 / best_rate(route_and_read, [build(size)], repeat=3)
-            worst = max(worst, seconds)
-            cells.append(f"{seconds * 1000:9.1f} ms")
-        print(f"    {name:<26}" + "".join(cells))
-    return worst
+    return pathological_table("pathological mails (parse+route+text; linear in size, target < 1 s per 1 MB mail):",
+                              lambda raw: (1 / best_rate(route_and_read, [raw], repeat=3), ""))
 
 
 def main() -> int:

@@ -129,6 +129,10 @@ fi
 cd "$bench_dir/sites" || exit 1
 "$py" "$here/benchmarks/stock_vs_app.py" run "$app_site" "$stock_site" --results "$here/benchmarks/results"
 rc=$?
+# Hostile mails through Frappe's receive() on the app site (issue 18): linear, < 2 s at 1 MB.
+step "pathological mails through receive() ($app_site)"
+bench_cli --site "$app_site" execute persona_threading.tests.receive_fuzz.pathological || rc=1
+done_step
 # The preview (issue 13): 10,000 Communications replayed on the app site, progress and rate.
 step "the preview over ${PT_BENCH_PREVIEW_MAILS:-10000} Communications ($app_site)"
 "$py" "$here/benchmarks/preview_history.py" "$app_site" --mails "${PT_BENCH_PREVIEW_MAILS:-10000}" || rc=1

@@ -33,7 +33,9 @@ def save_snippet_from_communication(communication: str, title: str) -> str:
 @frappe.whitelist()
 def conversation_participants(doctype: str = "Issue", name: str = "") -> dict:
 	"""{participants: [{email, role, active, follower_doctype, follower_name, delivery_status,
-	bounce_reason}], warnings: [{name, warning, sender, communication}]} (read permission)."""
+	bounce_reason}], warnings: [{name, warning, sender, communication}], private: [Communication],
+	received: [Communication: customers' public mail]} (desk users with read
+	permission; 403 for anyone else, a website user the document is shared with included)."""
 	return participants.panel(doctype, name)
 
 
@@ -51,9 +53,16 @@ def resolve_third_party(doctype: str, name: str, message: str, action: str) -> N
 
 @frappe.whitelist()
 def reply_recipients(doctype: str = "Issue", name: str = "") -> dict:
-	"""{to, cc}: a public reply goes to the requester, with the active CCs in Cc (never followers)."""
+	"""{to, cc, inactive}: a public reply goes to the requester, with the active CCs in Cc (never
+	followers); ``inactive``: CCs no longer on it, never added back. Desk users only (else 403)."""
 	return participants.recipients_of_a_public_reply(doctype, name)
 
 
-__all__ = ["reply_recipients", "why_here", "search_snippets", "render_snippet", "save_snippet_from_communication",
-		   "conversation_participants", "set_participant", "resolve_third_party"]
+@frappe.whitelist(methods=["POST"])
+def make_internal(communication: str) -> None:
+	"""A customer's public mail becomes an internal note (desk agents with write permission)."""
+	participants.make_internal(communication)
+
+
+__all__ = ["make_internal", "reply_recipients", "why_here", "search_snippets", "render_snippet",
+		   "save_snippet_from_communication", "conversation_participants", "set_participant", "resolve_third_party"]

@@ -48,6 +48,37 @@ LONG_PIECES = (
 )
 
 
+#: Hostile mails by size (``make bench`` times each through the engine and through Frappe's
+#: receive()): each once cost quadratic time (213 s, 50 s, 12 s and 80 s at the sizes a review
+#: tried; stock's HTML handling 60 s for 3 MB); with the caps, cost grows linearly with size.
+PATHOLOGICAL = {
+    "repeated base64 header": lambda n: b"Content-Transfer-Encoding: base64\n" * (n // 34) + b"\nx\n",
+    "huge From": lambda n: b"From: a" + b" " * n + b"x <a@b.example>\n\nx\n",
+    "encoded-word References": lambda n: b"References: " + b"=?utf-8?q?a?= " * (n // 14) + b"\n\nx\n",
+    "long forward-marker line": lambda n: (b"From: agent@help.example\n\n-- " + b" " * n + b"abc\n"
+                                           b"From: x@y.example\n"),
+    "HTML of unclosed tags": lambda n: (b"From: c@customer.example\nContent-Type: text/html\n\n"
+                                        + b"<div><b>x" * (n // 24) + b"</i></span>" * (n // 24)),
+}
+PATHOLOGICAL_SIZES = (100_000, 300_000, 1_000_000)
+
+
+def pathological_table(title: str, time_one) -> float:
+    """Print a row per hostile mail, a column per size; ``time_one(raw) -> (seconds, mark)``.
+    Returns the worst time (``make bench``: the engine alone, then Frappe's receive())."""
+    print(title)
+    print(f"    {'':26}" + "".join(f"{size // 1000:>9} KB" for size in PATHOLOGICAL_SIZES))
+    worst = 0.0
+    for name, build in PATHOLOGICAL.items():
+        cells = []
+        for size in PATHOLOGICAL_SIZES:
+            seconds, mark = time_one(build(size))
+            worst = max(worst, seconds)
+            cells.append(f"{seconds * 1000:9.1f} ms{mark}")
+        print(f"    {name:<26}" + "".join(cells))
+    return worst
+
+
 def corpus_mails(root: Path = CORPORA) -> list[bytes]:
     """Every mail file under ``root`` (sorted, so a seed means the same mails); [] when absent."""
     mails = []

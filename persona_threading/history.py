@@ -9,6 +9,8 @@ from before the app, the record's own fields are all there is (and the report sa
 
 from __future__ import annotations
 
+from .engine.decoding import storable_text
+
 HEADER_LIMIT = 64 * 1024  # a pathological header block is kept up to here, never more
 _BODY_HEADERS = ("content-type", "content-transfer-encoding", "content-disposition", "mime-version",
                  "content-id", "content-description")
@@ -16,13 +18,14 @@ _BODY_HEADERS = ("content-type", "content-transfer-encoding", "content-dispositi
 
 def header_block(raw: bytes, limit: int = HEADER_LIMIT) -> str:
     """The raw header section of a mail (up to the first empty line), at most ``limit`` bytes,
-    as text (undecodable bytes kept as escapes)."""
+    as text any database stores (8-bit bytes that are not UTF-8 read as Windows-1252, as mail
+    clients read them: never lone surrogates, which MariaDB refuses)."""
     end = len(raw)
     for separator in (b"\r\n\r\n", b"\n\n"):
         at = raw.find(separator, 0, limit + 4)
         if at != -1:
             end = min(end, at)
-    return raw[:min(end, limit)].decode("utf-8", "surrogateescape")
+    return storable_text(raw[:min(end, limit)])
 
 
 def rebuild_message(headers: str | None, *, message_id: str | None, in_reply_to: str | None, subject: str,

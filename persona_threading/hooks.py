@@ -13,9 +13,19 @@ required_apps = ["frappe/erpnext"]
 after_install = "persona_threading.frappe_adapter.install.after_install"
 after_migrate = "persona_threading.frappe_adapter.install.after_migrate"
 before_uninstall = "persona_threading.frappe_adapter.install.before_uninstall"
+# An app installed later that overrides Email Account too (Frappe Helpdesk): build on it.
+after_app_install = "persona_threading.frappe_adapter.account_class.after_app_install"
+
+# Suspended machine mail is cleared after PT Settings' days.
+scheduler_events = {
+	"daily": ["persona_threading.frappe_adapter.jobs.clear_old_suspended_mail"],
+}
 
 override_doctype_class = {
-	"Email Account": "persona_threading.frappe_adapter.email_account.PTEmailAccount",
+	# Built per site on the override it replaces (Helpdesk's, when installed): account_class.py
+	"Email Account": "persona_threading.frappe_adapter.account_class.PTEmailAccount",
+	# An admin's automated mail may go to the conversation's requester (and CCs): automated_mail.py
+	"Notification": "persona_threading.frappe_adapter.automated_mail.PTNotification",
 }
 
 # Our records point at Communications and documents; they must never block deleting them.
@@ -24,7 +34,8 @@ ignore_links_on_delete = ["PT Conversation", "PT Conversation Message", "PT Inbo
 
 doc_events = {
 	"Communication": {
-		"before_insert": "persona_threading.frappe_adapter.outbound.stamp_communication",
+		"before_insert": ["persona_threading.frappe_adapter.outbound.stamp_communication",
+						  "persona_threading.frappe_adapter.helpdesk.hold_for_automated"],
 		"after_insert": "persona_threading.frappe_adapter.outbound.keep_record_unstamped",
 		"validate": "persona_threading.frappe_adapter.outbound.unstamp_received",
 		"on_trash": "persona_threading.frappe_adapter.store.forget_communication",
@@ -35,14 +46,41 @@ doc_events = {
 	"Project": {
 		"validate": "persona_threading.frappe_adapter.routing_config.validate_project_prefix",
 	},
-	"Email Account": {
-		"validate": "persona_threading.frappe_adapter.routing_config.validate_email_account_routing",
+	# Notes written in the desk reach the followers; the conversation keeps its Issue's project.
+	"Comment": {
+		"after_insert": "persona_threading.frappe_adapter.notifications.desk_note",
 	},
+	"Issue": {
+		"on_update": "persona_threading.frappe_adapter.store.follow_project",
+		"onload": "persona_threading.frappe_adapter.snippets.mark_sent_mail",
+	},
+	# Frappe Helpdesk (frappe_adapter/helpdesk.py): the engine's status on receipt, routing in words.
+	"HD Ticket": {
+		"before_validate": "persona_threading.frappe_adapter.helpdesk.keep_engine_status",
+	},
+	"HD Team": {
+		"validate": "persona_threading.frappe_adapter.routing_config.validate_project_prefix",
+	},
+	"PT Conversation Message": {
+		"after_insert": "persona_threading.frappe_adapter.helpdesk.log_activity",
+	},
+	"Email Account": {
+		"validate": ["persona_threading.frappe_adapter.routing_config.validate_email_account_routing",
+					 "persona_threading.frappe_adapter.auto_reply.validate_template"],
+	},
+}
+
+# One routing line per received mail, in words, built when the form loads (frappe_adapter/timeline.py).
+additional_timeline_content = {
+	"Issue": ["persona_threading.frappe_adapter.timeline.routing_lines"],
+	"HD Ticket": ["persona_threading.frappe_adapter.timeline.routing_lines"],  # its desk form
 }
 
 doctype_js = {
 	"Issue": ["public/js/conversation_form.js", "public/js/snippets.js"],
 	"PT Inbound Queue": "public/js/inbound_queue.js",
+	"HD Ticket": ["public/js/conversation_form.js", "public/js/hd_ticket_form.js"],
+	"PT Settings": "public/js/pt_settings.js",
 }
 
 # Private messages (internal notes, third parties' replies): desk users only, everywhere.
@@ -60,4 +98,10 @@ update_website_context = ["persona_threading.frappe_adapter.privacy.hide_private
 override_doctype_dashboards = {
 	"Contact": "persona_threading.frappe_adapter.participants.contact_dashboard",
 	"Customer": "persona_threading.frappe_adapter.participants.customer_dashboard",
+}
+
+# Frappe Helpdesk's ticket endpoint (agent UI and customer portal) reads Communications with its
+# own query: private mail is removed there for anyone but desk users.
+override_whitelisted_methods = {
+	"helpdesk.helpdesk.doctype.hd_ticket.api.get_one": "persona_threading.frappe_adapter.helpdesk.get_one",
 }

@@ -7,7 +7,14 @@ So it takes already-built ``InboundMessage`` objects and never imports frappe. T
 goes into a throwaway in-memory store, oldest first: each mail is routed against the
 history as it was when that mail arrived. Engine conversations are numbered by that store
 and mean nothing elsewhere; the report speaks in the other system's tickets. For the same
-reason a token our app stamped on earlier mail names no conversation here: headers thread.
+reason a token our app stamped on earlier mail names no conversation here (headers thread),
+unless the front end knows each ticket's key in the other system (``identity``: a Frappe site
+replaying what the app itself routed, with the site's secret).
+
+A period the app itself routed replays to its own live decisions, except where a decision
+depended on time or was changed later: the front end passes each mail's ``LiveDecision`` and
+such a difference is named (``explained``: time_dependent, changed_later), not counted as a
+disagreement.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from .engine import decision as act
 from .engine.decision import Decision
 from .engine.limits import parse_date
 from .engine.message import InboundMessage, normalize_message_id
+from .engine.rules import THREADING_RULES
 from .session import Session
 from .store.sqlite import SqliteStore
 from .terminal import terminal_safe
@@ -38,6 +46,24 @@ UNMAPPED = "unmapped"  # the mapping does not name the mail: nothing to compare 
 OUTCOMES = (SAME, OTHER_TICKET, NEW_INSTEAD_OF_EXISTING, EXISTING_INSTEAD_OF_NEW, QUEUED, IGNORED,
             NO_TICKET, UNMAPPED)
 DISAGREEMENTS = frozenset(OUTCOMES) - {SAME, UNMAPPED}
+#: What each outcome means, in words (CLI summary; the desk form has its own translated copy).
+OUTCOME_WORDS = {
+    SAME: "both put it on the same ticket (or both on none)",
+    OTHER_TICKET: "the engine threaded it onto another of their existing tickets",
+    NEW_INSTEAD_OF_EXISTING: "the engine opened a new ticket; they put it on an existing one",
+    EXISTING_INSTEAD_OF_NEW: "the engine threaded it onto an existing ticket; they opened a new one",
+    QUEUED: "the engine waits for a reviewer (manual queue); they put it on a ticket",
+    IGNORED: "the engine opened nothing (an out-of-office or a bounce); they made or fed a ticket",
+    NO_TICKET: "they put it on no ticket; the engine opened or threaded it",
+    UNMAPPED: "their ticket is unknown: counted, not compared",
+}
+
+# Differences from the app's own live decision that are no disagreement (``explained``).
+TIME_DEPENDENT = "time_dependent"  # the flood guard's window, a ticket closed at the time (lifecycle)
+CHANGED_LATER = "changed_later"  # an agent moved the mail, a reviewer placed it from the queue
+EXPLAINED = (TIME_DEPENDENT, CHANGED_LATER)
+FLOOD_GUARD = "flood_guard"
+_THREADING_RULES = frozenset(rule.name for rule in THREADING_RULES)
 
 # Mail counted but not compared.
 OUTBOUND = "outbound"  # received mail the engine says our own inbox sent
@@ -74,6 +100,7 @@ class Comparison:
     explanation: str
     engine_ticket: str | None
     their_ticket: str | None
+    cause: str | None = None  # why a difference is not a disagreement (``ComparisonReport.explained``)
 
     @property
     def agrees(self) -> bool:
@@ -91,8 +118,16 @@ class ComparisonReport:
         self.rules: dict[str, dict[str, int]] = {}  # rule -> {"compared": n, "disagreements": n}
         self.not_compared = dict.fromkeys(NOT_COMPARED, 0)
         self.disagreements: list[Comparison] = []
+        self.explained = dict.fromkeys(EXPLAINED, 0)  # differences named, not counted as disagreements
+        self.named: list[Comparison] = []
 
-    def add(self, comparison: Comparison) -> None:
+    def add(self, comparison: Comparison, explained: str | None = None) -> None:
+        """Count a comparison; ``explained`` (TIME_DEPENDENT, CHANGED_LATER): a difference with
+        a known cause, listed in ``named`` instead of ``disagreements``."""
+        if explained:
+            self.explained[explained] += 1
+            self.named.append(comparison)
+            return
         self.outcomes[comparison.outcome] += 1
         if comparison.outcome == UNMAPPED:
             return
@@ -104,14 +139,15 @@ class ComparisonReport:
 
     @property
     def compared(self) -> int:
-        return sum(self.outcomes.values()) - self.outcomes[UNMAPPED]
+        return sum(self.outcomes.values()) - self.outcomes[UNMAPPED] + sum(self.explained.values())
 
     def as_dict(self) -> dict:
         return {"compared": self.compared, "agree": self.outcomes[SAME],
                 "disagree": len(self.disagreements), "outcomes": dict(self.outcomes),
                 "rules": {rule: dict(self.rules[rule]) for rule in sorted(self.rules)},
-                "not_compared": dict(self.not_compared),
-                "disagreements": [c.as_dict() for c in self.disagreements]}
+                "not_compared": dict(self.not_compared), "explained": dict(self.explained),
+                "disagreements": [c.as_dict() for c in self.disagreements],
+                "named": [c.as_dict() for c in self.named]}
 
     def write_csv(self, fileobj) -> None:
         """One row per disagreement under a header row; ``fileobj`` opened with ``newline=""``."""
@@ -131,6 +167,12 @@ class ComparisonReport:
                  f" {n[SENT_SKIPPED]} sent mails skipped (no conversation for their ticket)",
                  "outcomes:"]
         lines += [f"  {outcome:<{width}}  {count}" for outcome, count in self.outcomes.items()]
+        lines.append("legend: " + "; ".join(f"{o} = {w}" for o, w in OUTCOME_WORDS.items()))
+        if self.named:
+            e = self.explained
+            lines.append(f"not disagreements: {e[TIME_DEPENDENT]} depend on time (flood guard, a closed ticket),"
+                         f" {e[CHANGED_LATER]} were changed later (moved, placed from the queue)")
+            lines += [f"  {c.ref}: {c.cause}" for c in self.named]
         lines.append("rules (compared, disagreements):")
         lines += [f"  {rule:<{width}}  {self.rules[rule]['compared']}  {self.rules[rule]['disagreements']}"
                   for rule in sorted(self.rules)]
@@ -156,17 +198,35 @@ def _spreadsheet_safe(value: object) -> str:
     return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+@dataclass(frozen=True)
+class LiveDecision:
+    """How our app itself routed a mail when it arrived (a replayed period it routed)."""
+
+    action: str
+    rule: str
+    ticket: str | None  # the ticket that decision put it on (None: none)
+
+
+#: (key, thread root) of one of their tickets in their system: what their tokens and Outlook
+#: Thread-Index roots name (None, None when unknown).
+Identity = Callable[[str], tuple[str | None, str | None]]
+
+
 class Replayer:
     """Replays one system's history, oldest first, into a throwaway store and compares.
 
     Each engine conversation corresponds to one of their tickets: the ticket of the mail that
     opened it ("new:<message-id>" when they put that mail on none). A conversation opened by
     a mail the mapping does not name takes the ticket of the first mapped mail that lands on it.
+    ``identity``: when given (their system is our app, replayed with its own secret), a
+    conversation takes the key and thread root of the ticket it corresponds to, so the tokens
+    and Thread-Index roots their mail carries name it, as they did live.
     """
 
-    def __init__(self, config: Config | None = None):
+    def __init__(self, config: Config | None = None, identity: Identity | None = None):
         self.session = Session(SqliteStore(":memory:"), config)
         self.report = ComparisonReport()
+        self._identity = identity
         self._ticket_of: dict[str, str | None] = {}  # engine conversation -> their ticket (None: unknown)
         self._conversation_of: dict[str, str] = {}  # their ticket -> the engine conversation mapped last
         self._seen: set[str] = set()  # their tickets met so far
@@ -181,11 +241,14 @@ class Replayer:
         self.close()
 
     def feed_received(self, message: InboundMessage, their_ticket: str | None, ref: str,
-                      at: datetime | None = None, *, mapped: bool = True) -> Comparison | None:
+                      at: datetime | None = None, *, mapped: bool = True,
+                      live: LiveDecision | None = None) -> Comparison | None:
         """Route a received mail as ``route`` does and compare it; None for our own outbound mail.
 
         ``their_ticket`` None: they put it on no ticket. ``mapped`` False: the other system's
         answer is unknown (outcome ``unmapped``). ``at``: when it arrived (default: its Date).
+        ``live``: how our app routed it live; a difference that depended on time or was
+        changed later is named (``Comparison.cause``), not counted as a disagreement.
         """
         decision, _ = self.session.handle(message, at)
         conversation = decision.conversation
@@ -202,17 +265,22 @@ class Replayer:
             self.report.not_compared[OUTBOUND] += 1
             return None
         outcome = _outcome(decision, opened, ours, their_ticket, existed) if mapped else UNMAPPED
+        explained, cause = _cause(decision, live, their_ticket) if outcome in DISAGREEMENTS else (None, None)
         comparison = Comparison(ref, message.message_id, message.date or None, message.subject,
                                 message.from_addr, outcome, decision.action, decision.rule, decision.explain(),
-                                None if opened else ours, their_ticket if mapped else None)
-        self.report.add(comparison)
+                                None if opened else ours, their_ticket if mapped else None, cause)
+        self.report.add(comparison, explained)
         return comparison
 
     def feed_sent(self, message: InboundMessage, their_ticket: str, at: datetime | None = None) -> Decision | None:
         """Record mail they sent from ``their_ticket`` on the conversation that corresponds to
-        it, so replies naming it thread; None (counted) when no conversation does yet."""
+        it, so replies naming it thread; None (counted) when no conversation does yet. With
+        ``identity`` (our own app's history) an agent who writes first opens it, as live."""
         self._seen.add(their_ticket)
         conversation = self._conversation_for(their_ticket, message)
+        if conversation is None and self._identity is not None:
+            conversation = self.session.store.create_conversation(message.subject, None)
+            self._learn(conversation, their_ticket, message)
         if conversation is None:
             self.report.not_compared[SENT_SKIPPED] += 1
             return None
@@ -226,6 +294,8 @@ class Replayer:
             ticket = their_ticket if their_ticket is not None else f"new:{message.message_id}"
             self._ticket_of[conversation] = ticket
             self._conversation_of[ticket] = conversation
+            if their_ticket is not None and self._identity is not None:
+                self.session.store.take_identity(conversation, *self._identity(their_ticket))
 
     def _conversation_for(self, ticket: str, message: InboundMessage) -> str | None:
         """Of the ticket's conversations, the one the sent mail replies to, else the last mapped."""
@@ -234,6 +304,25 @@ class Replayer:
             if stored.conversation is not None and self._ticket_of.get(stored.conversation) == ticket:
                 return stored.conversation
         return self._conversation_of.get(ticket)
+
+
+def _cause(decision: Decision, live: LiveDecision | None, theirs: str | None) -> tuple[str | None, str | None]:
+    """Why the replay differs from our app's own live decision, when that is no disagreement:
+    (TIME_DEPENDENT | CHANGED_LATER, the reason in words), else (None, None)."""
+    if live is None:
+        return None, None
+    if FLOOD_GUARD in (decision.rule, live.rule):
+        return TIME_DEPENDENT, ("the flood guard counts the sender's new tickets in a time window; live it"
+                                f" {'queued' if live.rule == FLOOD_GUARD else 'did not queue'} this mail")
+    if live.action == act.NEW and live.rule in _THREADING_RULES:
+        return TIME_DEPENDENT, (f"lifecycle: {live.rule} named a ticket that was closed when the mail arrived,"
+                                " so a new linked ticket was opened")
+    if live.action in (act.QUEUED, act.IGNORED) and theirs is not None:
+        return CHANGED_LATER, f"a reviewer placed it on {theirs} from the queue after it arrived"
+    if live.ticket != theirs:
+        return CHANGED_LATER, f"moved after routing: the app put it on {live.ticket or 'no ticket'}, it is now on" \
+                              f" {theirs or 'no ticket'}"
+    return None, None
 
 
 def _outcome(decision: Decision, opened: bool, ours: str | None, theirs: str | None, existed: bool) -> str:

@@ -9,12 +9,22 @@
 # Email Account tests (stock inbound behaviour must not regress with the app installed),
 # with CI=1 (without it `bench run-tests` exits 0 on failures).
 #
+# The adoption test (scripts/adoption-test.sh) runs on $PERSONA_ADOPT_SITE (default
+# adopt.localhost, ERPNext only): it installs and uninstalls the app there itself.
+#
+# The HD Ticket suite (persona_threading.tests.test_helpdesk) runs on $PERSONA_HELPDESK_SITE
+# (default helpdesk.localhost: ERPNext + Frappe Helpdesk, built by scripts/bench/build.sh);
+# it skips itself on any site without Helpdesk. No such site: skipped, with a line saying so.
+#
 # The end-to-end suite (real Dovecot IMAP and an SMTP catcher on loopback, Frappe's real
 # receive() and email queue) runs on a site of its own ($PERSONA_E2E_SITE, default
 # e2e.localhost), so it never changes another site's default mail accounts.
 #
 #   scripts/run-frappe-tests.sh        the app's tests, Frappe's Email Account tests, e2e
 #   scripts/run-frappe-tests.sh e2e    the end-to-end suite only (make e2e)
+#   scripts/run-frappe-tests.sh helpdesk   the HD Ticket suite only, on the Helpdesk site
+#   scripts/run-frappe-tests.sh fuzz   5,000 mutated and every real corpus mail through the
+#                                      real receive() on the test site (make fuzz)
 #
 # Exit codes: 0 passed, 1 failed (or the bench could not be built: the reason is printed),
 # 3 skipped on purpose (PERSONA_SKIP_FRAPPE=1). The last line is "RAN <n> tests".
@@ -31,6 +41,8 @@ if [ -n "${PERSONA_BENCH:-}" ]; then
   bench_dir="$PERSONA_BENCH"
   site="${PERSONA_SITE:-test.localhost}"
   e2e_site="${PERSONA_E2E_SITE:-e2e.localhost}"
+  adopt_site="${PERSONA_ADOPT_SITE:-adopt.localhost}"
+  helpdesk_site="${PERSONA_HELPDESK_SITE:-helpdesk.localhost}"
   [ -d "$bench_dir/apps/frappe" ] && [ -d "$bench_dir/apps/erpnext" ] \
     || die "PERSONA_BENCH=$bench_dir is not a bench with frappe and erpnext"
   [ -d "$bench_dir/sites/$site" ] || die "bench $bench_dir has no site $site (set PERSONA_SITE)"
@@ -38,7 +50,8 @@ if [ -n "${PERSONA_BENCH:-}" ]; then
   start_redis "$bench_dir"
 else
   bash "$here/scripts/bench/build.sh" || exit 1
-  bench_dir="$persona_bench" site="$persona_site" e2e_site="$persona_e2e_site"
+  bench_dir="$persona_bench" site="$persona_site" e2e_site="$persona_e2e_site" adopt_site="$persona_adopt_site"
+  helpdesk_site="$persona_helpdesk_site"
 fi
 command -v bench >/dev/null 2>&1 || die "the bench CLI is not on PATH"
 bench_cli() { (cd "$bench_dir" && bench "$@"); }
@@ -59,7 +72,7 @@ done_step
 
 # Frappe caches each app's module list in Redis; a cache from before the link would make
 # install-app sync none of the app's DocTypes (what `bench get-app` avoids by clearing it).
-for each in "$site" "$e2e_site"; do
+for each in "$site" "$e2e_site" "$helpdesk_site"; do
   [ -d "$bench_dir/sites/$each" ] && { bench_cli --site "$each" clear-cache >/dev/null 2>&1 || die "bench clear-cache failed on $each"; }
 done
 # The desk's asset map is cached bench-wide: drop it, so pages name the bundles on disk.
@@ -98,7 +111,21 @@ e2e=1
 if ! [ -d "$bench_dir/sites/$e2e_site" ]; then
   e2e=0; echo "SKIPPED end-to-end suite: bench $bench_dir has no site $e2e_site (set PERSONA_E2E_SITE)"
 fi
-[ "$only" = e2e ] || ready_site "$site"
+helpdesk=1
+if ! [ -d "$bench_dir/sites/$helpdesk_site" ]; then
+  helpdesk=0; echo "SKIPPED HD Ticket suite: bench $bench_dir has no site $helpdesk_site with Frappe Helpdesk (set PERSONA_HELPDESK_SITE)"
+fi
+[ "$only" = e2e ] || [ "$only" = helpdesk ] || ready_site "$site"
+if [ "$only" = fuzz ]; then
+  step "mail through the real receive(): ${PERSONA_FUZZ_COUNT:-5000} mutated, then every corpus mail"
+  bench_cli --site "$site" execute persona_threading.tests.receive_fuzz.main \
+    --kwargs "{'count': ${PERSONA_FUZZ_COUNT:-5000}, 'seed': ${PERSONA_FUZZ_SEED:-0}}"
+  exit $?
+fi
+[ "$only" = helpdesk ] && e2e=0
+if [ "$helpdesk" = 1 ] && [ "$only" != e2e ]; then
+  ready_site "$helpdesk_site"  # after Helpdesk (build.sh installs it first); the suite also tries the other order
+fi
 if [ "$e2e" = 1 ]; then
   ready_site "$e2e_site"
   bench_cli --site "$e2e_site" set-config persona_e2e 1 >/dev/null  # the e2e tests run only there
@@ -117,12 +144,30 @@ run_suite() {
   if [ "$rc" -ne 0 ] || [ -z "$n" ] || [ "${n:-0}" -eq 0 ]; then failed=1; echo "   FAILED: $title"; fi
   done_step
 }
-if [ "$only" != e2e ]; then
+if [ "$only" != e2e ] && [ "$only" != helpdesk ]; then
   run_suite "persona_threading tests" "$site" --app persona_threading
   # A default outgoing account, as on any helpdesk (and in Frappe's CI): four stock tests send mail.
   bench_cli --site "$site" execute persona_threading.tests.helpers.ensure_default_outgoing >/dev/null \
     || die "could not set up a default outgoing Email Account on $site"
   run_suite "Frappe's own Email Account tests, app installed" "$site" --doctype "Email Account"
+  # Day one on a live helpdesk: stock history, then install-app only; then uninstall-app. On a
+  # site of its own (ERPNext only), since it installs and uninstalls the app.
+  if [ -d "$bench_dir/sites/$adopt_site" ]; then
+    step "adoption: history first, then install-app and uninstall-app ($adopt_site)"
+    bash "$here/scripts/adoption-test.sh" "$bench_dir" "$adopt_site" | tee "$logs/persona-adoption-run.log" | grep -v '^RAN '
+    rc=${PIPESTATUS[0]}
+    n="$(sed -n 's/^RAN \([0-9]*\) tests$/\1/p' "$logs/persona-adoption-run.log" | tail -1)"
+    ran=$((ran + ${n:-0}))
+    if [ "$rc" -ne 0 ] || [ "${n:-0}" -eq 0 ]; then failed=1; echo "   FAILED: adoption"; fi
+    done_step
+  else
+    echo "SKIPPED adoption test: bench $bench_dir has no site $adopt_site (set PERSONA_ADOPT_SITE)"
+  fi
+fi
+if [ "$helpdesk" = 1 ] && [ "$only" != e2e ]; then
+  run_suite "Frappe Helpdesk: mail into HD Ticket ($helpdesk_site)" "$helpdesk_site" --module persona_threading.tests.test_helpdesk
+elif [ "$only" = helpdesk ]; then
+  failed=1
 fi
 if [ "$e2e" = 1 ]; then
   run_suite "end to end: real IMAP and SMTP servers ($e2e_site)" "$e2e_site" --module persona_threading.tests.test_e2e

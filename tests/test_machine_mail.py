@@ -6,7 +6,7 @@ import pytest
 from conftest import fixture_bytes
 
 from persona_threading.config import ConfigError, parse_config
-from persona_threading.engine.machine_mail import AUTO_REPLY, BOUNCE, BULK, bounced_recipients, classify
+from persona_threading.engine.machine_mail import AUTO_REPLY, BOUNCE, BULK, bounced_recipients, classify, is_silent
 from persona_threading.engine.message import parse_message
 from persona_threading.engine.policy import RoutingPolicy
 from persona_threading.engine.router import route
@@ -22,36 +22,68 @@ def kind_of(raw: bytes):
     return (found.kind, found.signal) if found else None
 
 
-@pytest.mark.parametrize("headers, kind", [
-    ("Subject: Away\nAuto-Submitted: auto-replied", AUTO_REPLY),
-    ("Subject: Away\nX-Autoreply: yes", AUTO_REPLY),
-    ("Subject: Away\nX-Autorespond: Away", AUTO_REPLY),
-    ("Subject: Away\nX-Auto-Response-Suppress: All", AUTO_REPLY),
-    ("Subject: Away\nPrecedence: auto_reply", AUTO_REPLY),
-    ("Subject: Automatic reply: Printer", AUTO_REPLY),
-    ("Subject: Abwesenheitsnotiz: Drucker", AUTO_REPLY),
-    ("Subject: Réponse automatique : Imprimante", AUTO_REPLY),
-    ("Subject: Respuesta automática: Impresora", AUTO_REPLY),
-    ("Subject: Out of Office AutoReply: Printer", AUTO_REPLY),
-    ("Subject: 自動応答: プリンタ", AUTO_REPLY),
-    ("Subject: x\nContent-Type: multipart/report; report-type=delivery-status; boundary=b", BOUNCE),
-    ("Subject: x\nReturn-Path: <>", BOUNCE),
-    ("Subject: Undeliverable: Printer", BOUNCE),
-    ("Subject: x\nX-Failed-Recipients: gone@customer.example", BOUNCE),
-    ("Subject: Newsletter\nPrecedence: bulk", BULK),
-    ("Subject: [users] A question\nList-Id: Users <users.lists.example>", BULK),
-    ("Subject: Sale\nList-Unsubscribe: <mailto:unsub@shop.example>", BULK),
-    ("Subject: Disk full on db1\nAuto-Submitted: auto-generated", BULK),
-    ("Subject: Printer on floor 3 is broken", None),
-    ("Subject: Automatic reply not working in Outlook", None),  # a person asking for help
-    ("Subject: Out of office tomorrow, who covers the printer?", None),
-    ("Subject: Undeliverable emails to our new domain", None),
-    ("Subject: Delivery failure", None),  # a shop customer's parcel, not a bounce
-    ("Subject: x\nAuto-Submitted: no", None),
+STRONG, SUSPECTED = False, True
+
+
+@pytest.mark.parametrize("headers, kind, suspected", [
+    ("Subject: Away\nAuto-Submitted: auto-replied", AUTO_REPLY, STRONG),
+    ("Subject: Away\nAuto-Submitted: auto-notified", AUTO_REPLY, STRONG),
+    ("Subject: Away\nX-Autoreply: yes", AUTO_REPLY, STRONG),
+    ("Subject: Away\nX-Autorespond: Away", AUTO_REPLY, STRONG),
+    ("Subject: Away\nX-Autoresponder: 1", AUTO_REPLY, STRONG),
+    ("Subject: Away\nX-Auto-Reply: yes", AUTO_REPLY, STRONG),
+    ("Subject: We got your request\nX-Auto-Generated: hd-email-feedback", AUTO_REPLY, STRONG),
+    ("Subject: Away\nPrecedence: auto_reply", AUTO_REPLY, STRONG),
+    ("Subject: Away\nX-Auto-Response-Suppress: All", AUTO_REPLY, SUSPECTED),
+    ("Subject: Automatic reply: Printer", AUTO_REPLY, SUSPECTED),
+    ("Subject: Abwesenheitsnotiz: Drucker", AUTO_REPLY, SUSPECTED),
+    ("Subject: Réponse automatique : Imprimante", AUTO_REPLY, SUSPECTED),
+    ("Subject: Respuesta automática: Impresora", AUTO_REPLY, SUSPECTED),
+    ("Subject: Out of Office AutoReply: Printer", AUTO_REPLY, SUSPECTED),
+    ("Subject: 自動応答: プリンタ", AUTO_REPLY, SUSPECTED),
+    ("Subject: Automatic reply: Printer\nPrecedence: junk", AUTO_REPLY, SUSPECTED),  # names the kind
+    ("Subject: x\nContent-Type: multipart/report; report-type=delivery-status; boundary=b", BOUNCE, STRONG),
+    ("Subject: x\nReturn-Path: <>", BOUNCE, STRONG),
+    ("Subject: Undeliverable: Printer", BOUNCE, SUSPECTED),
+    ("Subject: x\nX-Failed-Recipients: gone@customer.example", BOUNCE, STRONG),
+    ("Subject: Newsletter\nPrecedence: bulk", BULK, STRONG),
+    ("Subject: [users] A question\nList-Id: Users <users.lists.example>", BULK, STRONG),
+    ("Subject: Sale\nList-Unsubscribe: <mailto:unsub@shop.example>", BULK, STRONG),
+    ("Subject: Disk full on db1\nAuto-Submitted: auto-generated", BULK, STRONG),
+    ("Subject: Report\nAuto-Submitted: auto-generated\nX-Auto-Response-Suppress: All", BULK, STRONG),
+    ("Subject: Printer on floor 3 is broken", None, None),
+    ("Subject: Automatic reply not working in Outlook", None, None),  # a person asking for help
+    ("Subject: Out of office tomorrow, who covers the printer?", None, None),
+    ("Subject: Undeliverable emails to our new domain", None, None),
+    ("Subject: Delivery failure", None, None),  # a shop customer's parcel, not a bounce
+    ("Subject: x\nAuto-Submitted: no", None, None),
+    ("Subject: x\nX-Auto-Generated: no", None, None),
 ])
-def test_each_signal_gives_its_kind(headers, kind):
-    found = kind_of(mail(headers))
-    assert (found[0] if found else None) == kind, found
+def test_each_signal_gives_its_kind_and_strength(headers, kind, suspected):
+    found = classify(parse_message(mail(headers)))
+    assert ((found.kind, found.suspected) if found else (None, None)) == (kind, suspected), found
+    assert is_silent(found) == (kind in (AUTO_REPLY, BOUNCE) and suspected is STRONG)
+    assert is_silent(found.as_dict() if found else None) == is_silent(found)
+
+
+@pytest.mark.parametrize("headers, kind", [
+    ("Subject: Out of Office: Printer\nReturn-Path: <>", AUTO_REPLY),
+    ("Return-Path: <>\nSubject: Out of Office: Printer", AUTO_REPLY),
+    ("Subject: Undeliverable: Printer\nReturn-Path: <>", BOUNCE),
+    ("Subject: Auto: Printer\nX-Auto-Generated: ack", AUTO_REPLY),
+    ("X-Auto-Response-Suppress: All\nSubject: Undeliverable: x\nX-Failed-Recipients: gone@customer.example", BOUNCE),
+    ("Subject: Abwesenheitsnotiz: x\nPrecedence: auto_reply", AUTO_REPLY),
+])
+def test_a_strong_signal_wins_over_a_weak_one_in_any_order(headers, kind):
+    found = classify(parse_message(mail(headers)))
+    assert (found.kind, found.suspected, is_silent(found)) == (kind, False, True), found
+
+
+def test_is_silent_reads_classifications_stored_decisions_and_nothing():
+    assert is_silent({"kind": "bounce", "signal": "sent by mailer-daemon@mx.example"})  # stored before 'suspected'
+    assert not is_silent({"kind": "auto_reply", "signal": "subject", "suspected": True})
+    assert not is_silent({"kind": "bulk", "signal": "Precedence: bulk", "suspected": False})
+    assert not any(is_silent(x) for x in (None, {}, "auto_reply", 42, {"kind": ["bounce"]}))
 
 
 def test_mailer_daemon_sender_is_a_bounce():
@@ -169,7 +201,7 @@ I am away until Monday.
 def test_an_auto_reply_to_our_reply_threads_silently(world):
     d = world.deliver(OOO_REPLY)
     assert (d.action, d.rule, d.conversation) == ("threaded", "in_reply_to", world.a)
-    assert d.machine == {"kind": "auto_reply", "signal": "Auto-Submitted: auto-replied"}
+    assert d.machine == {"kind": "auto_reply", "signal": "Auto-Submitted: auto-replied", "suspected": False}
 
 
 def test_a_bounce_of_our_reply_threads_onto_the_conversation(world):
@@ -201,7 +233,7 @@ Everything half price.
 def test_bulk_mail_opens_a_conversation_like_any_mail(world):
     d = world.deliver(NEWSLETTER)
     assert (d.action, d.rule, d.project) == ("new", "single_scope", "ACME") and d.conversation
-    assert d.machine == {"kind": "bulk", "signal": "List-Id: Shop news <news.shop.example>"}
+    assert d.machine == {"kind": "bulk", "signal": "List-Id: Shop news <news.shop.example>", "suspected": False}
 
 
 def test_bulk_mail_action_queue_sends_unthreaded_bulk_mail_to_a_reviewer(world):

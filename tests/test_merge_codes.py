@@ -93,3 +93,15 @@ def test_a_failing_resolver_renders_unknown_never_raises():
     out = render("Hi {{ issue.customer.customer_name }}", ROOTS, Broken(DOCS, LINKS))
     assert out.text == "Hi " and out.unknown == ["issue.customer.customer_name"]
     assert render(None, ROOTS).text == ""  # a template field that was never filled
+
+
+def test_a_field_reader_follows_links_as_render_does_for_another_renderer():
+    from persona_threading.engine.merge_codes import MISSING, FieldReader
+
+    reader = FieldReader(DictResolver(DOCS, LINKS))
+    customer = reader.field(DocRef("Issue", "ISS-7"), "customer")
+    assert customer == DocRef("Customer", "CUST-1")
+    assert reader.field(customer, "customer_name") == "Acme & Sons"
+    assert reader.field(DocRef("Issue", "ISS-7"), "nope") is MISSING
+    assert reader.field(DocRef("Issue", "ISS-7"), "__class__") is MISSING
+    assert reader.field(DocRef("Issue", "ISS-7"), "priority") is None

@@ -463,7 +463,7 @@ def test_replies_leave_out_an_active_cc_on_the_blocklist_and_never_reach_followe
     assert (recipients.to, recipients.cc) == ([ALICE], [BOB])
     state = desk.store.thread_state(desk.conversation)  # what `reply` writes to
     assert (state["requester"], state["cc"]) == (ALICE, [BOB])
-    assert follower_notifications(people, ALICE) == [MONA, "gus@help.example"]
+    assert follower_notifications(people, ALICE) == ["agent@help.example", MONA, "gus@help.example"]  # agents follow
 
 
 # -- requester-less conversations, openings, pure helpers -----------------------------------

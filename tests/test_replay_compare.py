@@ -131,6 +131,60 @@ def test_a_conversation_opened_by_an_unmapped_mail_takes_the_ticket_of_its_first
     assert (again.outcome, again.engine_ticket) == ("existing_instead_of_new", "T8")
 
 
+def test_tokens_of_our_own_app_name_the_replayed_conversation_when_its_identity_is_known():
+    """A replay of what our app routed: its tokens carry the site's keys; with the site's
+    secret and each ticket's key the token-only reply threads as it did live."""
+    from dataclasses import replace
+
+    from persona_threading.engine.carriers import Keyring, thread_token
+
+    site = replace(HELPDESK, secret="site-secret")
+    key = Keyring.mint_key()
+    token_only = mail("t-1@customer.example", f"Re: Printer {thread_token(Keyring('site-secret').token(key))}",
+                      sender="alice@customer.example", hour=13)
+    agent_first = Keyring.mint_key()  # a ticket an agent opened by writing to the customer
+    keys = {"T1": key, "T2": agent_first}
+    answer = mail("t-2@customer.example", f"Re: Toner {thread_token(Keyring('site-secret').token(agent_first))}",
+                  sender="bob@customer.example", hour=15)
+    outcomes = []
+    for identity in (None, lambda ticket: (keys.get(ticket), None)):
+        with Replayer(site, identity) as r:
+            feed(r, mail("o-1@customer.example", "Printer", sender="alice@customer.example"), "T1")
+            outcomes.append((feed(r, token_only, "T1").outcome, dict(r.report.rules.get("token", {}))))
+            r.feed_sent(parse_message(sent("s-2@help.example", "Toner", to="bob@customer.example", hour=14)), "T2")
+            outcomes.append(feed(r, answer, "T2").outcome)
+    assert outcomes == [("new_instead_of_existing", {}), "new_instead_of_existing",
+                        ("same", {"compared": 1, "disagreements": 0}), "same"]
+
+
+def test_a_replay_of_our_own_routing_names_what_depends_on_time_or_was_changed_later():
+    from persona_threading.replay import LiveDecision
+
+    with Replayer(HELPDESK) as r:
+        feed(r, mail("c-1@customer.example", "Invoice", sender="carol@customer.example", hour=9), "T1")
+        # live, T1 was closed: the reply opened the linked ticket T2 (lifecycle)
+        linked = feed(r, mail("c-2@customer.example", "Re: Invoice", sender="carol@customer.example", hour=10,
+                              extra="In-Reply-To: <c-1@customer.example>\n"), "T2",
+                      live=LiveDecision("new", "in_reply_to", "T2"))
+        # live it threaded onto T1; an agent moved it to T3 afterwards
+        feed(r, mail("d-1@customer.example", "Toner", sender="dave@customer.example", hour=11), "T3")
+        moved = feed(r, mail("c-3@customer.example", "Re: Invoice", sender="carol@customer.example", hour=12,
+                             extra="In-Reply-To: <c-1@customer.example>\n"), "T3",
+                     live=LiveDecision("threaded", "in_reply_to", "T1"))
+        # live it waited in the queue; a reviewer placed it on T1
+        placed = feed(r, mail("q-1@client.example", "Pricing", to="sales@help.example", hour=13), "T1",
+                      live=LiveDecision("queued", "manual_queue", None))
+        # the same difference without a live decision stays a disagreement
+        feed(r, mail("c-4@customer.example", "Re: Invoice", sender="carol@customer.example", hour=14,
+                     extra="In-Reply-To: <c-1@customer.example>\n"), "T3")
+        report = r.report
+    assert [c.ref for c in report.named] == ["c-2@customer.example", "c-3@customer.example", "q-1@client.example"]
+    assert report.explained == {"time_dependent": 1, "changed_later": 2}
+    assert "closed" in linked.cause and "moved after routing" in moved.cause and "reviewer" in placed.cause
+    assert listed(report) == [("c-4@customer.example", "other_ticket", "in_reply_to", "T1", "T3")]
+    assert report.compared == 6 and report.as_dict()["named"][0]["cause"] == linked.cause
+
+
 @pytest.mark.skipif(not RFC3834.is_dir(), reason="shared corpora (sisimai) not present")
 def test_real_out_of_office_replies_stay_on_their_ticket_or_are_ignored():
     """sisimai's rfc3834 set: Exchange, Apple and others' vacation replies, which stock Frappe

@@ -47,7 +47,8 @@ class Decision:
     ``outbound``, ``manual_queue``, ``auto_reply``, ``bounce``, ``bulk_mail``, ``flood_guard``);
     ``attempts`` lists every rule tried in order. ``machine`` says what kind of machine mail
     it is (engine.machine_mail): an adapter changes no status and sends nothing for an
-    auto_reply or bounce, and never auto-answers any machine mail. ``conversation`` is filled by the store once it has created or found one.
+    auto_reply or bounce on strong evidence (``machine_mail.is_silent``), and never
+    auto-answers any machine mail, suspected or not. ``conversation`` is filled by the store once it has created or found one.
     """
 
     message_id: str | None
@@ -61,7 +62,8 @@ class Decision:
     submitted_by: str | None = None
     assigned_to: str | None = None
     attribution: str | None = None  # why submitted_by / assigned_to are who they are
-    machine: dict | None = None  # {"kind": auto_reply|bounce|bulk, "signal": ...}; None: a person's mail
+    machine: dict | None = None  # {"kind": auto_reply|bounce|bulk, "signal": ..., "suspected": bool};
+    # None: a person's mail. suspected: weak evidence only, routed like a person's mail
     authenticity: dict | None = None  # {"verdict": forged|authenticated|unverified, "evidence": ...}
     sender_role: str | None = None  # requester|cc|follower|agent|light_agent|third_party (None: a duplicate)
     visibility: str | None = None  # public|private (engine.participants.standing)
@@ -95,7 +97,8 @@ class Decision:
         if self.attribution:
             lines.append(f"  [submitter] {self.attribution}")
         if self.machine:
-            lines.append(f"  [machine] {self.machine.get('kind')}: {self.machine.get('signal')}")
+            suspected = "suspected " if self.machine.get("suspected") else ""
+            lines.append(f"  [machine] {suspected}{self.machine.get('kind')}: {self.machine.get('signal')}")
         if self.sender_role:
             lines.append(f"  [sender] {self.sender_role}, {self.visibility}: {self.standing}")
         if self.warning:

@@ -63,3 +63,34 @@ def unescape(text: str) -> str:
 
 def _unfold(text: str) -> str:
     return _FOLD.sub(" ", text).strip()
+
+
+_NOT_STORABLE = re.compile("[\x00\udc80-\udcff]")
+
+
+def storable_text(value: str | bytes) -> str:
+    """Text any database accepts: valid UTF-8 with no lone surrogates and no NUL.
+
+    Mail keeps undecodable 8-bit bytes as surrogates (compat32, ``surrogateescape``), and
+    MariaDB refuses them ("Incorrect string value"). Those bytes are read as mail clients
+    read unlabelled 8-bit text: each line as UTF-8 when it is, else as Windows-1252
+    (Latin-1's superset); a byte neither defines becomes U+FFFD. NUL is dropped.
+    """
+    if isinstance(value, str):
+        if value.isascii() and "\x00" not in value:
+            return value
+        if not _NOT_STORABLE.search(value):
+            return value
+        value = value.encode("utf-8", "surrogateescape")
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError:
+        text = "".join(_line_as_text(line) for line in value.splitlines(keepends=True))
+    return text.replace("\x00", "") if "\x00" in text else text
+
+
+def _line_as_text(line: bytes) -> str:
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        return line.decode("cp1252", "replace")

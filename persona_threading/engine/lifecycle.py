@@ -3,7 +3,9 @@
 Statuses are site data (ERPNext's Issue has Open/Replied/On Hold/Resolved/Closed; a project
 may use others), so a StatusMap says what each one *means*; the rules here speak only of
 meanings. Machine-written mail (out-of-office, bounces) never changes anything: stock Frappe
-reopens an Issue on any received mail, even an auto-reply.
+reopens an Issue on any received mail, even an auto-reply. Only a customer's reply does: a
+public reply of the requester or an active CC (Resolvd's rule); an agent's note or response,
+a follower's mail and a third party's private reply change no status and open nothing.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .gratitude import is_gratitude
+from .participants.roles import PUBLIC, SENDER_CC, SENDER_REQUESTER
 
 AWAITING_INPUT, IN_PROGRESS, RESOLVED, CLOSED = "awaiting_input", "in_progress", "resolved", "closed"
 
@@ -56,12 +59,34 @@ class Transition:
     note: str
 
 
+#: Who a reply must come from to change a status (a decision's sender_role), and as what.
+CUSTOMER_ROLES = (SENDER_REQUESTER, SENDER_CC)
+
+
 def on_inbound_reply(status: str | None, text: str, machine_written: bool,
-                     days_since_update: float, policy: LifecyclePolicy = LifecyclePolicy()) -> Transition:
-    """The transition a threaded inbound reply causes on a ticket currently in ``status``."""
-    keep = Transition("none", None, None, "")
+                     days_since_update: float, policy: LifecyclePolicy = LifecyclePolicy(),
+                     sender_role: str | None = None, visibility: str | None = None) -> Transition:
+    """The transition a threaded inbound reply causes on a ticket currently in ``status``.
+
+    ``sender_role`` and ``visibility`` are the decision's (engine.participants.standing): a
+    mail that is not a public reply of the requester or an active CC changes nothing, and the
+    note says why. None for both: a caller that does not know them (every reply counts)."""
     if machine_written:
         return Transition("none", None, None, "machine-written reply: status left as it is")
+    transition = _customer_reply(status, text, days_since_update, policy)
+    if transition.action == "none" or sender_role is None or (
+            sender_role in CUSTOMER_ROLES and visibility == PUBLIC):
+        return transition
+    who = "CC" if sender_role == SENDER_CC else sender_role.replace("_", " ")
+    kind = "public" if visibility == PUBLIC else "private"
+    return Transition("none", None, None, f"status left {status}: the {who}'s {kind} mail is no customer's reply"
+                                          " (only a public reply of the requester or an active CC resumes or"
+                                          " reopens a ticket)")
+
+
+def _customer_reply(status: str | None, text: str, days_since_update: float,
+                    policy: LifecyclePolicy) -> Transition:
+    keep = Transition("none", None, None, "")
     meaning = policy.statuses.meaning(status)
     target = policy.statuses.in_progress
     if meaning == AWAITING_INPUT:

@@ -88,8 +88,9 @@ def never_answer_match(address: str, patterns: tuple[str, ...] = NEVER_ANSWER) -
 
 
 def flood_reason(sender: str, lookup: Lookup, now: datetime, guard: FloodGuard = FloodGuard()) -> str | None:
-    """Why ``sender`` may open no conversation now (they opened the limit recently), else None."""
-    if guard.conversations <= 0 or not sender:
+    """Why ``sender`` may open no conversation now (they opened the limit recently), else None.
+    Internal users (agents forwarding customers' mail, colleagues) are never counted."""
+    if guard.conversations <= 0 or not sender or lookup.is_active_user(sender):
         return None
     opened = lookup.conversations_opened_by(sender, now - timedelta(minutes=guard.minutes))
     if opened < guard.conversations:
@@ -100,10 +101,12 @@ def flood_reason(sender: str, lookup: Lookup, now: datetime, guard: FloodGuard =
 
 def apply_flood_guard(decision: Decision, sender: str, lookup: Lookup, now: datetime,
                       guard: FloodGuard = FloodGuard()) -> Decision:
-    """A flooding sender's mail that would open a conversation waits in the manual queue instead."""
+    """A flooding sender's mail that would open a conversation waits in the manual queue instead.
+    The sender counted is the one the conversation would be opened by: for an agent's forward,
+    the original sender (``decision.submitted_by``), never the forwarding agent."""
     if decision.action != act.NEW:
         return decision
-    reason = flood_reason(sender, lookup, now, guard)
+    reason = flood_reason(decision.submitted_by or sender, lookup, now, guard)
     if reason:
         decision.evidence = f"{reason}; {decision.rule} would have opened it ({decision.evidence})"
         decision.action, decision.rule, decision.project = act.QUEUED, "flood_guard", None
@@ -124,7 +127,8 @@ def should_auto_reply(message: InboundMessage, decision: Decision, lookup: Looku
     if decision.action != act.NEW:
         return AutoReplyVerdict(False, f"only a mail that opens a new conversation is answered (this one: {decision.action})")
     if decision.machine:
-        return AutoReplyVerdict(False, f"machine mail is never answered ({decision.machine.get('kind')}:"
+        suspected = "suspected " if decision.machine.get("suspected") else ""
+        return AutoReplyVerdict(False, f"machine mail is never answered ({suspected}{decision.machine.get('kind')}:"
                                        f" {decision.machine.get('signal')})")
     if not recipient:
         return AutoReplyVerdict(False, "the mail has no sender address to answer")

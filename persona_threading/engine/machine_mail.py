@@ -4,18 +4,40 @@ RFC 3834 says machine mail must not be *answered* automatically; it does not say
 not become a ticket. So the kinds differ in what they do (engine.router):
 
 - ``auto_reply`` (out-of-office, autoresponders, read receipts) and ``bounce`` (delivery
-  status notifications) thread silently onto their conversation, or are stored without
-  opening anything: they never change a status and are never answered.
+  status notifications), on strong evidence, thread silently onto their conversation, or
+  are stored without opening anything: they never change a status and are never answered.
 - ``bulk`` (newsletters, list mail, notifications) is real work for a helpdesk: it is
   routed like any mail, but never answered automatically.
 
-Signals are tried strongest first, so one message has one kind. Structural proof wins over
-what a sender claims: a DSN (multipart/report) or a mailer-daemon's mail is a bounce even
-when it also says ``Auto-Submitted: auto-replied`` (Exim's bounces do). Explicit
-auto-reply headers beat list headers. List headers (List-Id, List-Unsubscribe,
-``Precedence: list``) beat subjects: a human post on a list must never be lost because its
-subject reads "Out of office", and a list-relayed vacation notice costs at most one ticket
-(bulk is never answered, so it cannot loop). Subjects are the weakest signal and come last.
+Only STRONG evidence makes a mail silent (``is_silent``), because a silent mail that
+threads nowhere is seen by nobody. Weak evidence makes it *suspected* (``suspected`` is
+True): it is routed like a person's mail (opens or threads a conversation, changes
+statuses) and is only never answered automatically.
+
+Signals are tried strongest first, so one message has one kind and a strong signal wins
+over a weak one whatever the header order:
+
+1. Strong (silent). Structural proof first: a report (RFC 3464/6522 multipart/report; a
+   read receipt, report-type=disposition-notification, is an auto_reply, any other report
+   a bounce), ``X-Failed-Recipients``, a mailer-daemon/postmaster sender (From or
+   Return-Path), a null From ``<>``. Then what an autoresponder declares:
+   ``Auto-Submitted: auto-replied`` or ``auto-notified``, ``X-Autoreply``,
+   ``X-Autorespond``, ``X-Autoresponder``, ``X-Auto-Reply``, ``X-Auto-Generated`` (Frappe
+   Helpdesk's acknowledgements), ``Precedence: auto_reply``. Last a null Return-Path
+   ``<>`` (only a mail system or an autoresponder sends with a null envelope sender): a
+   bounce, or an auto_reply when the subject also reads like one. So a DSN or a
+   mailer-daemon's mail is a bounce even when it says ``Auto-Submitted: auto-replied``
+   (Exim's bounces do), and a vacation notice with a null Return-Path is an auto_reply.
+2. List mail (bulk): List-Id, List-Unsubscribe, List-Post, ``Precedence: list``. They beat
+   subjects: a human post on a list titled "Out of office" stays list mail.
+3. Weak (suspected auto_reply or bounce, routed like a person's mail): an autoresponder's
+   subject ("Automatic reply:", "Abwesenheitsnotiz:", ...) or a delivery-failure subject
+   ("Undeliverable:", ...): "On vacation - lost my passport, please help" is a customer's
+   first mail as often as a vacation notice. A subject beats the remaining bulk marks,
+   ``Precedence: bulk|junk``, any other ``Auto-Submitted`` but ``no`` and a no-reply
+   sender (vacation programs and MTAs send those too), only to name the kind: both are
+   routed and never answered. Weakest of all, a lone ``X-Auto-Response-Suppress: All``
+   (Outlook and Exchange put it on ordinary mail too) makes a suspected auto_reply.
 
 Everything here is linear in the size of the header block (bounded body reads for DSNs)
 and never raises.
@@ -32,7 +54,8 @@ from .message import InboundMessage
 
 AUTO_REPLY, BOUNCE, BULK = "auto_reply", "bounce", "bulk"
 KINDS = (AUTO_REPLY, BOUNCE, BULK)
-#: The kinds that never open a conversation, never change a status and are never answered.
+#: The kinds that, on strong evidence (``is_silent``), never open a conversation, never
+#: change a status and are never answered.
 SILENT_KINDS = frozenset({AUTO_REPLY, BOUNCE})
 
 #: At most this much of a message is parsed to find its bounced recipients.
@@ -47,13 +70,28 @@ _SHOWN_VALUE = 80  # of a header value quoted as the signal
 
 @dataclass(frozen=True)
 class MachineMail:
-    """A kind of machine mail and the signal that proves it (shown as evidence)."""
+    """A kind of machine mail and the signal that shows it (evidence): proof, or with
+    ``suspected`` only a suspicion."""
 
     kind: str
     signal: str
+    suspected: bool = False  # weak evidence only: routed like a person's mail, never answered
 
     def as_dict(self) -> dict:
-        return {"kind": self.kind, "signal": self.signal}
+        return {"kind": self.kind, "signal": self.signal, "suspected": self.suspected}
+
+
+def is_silent(machine: dict | MachineMail | None) -> bool:
+    """Whether machine mail (a classification, or its ``as_dict()`` on a decision) is silent:
+    an auto_reply or bounce on strong evidence never opens a conversation, changes no status
+    and is never answered. Suspected machine mail and bulk are routed like any mail."""
+    if isinstance(machine, MachineMail):
+        kind, suspected = machine.kind, machine.suspected
+    elif isinstance(machine, dict):
+        kind, suspected = machine.get("kind"), machine.get("suspected")
+    else:
+        return False
+    return isinstance(kind, str) and kind in SILENT_KINDS and not suspected
 
 
 @dataclass(frozen=True)
@@ -73,11 +111,12 @@ _SYSTEM_SENDER_TEXT = re.compile(r"\b(?:mailer[-_]?daemon|postmaster)\b", re.IGN
 _NO_REPLY_LOCAL_PART = re.compile(r"(?:no[-_.]?reply|do[-_.]?not[-_.]?reply)\b", re.IGNORECASE)
 _REPORT_TYPE = re.compile(r"""report-type\s*=\s*"?([A-Za-z0-9._-]{1,64})""", re.IGNORECASE)
 
-# A subject phrase counts only at the very start (after at most a few brackets) and only
-# when a separator (":", "(", "[", "- ") or the end follows: "Automatic reply: Printer" is
-# an autoresponder's, "Automatic reply not working in Outlook" is a person asking for help.
-# Phrases a customer could write as a whole subject ("Delivery failure" to a shop) are
-# left out: a bounce misread as a person's mail costs a ticket, the reverse loses one.
+# Subjects are weak evidence (a suspicion, never silence). A phrase counts only at the very
+# start (after at most a few brackets) and only when a separator (":", "(", "[", "- ") or
+# the end follows: "Automatic reply: Printer" is an autoresponder's, "Automatic reply not
+# working in Outlook" is a person asking for help. Phrases a customer could write as a
+# whole subject ("Delivery failure" to a shop) are left out: a suspected mail still opens
+# its ticket, but gets no automatic acknowledgement.
 _LEAD = r"^[\s\[(]{0,4}(?:"
 _END = r")(?:\s+(?:auto-?reply|reply|notice|message|notification))?\s*(?:[:：(\[<]|[-–]\s|$)"
 _AUTO_REPLY_SUBJECT = re.compile(_LEAD + "|".join((
@@ -103,8 +142,11 @@ _BOUNCE_SUBJECT = re.compile(_LEAD + "|".join((
     r"no\s+se\s+puede\s+entregar", r"メールエラー通知", r"未配信", r"配信不能", r"退信",
 )) + _END, re.IGNORECASE)
 
+# Explicit autoresponder headers; X-Auto-Generated is what Frappe Helpdesk stamps on its
+# acknowledgements and feedback mails (another helpdesk answering ours: never a ticket).
 _AUTO_REPLY_HEADERS = (("x-autoreply", "X-Autoreply"), ("x-autorespond", "X-Autorespond"),
-                       ("x-autoresponder", "X-Autoresponder"), ("x-auto-reply", "X-Auto-Reply"))
+                       ("x-autoresponder", "X-Autoresponder"), ("x-auto-reply", "X-Auto-Reply"),
+                       ("x-auto-generated", "X-Auto-Generated"))
 _SIGNAL_HEADERS = frozenset({
     "content-type", "x-failed-recipients", "auto-submitted", "x-auto-response-suppress",
     "precedence", "x-precedence", "return-path", "list-id", "list-unsubscribe", "list-post",
@@ -130,55 +172,59 @@ def _classify(message: InboundMessage) -> MachineMail | None:
     def value(name: str) -> str:
         return (message.header(name) or "").strip() if name.lower() in present else ""
 
-    # 1. Structural proof of a report: multipart/report (RFC 6522).
+    auto_submitted = value("Auto-Submitted").lower()
+    precedence_name = "Precedence" if "precedence" in present else "X-Precedence"
+    precedence = value(precedence_name).lower()
+    subject = message.subject
+    # 1. Strong: a mail system's or an autoresponder's own mark. Silent (never a ticket).
     content_type = value("Content-Type")
-    if content_type[:16].lower() == "multipart/report":
+    if content_type[:16].lower() == "multipart/report":  # RFC 6522 report, incl. RFC 3464 DSNs
         report = _REPORT_TYPE.search(content_type[:1000])
         report_type = report.group(1).lower() if report else ""
         if report_type == "disposition-notification":  # a read receipt answers our mail
             return MachineMail(AUTO_REPLY, "read receipt (multipart/report; report-type=disposition-notification)")
         return MachineMail(BOUNCE, f"delivery report (multipart/report; report-type={report_type or 'missing'})")
-    # 2. What only an MTA writes.
-    if value("X-Failed-Recipients"):
+    if value("X-Failed-Recipients"):  # what only an MTA writes
         return MachineMail(BOUNCE, f"X-Failed-Recipients: {_shown(value('X-Failed-Recipients'))}")
     system = _system_sender(message)
     if system:
         return MachineMail(BOUNCE, f"sent by {system}")
     if (message.header("From") or "").rstrip().endswith("<>"):
         return MachineMail(BOUNCE, "null From address (<>): sent by a mail system")
-    # 3. Explicit auto-reply headers (RFC 3834, Exchange, common autoresponders).
-    auto_submitted = value("Auto-Submitted").lower()
-    if auto_submitted.startswith("auto-replied"):
+    if auto_submitted.startswith(("auto-replied", "auto-notified")):  # RFC 3834, RFC 5436
         return MachineMail(AUTO_REPLY, f"Auto-Submitted: {_shown(auto_submitted)}")
     for name, shown in _AUTO_REPLY_HEADERS:
         if name in present and value(shown).lower() not in ("no", "false", "0"):
             return MachineMail(AUTO_REPLY, f"{shown}: {_shown(value(shown)) or '(empty)'}")
-    if value("X-Auto-Response-Suppress").lower() == "all" and not auto_submitted:
-        return MachineMail(AUTO_REPLY, "X-Auto-Response-Suppress: All")
-    precedence_name = "Precedence" if "precedence" in present else "X-Precedence"
-    precedence = value(precedence_name).lower()
     if precedence in ("auto_reply", "auto-reply"):
         return MachineMail(AUTO_REPLY, f"{precedence_name}: {precedence}")
-    # 4. List mail: routed like any mail, so a human post is never lost to a subject guess.
+    if value("Return-Path") == "<>":  # a null envelope sender: a DSN, or an RFC 3834 autoresponder
+        if _AUTO_REPLY_SUBJECT.match(subject):
+            return MachineMail(AUTO_REPLY, f"null Return-Path (<>) and subject {_shown(subject)!r}"
+                                           " is an autoresponder's")
+        return MachineMail(BOUNCE, "null Return-Path (<>): sent by a mail system")
+    # 2. List mail: routed like any mail, so a human post is never lost to a subject guess.
     for name in ("List-Id", "List-Unsubscribe", "List-Post"):
         if value(name):
             return MachineMail(BULK, f"{name}: {_shown(value(name))}")
     if precedence == "list":
         return MachineMail(BULK, f"{precedence_name}: list")
-    # 5. Subjects, weakest: vacation programs send Precedence: junk/bulk and a subject.
-    subject = message.subject
+    # 3. Weak: what a person could write too. Suspected: routed like any mail, never answered.
+    # A subject names the kind better than the bulk marks below, which vacation programs and
+    # MTAs send too (Precedence: junk, a no-reply sender); it decides nothing more.
     if _AUTO_REPLY_SUBJECT.match(subject):
-        return MachineMail(AUTO_REPLY, f"subject {_shown(subject)!r} is an autoresponder's")
+        return MachineMail(AUTO_REPLY, f"subject {_shown(subject)!r} looks like an autoresponder's", True)
     if _BOUNCE_SUBJECT.match(subject):
-        return MachineMail(BOUNCE, f"subject {_shown(subject)!r} is a delivery failure notice")
-    if value("Return-Path") == "<>":
-        return MachineMail(BOUNCE, "null Return-Path (<>): sent by a mail system")
+        return MachineMail(BOUNCE, f"subject {_shown(subject)!r} looks like a delivery failure notice", True)
     if precedence in ("bulk", "junk"):
         return MachineMail(BULK, f"{precedence_name}: {precedence}")
     if auto_submitted and not auto_submitted.startswith("no"):
         return MachineMail(BULK, f"Auto-Submitted: {_shown(auto_submitted)}")
     if _NO_REPLY_LOCAL_PART.match(message.from_addr):
         return MachineMail(BULK, f"sent from a no-reply address ({message.from_addr})")
+    if value("X-Auto-Response-Suppress").lower() == "all":  # weakest: ordinary Outlook mail has it
+        return MachineMail(AUTO_REPLY, "X-Auto-Response-Suppress: All (Outlook and Exchange set it on"
+                                       " ordinary mail too)", True)
     return None
 
 

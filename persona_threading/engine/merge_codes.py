@@ -113,6 +113,21 @@ def render(template: str, roots: Mapping[str, object], resolver: Resolver | None
     return result
 
 
+class FieldReader:
+    """Field lookups for another renderer (the Frappe adapter's Jinja context): the same Link
+    following, cache and lookup budget as ``render``."""
+
+    def __init__(self, resolver: Resolver | None):
+        self.resolver, self.cache, self.lookups = resolver, {}, [0]
+
+    def field(self, ref: DocRef, name: str) -> object:
+        """A DocRef when the field is a Link with a value, else its value; MISSING when it
+        names nothing (or the budget is spent)."""
+        if not _FIELD.fullmatch(name or ""):
+            return MISSING
+        return _field_of(ref, name, self.resolver, self.cache, self.lookups)
+
+
 def _resolve(path: str, roots: Mapping[str, object], resolver: Resolver | None, cache: dict,
              lookups: list[int]) -> str | _Missing:
     """The text a path names, "" for an empty value, MISSING when it names nothing."""

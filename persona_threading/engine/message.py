@@ -31,8 +31,9 @@ MAX_HEADER_CHARS = 4096
 MAX_ADDRESS_HEADER_CHARS = 8192
 MAX_REFERENCES_CHARS = 32768
 _ADDRESS_HEADERS = frozenset({"from", "sender", "return-path", "to", "cc", "delivered-to", "x-original-to"})
-#: Longest Message-ID we accept (RFC 5322 lines stop at 998 characters).
-MAX_MESSAGE_ID = 998
+#: Longest Message-ID we accept: what the stores index (real ids are far shorter; a longer
+#: one is treated as unusable and the mail gets a derived id, see derived_message_id).
+MAX_MESSAGE_ID = 255
 
 #: The domain of the ids given to mail without a usable Message-ID (``.invalid``: RFC 2606,
 #: never a real domain, so no sender's id can collide with one by accident).

@@ -31,6 +31,7 @@ class RoutingPolicy:
     # servers: only their Authentication-Results count (engine.authenticity)
     cc_blocklist: tuple[str, ...] = ()  # addresses never added as CC or follower: shell-style
     # * and ?, whole address, case-insensitive (engine.participants.directory)
+    ccs_by_email: bool = True  # received mail may add CCs (off: CCs from the conversation only)
 
     @property
     def disabled_rules(self) -> frozenset[str]:

@@ -13,7 +13,7 @@ from .decision import Attempt, Decision, Match
 from .duplicates import find_original, reused_id_defect
 from .forwards import attribute
 from .lookup import Inbox, Lookup
-from .machine_mail import BULK, SILENT_KINDS, classify
+from .machine_mail import BULK, classify, is_silent
 from .message import InboundMessage
 from .participants import review_participants
 from .participants.directory import bare_address
@@ -82,7 +82,7 @@ def route(
     authenticity = assess(message, policy.trusted_authserv_ids)
     decision = _decide(message, lookup, keyring, inbox_address, exhaustive, policy, authenticity)
     decision.authenticity = authenticity.as_dict()
-    review_participants(decision, message, lookup, policy.cc_blocklist, authenticity)
+    review_participants(decision, message, lookup, policy.cc_blocklist, authenticity, policy.ccs_by_email)
     return decision
 
 
@@ -129,7 +129,7 @@ def _decide(message: InboundMessage, lookup: Lookup, keyring: Keyring, inbox_add
         if not exhaustive:
             return decision
 
-    silent = machine is not None and machine.kind in SILENT_KINDS
+    silent = is_silent(machine)  # strong evidence only: suspected machine mail is routed
     routed = None
     if exhaustive or not silent:
         routed = _walk(ROUTING_RULES, message, ctx, attempts, exhaustive,

@@ -8,9 +8,9 @@ import re
 import frappe
 from frappe import _
 
-from ..engine import lifecycle
+from ..engine import explanations, lifecycle
 from ..engine.decision import Decision
-from . import participants, settings, store
+from . import conversations, journal, participants, privacy, settings, store
 from .lookup import days_in_status
 
 
@@ -43,7 +43,8 @@ def decisions_for(doctype: str, name: str) -> list[dict]:
 			"message_id": row.message_id, "action": row.action, "rule": row.rule, "evidence": row.evidence}
 		decision.setdefault("attempts", [])
 		items.append({**decision, "direction": row.direction, "sender": row.sender, "received_at": row.creation,
-					  "communication": row.communication, "explanation": explain_stored(decision)})
+					  "communication": row.communication, "explanation": explain_stored(decision),
+					  **in_words(decision, doctype)})
 	named = {mid for item in items for text in _evidence_texts(item) for mid in _MESSAGE_ID_IN_EVIDENCE.findall(text)}
 	stored = dict(
 		frappe.qb.from_(Message).select(Message.message_id, Message.communication)
@@ -53,6 +54,20 @@ def decisions_for(doctype: str, name: str) -> list[dict]:
 		item["links"] = {mid: stored[mid] for text in _evidence_texts(item)
 						 for mid in _MESSAGE_ID_IN_EVIDENCE.findall(text) if mid in stored}
 	return items
+
+
+def in_words(decision: dict, doctype: str) -> dict:
+	"""What the dialog leads with: the sentence, badges, why no automatic reply, rule names."""
+	words = lambda template, params: _(template).format(**params)  # noqa: E731
+	answered = explanations.why_not_answered(decision)
+	private = explanations.why_private(decision)
+	return {
+		"private": words(*private) if private else None,
+		"summary": words(*explanations.sentence(decision, _(doctype))),
+		"badges": [words(*badge) for badge in explanations.badges(decision)],
+		"no_reply": words(*answered) if answered else None,
+		"rule_labels": {rule: _(label) for rule, label in explanations.RULE_LABELS.items()},
+	}
 
 
 def _evidence_texts(item: dict) -> list[str]:
@@ -66,18 +81,26 @@ def explain_stored(data: dict) -> str:
 
 @frappe.whitelist()
 def why_here(doctype: str, name: str) -> list[dict]:
-	"""Why each mail of this document landed here (read permission on the document required)."""
-	frappe.has_permission(doctype, "read", doc=name, throw=True)
+	"""Why each mail of this document landed here (desk users with read permission only)."""
+	privacy.require_desk_reader(doctype, name)
 	return decisions_for(doctype, name)
 
 
 # -- the manual review queue ------------------------------------------------------------
 
+#: Queue rows a reviewer can still act on.
+WAITING = ("Open", store.SUSPENDED)
+
+
+def _queue_doctype(item) -> str:
+	"""What a queued mail opens or joins: its inbox's conversation DocType (Issue, HD Ticket)."""
+	return conversations.account_doctype(item.email_account) if item.email_account else settings.conversation_doctype()
+
 
 def _open_queue_item(queue: str):
 	frappe.has_permission("PT Inbound Queue", "write", doc=queue, throw=True)
 	item = frappe.get_doc("PT Inbound Queue", queue)
-	if item.status != "Open":
+	if item.status not in WAITING:
 		frappe.throw(_("{0} was already resolved ({1})").format(queue, item.status))
 	return item
 
@@ -86,7 +109,7 @@ def _open_queue_item(queue: str):
 def queue_attach(queue: str, reference_name: str) -> str:
 	"""Attach a queued mail to an existing document (an Issue by default)."""
 	item = _open_queue_item(queue)
-	doctype = settings.conversation_doctype()
+	doctype = _queue_doctype(item)
 	frappe.has_permission(doctype, "write", doc=reference_name, throw=True)
 	parent = frappe.get_doc(doctype, reference_name)
 	status_before = parent.get("status")
@@ -94,13 +117,13 @@ def queue_attach(queue: str, reference_name: str) -> str:
 	store.place_queued(item, doctype, reference_name, "queue_attach",
 					   f"Attached from the manual queue ({queue}) by {user}", opened=False)
 	store.resolve_queue(queue, "Attached", user, f"attached to {doctype} {reference_name}", (doctype, reference_name))
-	participants.people_of_a_placed_mail(item, doctype, reference_name)
+	placed = participants.people_of_a_placed_mail(item, doctype, reference_name)
 	if status_before is not None:
 		text = frappe.db.get_value("Communication", item.communication, "text_content") or "" if item.communication else ""
 		transition = lifecycle.on_inbound_reply(
 			status_before, text, False, days_in_status(parent),
-			settings.lifecycle_policy(parent.get("project")))
-		if transition.action in ("resume", "reopen"):
+			settings.lifecycle_policy(parent.get("project")), *((placed.sender_role, placed.visibility) if placed else ()))
+		if transition.action in ("resume", "reopen") or (transition.action == "none" and transition.note):
 			store.apply_transition(doctype, reference_name, status_before, transition)
 	return reference_name
 
@@ -109,7 +132,7 @@ def queue_attach(queue: str, reference_name: str) -> str:
 def queue_create_issue(queue: str, project: str | None = None) -> str:
 	"""Open a new document for a queued mail, in the chosen project."""
 	item = _open_queue_item(queue)
-	doctype = settings.conversation_doctype()
+	doctype = _queue_doctype(item)
 	frappe.has_permission(doctype, "create", throw=True)
 	meta = frappe.get_meta(doctype)
 	values = {"doctype": doctype}
@@ -117,8 +140,9 @@ def queue_create_issue(queue: str, project: str | None = None) -> str:
 		values[meta.get("subject_field") or "subject"] = item.subject or _("(no subject)")
 	if meta.get("sender_field"):
 		values[meta.get("sender_field")] = item.submitted_by or item.sender
-	if project and meta.has_field("project"):
-		values["project"] = project
+	target_field = conversations.of(doctype).target_field if conversations.of(doctype) else "project"
+	if project and meta.has_field(target_field):  # a Project, or an HD Team for a Helpdesk inbox
+		values[target_field] = project
 	document = frappe.get_doc(values).insert(ignore_permissions=True)
 	user = frappe.session.user
 	where = f" in project {project}" if project else ""
@@ -137,3 +161,67 @@ def queue_dismiss(queue: str, reason: str) -> None:
 	if not (reason or "").strip():
 		frappe.throw(_("Say why the mail is dismissed"))
 	store.resolve_queue(queue, "Dismissed", frappe.session.user, reason.strip())
+
+
+@frappe.whitelist()
+def queued_mail(queue: str) -> dict:
+	"""The queued mail as a reviewer reads it (read permission on the queue row is enough:
+	reviewers need no permission on Communication)."""
+	frappe.has_permission(store.QUEUE, "read", doc=queue, throw=True)
+	communication = frappe.db.get_value(store.QUEUE, queue, "communication")
+	if not communication:
+		return {}
+	return frappe.db.get_value("Communication", communication, ["sender", "subject", "content", "communication_date"],
+							   as_dict=True) or {}
+
+
+_BULK_ACTIONS = {"dismiss": queue_dismiss, "open": queue_create_issue, "attach": queue_attach}
+
+
+@frappe.whitelist()
+def queue_bulk(action: str, queues: str | list, reason: str | None = None, reference_name: str | None = None,
+			   project: str | None = None) -> dict:
+	"""One action on many queued mails (the list's bulk menu): each is done or says why not."""
+	names = json.loads(queues) if isinstance(queues, str) else list(queues)
+	run = _BULK_ACTIONS.get(action)
+	if run is None:
+		frappe.throw(_("Unknown queue action {0}").format(action))
+	args = {"dismiss": {"reason": reason}, "open": {"project": project},
+			"attach": {"reference_name": reference_name}}[action]
+	done, refused = [], {}
+	for name in names:
+		frappe.db.savepoint("pt_queue_bulk")
+		try:
+			run(name, **args)
+			done.append(name)
+		except frappe.ValidationError as exc:  # e.g. already resolved by someone else
+			frappe.db.rollback(save_point="pt_queue_bulk")
+			frappe.clear_last_message()
+			refused[name] = str(exc)
+	return {"done": done, "refused": refused}
+
+
+# -- the inbound journal: mail that could not be stored -----------------------------------
+
+
+@frappe.whitelist()
+def journal_retry(entry: str) -> None:
+	"""Try a parked mail again at the next pull."""
+	frappe.only_for("System Manager")
+	journal.retry(entry)
+
+
+@frappe.whitelist()
+def journal_open_as_issue(entry: str) -> str:
+	"""Store a parked mail as it is and open an Issue for it (the routing chain is not asked:
+	it failed on this mail). Returns the Issue."""
+	frappe.only_for("System Manager")
+	from .email_account import SafeInboundMail
+	from .inbound import PTInboundMail
+
+	account, raw = journal.raw_mail(entry)
+	mail = PTInboundMail.adopt(SafeInboundMail(raw, frappe.get_doc("Email Account", account)))
+	error = frappe.db.get_value(journal.JOURNAL, entry, "error_summary") or "parked in the inbound journal"
+	_communication, queued = store.store_unprocessed(mail.plain_fields(), mail.parsed, account, error)
+	journal.done(entry)
+	return queue_create_issue(queued)

@@ -16,14 +16,21 @@ from frappe.core.doctype.communication.email import make
 from frappe.utils import get_system_timezone, now_datetime
 
 from ..engine.limits import should_auto_reply
-from ..engine.merge_codes import EMPTY, DocRef, render
-from . import settings, store, timeline
+from ..engine.merge_codes import DocRef
+from . import conversations, helpdesk, settings, store, timeline
 from .lookup import FrappeLookup
-from .merge_codes import FrappeResolver
+from .merge_codes import SampleResolver, TemplateError, render_auto_reply
 
 AUTOMATED = "Automated Message"
 DEFAULT_TEMPLATE = ("<p>Thank you for your mail. We have opened ticket {{ issue.name }} and will get back "
-					"to you as soon as we can.</p><p>Please keep the ticket number in the subject when you write again.</p>")
+					"to you as soon as we can.</p><p>To add anything, simply reply to this mail.</p>")
+#: What the Email Account's auto-reply field says it takes (its description, install.py).
+MERGE_CODES_HELP = (
+	"Rendered like stock Frappe's: Jinja with the received mail's fields, e.g. <code>Reference: {{ reference_doctype }}"
+	" {{ reference_name }}</code>, <code>{{ subject }}</code>, <code>{{ sender }}</code>, <code>{% if … %}…{% endif %}"
+	"</code>. Merge codes follow Link fields: <code>{{ issue.name }}</code>, <code>{{ issue.subject }}</code>,"
+	" <code>{{ issue.customer.customer_name }}</code>, <code>{{ conversation.subject }}</code>. A template that cannot"
+	" be rendered is refused on save. Empty: a short default that names the ticket.")
 #: The headers every automatic mail carries (RFC 3834, and what Exchange honours).
 LOOP_HEADERS = {"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All", "Precedence": "auto_reply"}
 
@@ -37,18 +44,22 @@ def answer(account, mail, communication) -> None:
 	"""Send the inbox's automatic reply to a received mail when the engine's limits allow it."""
 	decision = mail.decision
 	reference = (communication.reference_doctype, communication.reference_name)
+	if helpdesk.acknowledgement_in_use(reference[0]):
+		return  # one automatic reply: Helpdesk's acknowledgement is this inbox's (helpdesk.acknowledge)
 	now = site_now()
 	verdict = should_auto_reply(mail.parsed, decision, FrappeLookup(), now, settings.auto_reply_policy(account),
 								settings.flood_guard(), fetched_at=now)
 	if not verdict.send:
 		if decision.action in ("new", "queued"):  # someone might have expected one: say why not
-			_record(decision.conversation, mail.parsed.from_addr, account, None, False, verdict.reason)
-			if all(reference):
-				timeline.add_audit_row(*reference, timeline.escape(f"No automatic reply: {verdict.reason}"))
+			_not_sent(decision.conversation, mail.parsed.from_addr, account, reference, verdict.reason)
 		return
-	rendered = render(account.auto_reply_message or DEFAULT_TEMPLATE,
-					  {"issue": DocRef(*reference), "conversation": DocRef(store.CONVERSATION, decision.conversation)},
-					  FrappeResolver(), unknown=EMPTY, as_html=True)
+	try:
+		rendered = render_auto_reply(account.auto_reply_message or DEFAULT_TEMPLATE, communication.as_dict(),
+									 merge_roots(reference, decision.conversation))
+	except TemplateError as error:  # never mailed half-rendered: the admin reads why on the ticket
+		_not_sent(decision.conversation, mail.parsed.from_addr, account, reference,
+				  f"the template of {account.name} cannot be rendered: {error}")
+		return
 	subject = frappe.db.get_value(*reference, "subject") if frappe.get_meta(reference[0]).has_field("subject") else None
 	sent = make(doctype=reference[0], name=reference[1], subject=f"Re: {subject or communication.subject}",
 				content=rendered.text, recipients=mail.parsed.from_addr, sender=account.email_id,
@@ -58,6 +69,39 @@ def answer(account, mail, communication) -> None:
 		note += "; rendered empty: " + ", ".join(f"{{{{ {code} }}}}" for code in rendered.unknown + rendered.empty)
 	_record(decision.conversation, mail.parsed.from_addr, account, sent["name"], True, note)
 	timeline.add_audit_row(*reference, timeline.escape(f"Automatic reply sent to {mail.parsed.from_addr}: {note}"))
+
+
+def merge_roots(reference: tuple[str, str], conversation: str | None) -> dict[str, DocRef]:
+	return {"issue": DocRef(*reference), "conversation": DocRef(store.CONVERSATION, conversation or "")}
+
+
+def validate_template(doc, method=None):
+	"""Email Account validate: an auto-reply template that cannot render is refused, with the
+	error (tried on a sample received mail, merge codes read from the DocTypes' fields)."""
+	template = doc.get("auto_reply_message")
+	if not template or not template.strip():
+		return
+	doctype = conversations.account_doctype(doc)  # Issue, or HD Ticket for a Helpdesk inbox
+	sample = frappe.new_doc("Communication").as_dict() | {
+		"subject": "Sample subject", "sender": "customer@example.com", "sender_full_name": "Customer",
+		"recipients": doc.email_id, "communication_medium": "Email", "sent_or_received": "Received",
+		"reference_doctype": doctype, "reference_name": f"{doctype}-SAMPLE", "content": "<p>Sample</p>",
+		"email_account": doc.name}
+	try:
+		rendered = render_auto_reply(template, sample, {"issue": DocRef(doctype, f"{doctype}-SAMPLE"),
+														 "conversation": DocRef(store.CONVERSATION, "SAMPLE")},
+									 SampleResolver())
+	except TemplateError as error:
+		frappe.throw(str(error), TemplateError, title=frappe._("Automatic reply"))
+	if rendered.unknown:
+		frappe.msgprint(frappe._("The automatic reply names fields that do not exist; they render empty: {0}").format(
+			", ".join(f"{{{{ {code} }}}}" for code in rendered.unknown)), alert=True)
+
+
+def _not_sent(conversation, recipient, account, reference, reason: str) -> None:
+	_record(conversation, recipient, account, None, False, reason)
+	if all(reference):
+		timeline.add_audit_row(*reference, timeline.escape(f"No automatic reply: {reason}"))
 
 
 def _record(conversation, recipient, account, communication, sent: bool, reason: str) -> None:

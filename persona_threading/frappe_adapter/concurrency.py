@@ -15,6 +15,7 @@ import random
 import time
 
 import frappe
+import pymysql
 
 LOCK_WAIT_SECONDS = 30
 RETRIES = 5
@@ -44,6 +45,13 @@ def is_transient(exc: BaseException) -> bool:
 	db = getattr(frappe, "db", None)
 	return bool(db and isinstance(exc, Exception) and getattr(exc, "args", None)
 				and (db.is_deadlocked(exc) or db.is_timedout(exc)))
+
+
+def is_transient_or_outage(exc: BaseException) -> bool:
+	"""A failure that says nothing about the mail: a busy database, or one that is away or
+	full (MariaDB's operational and interface errors). What a mail's content causes is a
+	DataError, an IntegrityError or one of Frappe's validation errors."""
+	return is_transient(exc) or isinstance(exc, pymysql.err.OperationalError | pymysql.err.InterfaceError)
 
 
 def retrying(run, reset):

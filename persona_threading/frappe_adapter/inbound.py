@@ -9,23 +9,26 @@ duplicates by Message-ID, Unhandled Email on errors) is stock, via super().
 
 from __future__ import annotations
 
+import re
+import sys
 from functools import partial
 
 import frappe
-from frappe.email.receive import InboundMail
+from frappe.email.receive import InboundMail, SentEmailInInboxError
 
 from ..engine import decision as act
 from ..engine import lifecycle
 from ..engine.limits import apply_flood_guard
-from ..engine.machine_mail import BOUNCE, SILENT_KINDS, bounced_recipients
+from ..engine.machine_mail import BOUNCE, bounced_recipients, is_silent
 from ..engine.body import html_to_text
 from ..engine.authenticity import assess
-from ..engine.message import parse_message
+from ..engine.decoding import storable_text
+from ..engine.message import MAX_MESSAGE_ID, parse_message
 from ..engine.participants import review_participants
 from ..engine.router import route
 from ..engine.rules.prefix import find_prefix
 from ..history import header_block
-from . import concurrency, journal, settings, store
+from . import concurrency, helpdesk, journal, settings, store, timeline
 from .auto_reply import site_now
 from .lookup import FrappeLookup, days_in_status
 
@@ -41,17 +44,83 @@ class KeepsHeaders(InboundMail):
 		return adopted
 
 	def as_dict(self):
-		data = super().as_dict()
+		"""Stock's fields as the database takes them (store.fitted: raw 8-bit header bytes read
+		as mail clients read them, names cut to their column), plus the header block."""
+		data = {key: value if value is None or isinstance(value, str | int | float) else str(value)
+				for key, value in super().as_dict().items()}
+		if len(data.get("message_id") or "") > MAX_MESSAGE_ID:  # 64 KB of "Message-ID" is no id
+			data["message_id"] = None
+		for key, header in (("recipients", "To"), ("cc", "Cc"), ("bcc", "Bcc")):
+			if not tame_addresses(data.get(key)):
+				# Stock re-parses these on every save with the stdlib's recursive parser: a
+				# header of nested comments exceeds Python's recursion limit. The addresses alone.
+				data[key] = ", ".join(self._addresses(header)) or None
 		raw = self.raw_message
 		data["pt_headers"] = header_block(raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogateescape"))
-		return data
+		return store.fitted("Communication", data)
+
+
+	def _addresses(self, header: str) -> list[str]:
+		raw = self.raw_message
+		message = parse_message(raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogateescape"))
+		return [address for address in {"To": message.to, "Cc": message.cc}.get(header, ())
+				if len(address.rpartition("@")[0]) <= 64]
+
+	def save_attachments_in_doc(self, doc):
+		"""Stock's, one attachment at a time: a name too long for the disk or the File record
+		is shortened, and a file stock cannot take (an "image" Pillow cannot read) is kept as
+		plain data under ``<name>.bin``; neither fails the whole mail."""
+		every, saved = self.attachments, []
+		try:
+			for attachment in every:
+				attachment["fname"] = safe_file_name(attachment["fname"])
+				self.attachments = [attachment]
+				frappe.db.savepoint("pt_attachment")
+				try:
+					saved += super().save_attachments_in_doc(doc)
+				except Exception:
+					frappe.db.rollback(save_point="pt_attachment")
+					attachment["fname"] = safe_file_name(attachment["fname"] + ".bin")
+					attachment["content_type"] = "application/octet-stream"
+					saved += super().save_attachments_in_doc(doc)
+		finally:
+			self.attachments = every
+		return saved
+
+
+#: An address header stock may parse as it is: short, and without deep comment nesting.
+MAX_ADDRESS_CHARS = 8192
+MAX_ADDRESS_PARENTHESES = 64
+
+
+#: RFC 5321 caps a local part at 64 characters; stock names a new Contact after it, and a
+#: longer one fails that Contact and then the error log meant to record it.
+_OVERLONG_LOCAL_PART = re.compile(r"[^\s<>,;:@\"]{65,}@")
+
+
+def tame_addresses(value: str | None) -> bool:
+	return not value or (len(value) <= MAX_ADDRESS_CHARS and value.count("(") <= MAX_ADDRESS_PARENTHESES
+						 and not _OVERLONG_LOCAL_PART.search(value))
+
+
+def safe_file_name(name: str, chars: int = 120, disk_bytes: int = 200) -> str:
+	"""A received attachment's name as a File and the disk take it (extension kept)."""
+	name = storable_text(str(name or "attachment")).replace("/", "_").replace("\\", "_").strip() or "attachment"
+	stem, dot, extension = name.rpartition(".")
+	if not dot or len(extension) > 10:
+		stem, extension = name, ""
+	extension = f".{extension}" if extension else ""
+	stem = stem[:chars - len(extension)]
+	while len((stem + extension).encode()) > disk_bytes:
+		stem = stem[:-8]
+	return stem + extension
 
 
 class PTInboundMail(KeepsHeaders):
 	@classmethod
 	def adopt(cls, mail: InboundMail) -> "PTInboundMail":
 		adopted = super().adopt(mail)
-		adopted._parsed = None
+		adopted._parsed = mail.__dict__.get("_engine_view")  # the journal's parse (SafeInboundMail): parsed once
 		adopted._forget()
 		return adopted
 
@@ -85,25 +154,61 @@ class PTInboundMail(KeepsHeaders):
 				inbox_address=self.email_account.email_id,
 				policy=settings.routing_policy(),
 			)
+			decision.defects.extend(getattr(self, "read_defects", ()))  # what stock could not read
 			self._decision = apply_flood_guard(decision, self.parsed.from_addr, lookup, site_now(),
 											   settings.flood_guard())
 		return self._decision
 
 	@property
 	def silent(self) -> bool:
-		"""An auto-reply or a bounce: attached (if it threads) without changing anything."""
-		return bool(self.decision.machine) and self.decision.machine.get("kind") in SILENT_KINDS
+		"""An auto-reply or a bounce on strong evidence: attached (if it threads) without changing
+		anything. Suspected machine mail changes statuses like a person's."""
+		return is_silent(self.decision.machine)
 
 	def process(self):
 		"""Store this mail once: retried on a deadlock or lock timeout; with the journal, only
-		by the worker that claims it, and crossed off in the same transaction."""
+		by the worker that claims it, and crossed off in the same transaction.
+
+		A mail that still fails, not because the database is busy or away but because of
+		something in it, is stored as it is for a reviewer (``_store_for_review``): never lost,
+		never retried forever. Our own sent mail that is no reply is skipped, as stock does."""
 		entry = getattr(self, "journal_entry", None)
+		if self.is_sender_same_as_receiver() and not self.is_reply():
+			if entry:
+				journal.skipped(entry, "Sent from this inbox's own address and not a reply: not stored (as stock)")
+				frappe.db.commit()
+			raise SentEmailInInboxError
 		try:
 			return concurrency.retrying(lambda: self._process_once(entry), self._forget)
 		except Exception:
+			error = frappe.get_traceback()
+			if not concurrency.is_transient_or_outage(sys.exc_info()[1]):
+				frappe.db.rollback()
+				try:
+					return self._store_for_review(entry, error)
+				except Exception:
+					frappe.db.rollback()
+					error += "\nStoring it for a reviewer failed too:\n" + frappe.get_traceback()
 			if entry:  # after stock's rollback: keep why, for the next pull and the admin
-				frappe.db.after_rollback.add(partial(journal.failed, entry, frappe.get_traceback()))
+				frappe.db.after_rollback.add(partial(journal.failed, entry, error))
 			raise
+
+	def _store_for_review(self, entry, error: str):
+		"""The mail as one Communication linked to nothing and an Open queue row that says what
+		failed: a reviewer attaches it or opens an Issue. Nothing automatic happens."""
+		if entry and not journal.claim(entry):
+			return None
+		self._forget()
+		communication, _queued = store.store_unprocessed(self.plain_fields(), self.parsed, self.email_account.name,
+														 journal.plain_error(error))
+		if entry:
+			journal.done(entry)
+		return communication
+
+	def plain_fields(self) -> dict:
+		"""as_dict() without stock's HTML cleaning (the step most likely to have failed)."""
+		self.content, self.content_type = self.text_content or "", "text/plain"
+		return self.as_dict()
 
 	def _process_once(self, entry):
 		if entry and not journal.claim(entry):
@@ -115,11 +220,13 @@ class PTInboundMail(KeepsHeaders):
 		return communication
 
 	def _store(self):
+		timeline.end_mail()  # what the last mail audited is its own
 		communication = super().process()
 		if self.flags.is_new_communication:
 			store.record_inbound(self.parsed, self.decision, communication, self.email_account.name)
 			self._apply_transition(communication)
-			if self.decision.machine and self.decision.machine.get("kind") == BOUNCE and self.decision.conversation:
+			machine = self.decision.machine or {}
+			if machine.get("kind") == BOUNCE and not machine.get("suspected") and self.decision.conversation:
 				store.mark_bounced(self.decision.conversation, (communication.reference_doctype,
 																communication.reference_name),
 								   bounced_recipients(self.parsed))
@@ -156,15 +263,18 @@ class PTInboundMail(KeepsHeaders):
 			self.silent,
 			days_in_status(parent),
 			settings.lifecycle_policy(parent.get("project")),
+			decision.sender_role,  # only a customer's public reply changes a status
+			decision.visibility,
 		)
 		if self._transition.action == "new_linked":
 			decision.action, decision.conversation = act.NEW, None
 			decision.evidence += f"; {parent.doctype} {parent.name} is closed, so a new linked one was opened"
 			policy = settings.routing_policy()  # its people are decided afresh for the new conversation
 			review_participants(decision, self.parsed, FrappeLookup(), policy.cc_blocklist,
-								assess(self.parsed, policy.trusted_authserv_ids))
+								assess(self.parsed, policy.trusted_authserv_ids), policy.ccs_by_email)
 			self._linked_from = parent
 			return None
+		helpdesk.expect_status(parent, self._transition.status or self._status_before)  # not Helpdesk's "Open"
 		return parent
 
 	def _create_reference_document(self, doctype):
@@ -173,7 +283,8 @@ class PTInboundMail(KeepsHeaders):
 		reopens = decision.action == act.THREADED  # its conversation's document was deleted
 		if decision.action != act.NEW and not reopens:
 			return None
-		name = super()._create_reference_document(doctype)
+		with helpdesk.opening(doctype, self):  # Helpdesk's acknowledgement waits for the engine's limits
+			name = super()._create_reference_document(doctype)
 		if name:
 			store.shape_new_document(doctype, name, decision, self._clean_subject(decision))
 			if self._linked_from is not None:

@@ -45,13 +45,24 @@ CUSTOM_FIELDS = {
 	"Communication": [
 		# The received mail's header block (capped): what routing read, kept for the preview
 		# of a change (replaying history needs References, Thread-Index, Auto-Submitted...).
+		# Stored exactly as received: Frappe's XSS filter would store "<maria@acme.test>" as
+		# "&lt;maria@acme.test&gt;" (it is never shown as HTML: hidden, and read as text only).
 		{"fieldname": "pt_headers", "fieldtype": "Long Text", "label": "Mail headers (persona_threading)",
-		 "insert_after": "message_id", "hidden": 1, "read_only": 1, "no_copy": 1, "print_hide": 1},
+		 "insert_after": "message_id", "hidden": 1, "read_only": 1, "no_copy": 1, "print_hide": 1,
+		 "ignore_xss_filter": 1},
+	],
+	"Notification": [
+		# Automated mail on a conversation reaches its customers as an admin chooses (automated_mail.py).
+		{"fieldname": "pt_conversation_recipients", "fieldtype": "Select", "label": "Email the conversation's",
+		 "options": "\nRequester\nRequester and CCs", "insert_after": "send_to_all_assignees",
+		 "depends_on": "eval:doc.channel == 'Email' && doc.document_type == 'Issue'",
+		 "description": "Besides the recipients below: the Issue's requester, or the requester with the active CCs "
+						"in Cc (never inactive CCs, followers or third parties; the CC blocklist holds)."},
 	],
 	"Email Account": [
 		# Beside stock's own auto-reply switch and message, which this app honours and renders
 		# with merge codes ({{ issue.customer.customer_name }}) on conversation inboxes.
-		{"fieldname": "pt_auto_reply_max_age_hours", "fieldtype": "Float", "label": "No auto-reply to mail older than (hours)",
+		{"fieldname": "pt_auto_reply_max_age_hours", "fieldtype": "Float", "precision": "1", "label": "No auto-reply to mail older than (hours)",
 		 "insert_after": "auto_reply_message", "depends_on": "enable_auto_reply", "default": "0",
 		 "description": "By its Date header (the fetch time when missing or in the future). 0: no limit. "
 						"For first syncs and recovery after an outage."},
@@ -64,9 +75,13 @@ CUSTOM_FIELDS = {
 		{
 			"fieldname": "pt_routing_section",
 			"fieldtype": "Section Break",
-			"label": "Project routing (persona_threading)",
-			"insert_after": "append_to",
-			"collapsible": 1,
+			"label": "Project routing",
+			# After the last field of stock's incoming section, so it holds only its own fields.
+			"insert_after": "send_notification_to",
+			"description": "Which projects mail to this inbox may open tickets in. One eligible project: every new "
+						   "mail goes there. Several: a #PREFIX at the start of the subject picks one, else the default "
+						   "landing project, else the mail waits in the inbound queue. None: new mail opens a ticket "
+						   "without a project.",
 		},
 		{
 			"fieldname": "pt_project_scopes",
@@ -74,6 +89,8 @@ CUSTOM_FIELDS = {
 			"label": "Project scopes",
 			"options": "PT Inbox Scope",
 			"insert_after": "pt_routing_section",
+			"description": "Empty: this inbox routes into no project (new mail opens a ticket without one). "
+						   "Add a row per project, e.g. ACME Support, tick Approved and Receiving.",
 		},
 		{
 			"fieldname": "pt_default_project",
@@ -116,12 +133,35 @@ def ensure_history_indexes():
 		frappe.db.updatedb(doctype)
 
 
+#: Stock fields whose description this app rewrites (removed again on uninstall).
+DESCRIBED = (("Email Account", "auto_reply_message"),)
+
+
+def describe_auto_reply_codes():
+	"""The Email Account's auto-reply field says what its template takes (stock's own ProTip,
+	and the merge codes)."""
+	from frappe.custom.doctype.property_setter.property_setter import make_property_setter
+
+	from .auto_reply import MERGE_CODES_HELP
+
+	doctype, fieldname = DESCRIBED[0]
+	if frappe.get_meta(doctype).get_field(fieldname).description == MERGE_CODES_HELP:
+		return
+	make_property_setter(doctype, fieldname, "description", MERGE_CODES_HELP, "Text", validate_fields_for_doctype=False)
+	frappe.clear_cache(doctype=doctype)
+
+
 def after_migrate():
 	create_custom_fields(CUSTOM_FIELDS, update=True)
 	ensure_history_indexes()
+	describe_auto_reply_codes()
 	ensure_reviewer_role()
 	ensure_light_agent_role()
 	fill_settings_defaults()
+	from . import account_class, helpdesk
+
+	helpdesk.install_fields()  # HD Team routing, where Frappe Helpdesk is installed
+	account_class.check()  # another app's Email Account class in effect: System Managers are told
 
 
 def fill_settings_defaults():
@@ -173,9 +213,20 @@ def ensure_light_agent_role():
 
 
 def before_uninstall():
+	"""Leave a stock site: no custom fields, descriptions, permission rows or scheduled jobs of
+	this app (the app's own DocTypes go with its module; mail keeps coming in through stock)."""
 	for doctype, fields in CUSTOM_FIELDS.items():
 		for field in fields:
 			name = frappe.db.get_value("Custom Field", {"dt": doctype, "fieldname": field["fieldname"]})
 			if name:
 				frappe.delete_doc("Custom Field", name, ignore_permissions=True)
+	from .helpdesk import remove_fields
+
+	remove_fields()
+	for doctype, fieldname in DESCRIBED:
+		frappe.db.delete("Property Setter", {"doc_type": doctype, "field_name": fieldname, "property": "description"})
+	from .lookup import LIGHT_AGENT_ROLE
+
+	frappe.db.delete("Custom DocPerm", {"role": ("in", (LIGHT_AGENT_ROLE, REVIEWER_ROLE))})
+	frappe.db.delete("Scheduled Job Type", {"method": ("like", "persona_threading.%")})
 	frappe.clear_cache()

@@ -12,7 +12,10 @@ fetched mail to PT Inbound Journal, then processes what the journal holds for th
   once the first has committed, so each mail is processed once;
 - success deletes the row in the same transaction as the Communication (exactly once);
 - failure rolls both back; the row stays, with the error, for the next pull; each pull
-  counts one attempt and after ``MAX_ATTEMPTS`` the mail waits here for an admin.
+  counts one attempt and after ``MAX_ATTEMPTS`` the mail is ``Parked``: the System Managers
+  are told once (Notification Log) and act on it (Retry, or Open as Issue);
+- mail stock refuses on purpose (our own sent mail that is no reply) is ``Skipped``, with
+  the reason: never retried, never an alarm.
 """
 
 from __future__ import annotations
@@ -28,11 +31,18 @@ from . import concurrency
 
 JOURNAL = "PT Inbound Journal"
 MAX_ATTEMPTS = 5
+WAITING, PARKED, SKIPPED = "Waiting", "Parked", "Skipped"
 
 
 def _raw_bytes(mail: InboundMail) -> bytes:
 	raw = mail.raw_message
 	return raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogateescape")
+
+
+def _parsed(mail: InboundMail, raw: bytes):
+	"""The engine's parse of the mail, made once and kept for routing (SafeInboundMail)."""
+	view = getattr(mail, "engine_view", None)
+	return view if view is not None else parse_message(raw)
 
 
 def entry_name(account: str, raw: bytes) -> str:
@@ -53,15 +63,16 @@ def _take(account, fetched: list[InboundMail], mail_class: type[InboundMail]) ->
 		name = entry_name(account.name, raw)
 		by_name[name] = mail
 		frappe.get_doc({
-			"doctype": JOURNAL, "name": name, "email_account": account.name,
-			"message_id": (parse_message(raw).message_id or "")[:140], "uid": mail.uid,
+			"doctype": JOURNAL, "name": name, "email_account": account.name, "status": WAITING,
+			"message_id": (_parsed(mail, raw).message_id or "")[:140], "uid": mail.uid,
 			"seen_status": mail.seen_status, "append_to": mail.append_to,
 			"raw": base64.b64encode(raw).decode(),
 		}).db_insert(ignore_if_duplicate=True)
 	frappe.db.commit()  # durable now; and a fresh snapshot sees what other workers journaled
 	Journal = frappe.qb.DocType(JOURNAL)
 	rows = (frappe.qb.from_(Journal).select(Journal.name)
-			.where((Journal.email_account == account.name) & (Journal.attempts < MAX_ATTEMPTS))
+			.where((Journal.email_account == account.name) & (Journal.status == WAITING)
+				   & (Journal.attempts < MAX_ATTEMPTS))
 			.orderby(Journal.creation).orderby(Journal.name).run(pluck=True))
 	if rows:  # this pull is one more attempt for each
 		frappe.qb.update(Journal).set(Journal.attempts, Journal.attempts + 1).where(Journal.name.isin(rows)).run()
@@ -96,6 +107,67 @@ def done(name: str) -> None:
 
 
 def failed(name: str, error: str) -> None:
-	"""Keep why it failed (after the rollback; stock commits right after)."""
-	if frappe.db.exists(JOURNAL, name):
-		frappe.db.set_value(JOURNAL, name, "last_error", error[-10000:], update_modified=False)
+	"""Keep why it failed (after the rollback; stock commits right after). At the attempt
+	limit the mail is parked and the System Managers are told, once."""
+	row = frappe.db.get_value(JOURNAL, name, ["attempts", "notified", "message_id", "email_account"], as_dict=True)
+	if not row:
+		return
+	values = {"last_error": error[-10000:], "error_summary": plain_error(error)}
+	parked = row.attempts >= MAX_ATTEMPTS
+	if parked:
+		values["status"] = PARKED
+	if parked and not row.notified:
+		values["notified"] = 1
+		_tell_system_managers(name, row, values["error_summary"])
+	frappe.db.set_value(JOURNAL, name, values, update_modified=False)
+
+
+def skipped(name: str, reason: str) -> None:
+	"""Not stored on purpose: kept with the reason, never retried."""
+	frappe.db.set_value(JOURNAL, name, {"status": SKIPPED, "error_summary": reason[:255]}, update_modified=False)
+
+
+def retry(name: str) -> None:
+	"""An admin's Retry: the next pull tries the mail again, with its attempts anew."""
+	frappe.db.set_value(JOURNAL, name, {"status": WAITING, "attempts": 0, "notified": 0})
+
+
+def raw_mail(name: str) -> tuple[str, bytes]:
+	"""(email account, raw bytes) of an entry."""
+	account, raw = frappe.db.get_value(JOURNAL, name, ["email_account", "raw"])
+	return account, base64.b64decode(raw)
+
+
+#: What the last line of a traceback means, for the list an admin reads.
+_PLAIN_ERRORS = (
+	("DataError", "The database refused part of this mail"),
+	("InvalidEmailAddressError", "An address in this mail is not a valid email address"),
+	("QueryDeadlockError", "The database was busy (deadlock); it will be tried again"),
+	("QueryTimeoutError", "The database was busy (lock wait); it will be tried again"),
+	("OperationalError", "The database could not store it (full, or out of reach)"),
+	("LinkValidationError", "The mail names a record that does not exist"),
+	("MandatoryError", "A required value is missing"),
+	("PermissionError", "Not permitted"),
+)
+
+
+def plain_error(error: str) -> str:
+	"""One line in words for a traceback: what happened, then the exception itself."""
+	last = next((line.strip() for line in reversed(error.strip().splitlines()) if line.strip()), "")
+	words = next((text for name, text in _PLAIN_ERRORS if name in last), "Processing this mail failed")
+	return f"{words}: {last}"[:255]
+
+
+def _tell_system_managers(name: str, row, summary: str) -> None:
+	Role = frappe.qb.DocType("Has Role")
+	User = frappe.qb.DocType("User")
+	users = (frappe.qb.from_(Role).join(User).on(User.name == Role.parent)
+			 .select(User.name).distinct()
+			 .where((Role.role == "System Manager") & (Role.parenttype == "User") & (User.enabled == 1)
+					& (User.user_type == "System User"))
+			 .run(pluck=True))
+	subject = frappe._("A received mail could not be stored ({0}): {1}").format(row.email_account, summary)
+	for user in users:
+		frappe.get_doc({"doctype": "Notification Log", "for_user": user, "type": "Alert", "subject": subject[:140],
+						"email_content": subject, "document_type": JOURNAL, "document_name": name}
+					   ).insert(ignore_permissions=True)

@@ -1,8 +1,9 @@
 """FrappeLookup: the engine's Lookup protocol on Frappe tables.
 
 Every method is an equality lookup on an indexed column (unique or search_index fields of
-the PT DocTypes, Project.pt_inbound_prefix, Email Account.email_id, User.name), so routing
-cost does not grow with the number of Communications.
+the PT DocTypes, Project.pt_inbound_prefix, Email Account.email_id, User.name, and for
+history from before the app Communication.message_id and Email Queue.message_id), so
+routing cost does not grow with the number of Communications.
 """
 
 from __future__ import annotations
@@ -18,31 +19,52 @@ from frappe.utils import get_datetime, now_datetime
 
 from ..engine.lookup import Inbox, Project, StoredMessage
 from ..engine.participants import Participant
+from . import conversations
+from .conversations import PROJECT, Target
 
 AGENT_ROLE = "Support Team"  # ERPNext's: adds CCs and replies publicly by email
 LIGHT_AGENT_ROLE = "PT Light Agent"  # reads conversations, writes internal notes; never adds CCs
 
 
 class FrappeLookup:
+	def __init__(self, target: Target | None = None):
+		#: What ``#PREFIX`` and scopes name: Projects, or HD Teams for an HD Ticket inbox. None:
+		#: the kind of the receiving inbox (the first inbox this lookup is asked about: route()
+		#: resolves the receiving inbox before any rule runs).
+		self.target = target
+
 	def conversation_by_key(self, key: str) -> str | None:
 		Conversation = frappe.qb.DocType("PT Conversation")
 		rows = frappe.qb.from_(Conversation).select(Conversation.name).where(Conversation.key == key).run()
 		return rows[0][0] if rows else None
 
 	def messages_by_ids(self, message_ids: Sequence[str]) -> list[StoredMessage]:
+		"""Recorded messages; ids the app has no record of fall back to stock's own records
+		(Communication.message_id, Email Queue.message_id, indexed by Frappe): the document such
+		mail belongs to is adopted on the spot (backfill of that one document), so mail the
+		site stored or sent before the app was installed or switched on threads here too."""
 		ids = list(dict.fromkeys(message_ids))
 		if not ids:
 			return []
+		rows = self._recorded(ids)
+		missing = set(ids) - {mid for mid, *_ in rows}
+		if missing:
+			from .backfill import adopt_history
+
+			if adopt_history([mid for mid in ids if mid in missing]):
+				rows = self._recorded(ids)
+		return [StoredMessage(mid, conv or None, len(rows) - i, digest or None, sender or None, sent or None)
+				for i, (mid, conv, digest, sender, sent) in enumerate(rows)]
+
+	def _recorded(self, ids: list[str]) -> list[tuple]:
 		Message = frappe.qb.DocType("PT Conversation Message")
-		rows = (
+		return (
 			frappe.qb.from_(Message)
 			.select(Message.message_id, Message.conversation, Message.digest, Message.sender, Message.sent_date)
 			.where(Message.message_id.isin(ids))
 			.orderby(Message.creation, order=Order.desc)
 			.run()
 		)
-		return [StoredMessage(mid, conv or None, len(rows) - i, digest or None, sender or None, sent or None)
-				for i, (mid, conv, digest, sender, sent) in enumerate(rows)]
 
 	def conversation_by_thread_root(self, root: str) -> str | None:
 		Conversation = frappe.qb.DocType("PT Conversation")
@@ -60,12 +82,15 @@ class FrappeLookup:
 		return rows[0][0] if rows else None
 
 	def project_by_prefix(self, prefix: str) -> Project | None:
-		ProjectTable = frappe.qb.DocType("Project")
+		"""The routing target (a Project, or an HD Team for an HD Ticket inbox) with this prefix."""
+		target = self.target or PROJECT
+		if not frappe.get_meta(target.doctype).has_field(target.prefix_field):
+			return None
+		Table = frappe.qb.DocType(target.doctype)
 		rows = (
-			frappe.qb.from_(ProjectTable)
-			.select(ProjectTable.name, ProjectTable.pt_inbound_prefix, ProjectTable.project_name,
-					ProjectTable.pt_accepts_inbound)
-			.where(ProjectTable.pt_inbound_prefix == prefix)
+			frappe.qb.from_(Table)
+			.select(Table.name, Table[target.prefix_field], Table[target.title_field], Table[target.accepts_field])
+			.where(Table[target.prefix_field] == prefix)
 			.run()
 		)
 		return Project(rows[0][0], rows[0][1], rows[0][2] or "", bool(rows[0][3])) if rows else None
@@ -74,18 +99,24 @@ class FrappeLookup:
 		Account = frappe.qb.DocType("Email Account")
 		rows = (
 			frappe.qb.from_(Account)
-			.select(Account.name, Account.email_id, Account.pt_default_project)
+			.select(Account.name, Account.email_id)
 			.where(Account.email_id == address)
 			.run()
 		)
 		if not rows:
 			return None
-		name, email_id, default_project = rows[0]
-		Scope = frappe.qb.DocType("PT Inbox Scope")
+		name, email_id = rows[0]
+		target = conversations.account_target(name)  # HD Teams when its mail appends to HD Ticket
+		if self.target is None:
+			self.target = target
+		default_project = (frappe.db.get_value("Email Account", name, target.default_field)
+						   if frappe.get_meta("Email Account").has_field(target.default_field) else None)
+		Scope = frappe.qb.DocType(target.scope_doctype)
 		scopes = (
 			frappe.qb.from_(Scope)
-			.select(Scope.project, Scope.approved, Scope.receive_enabled)
-			.where((Scope.parent == name) & (Scope.parenttype == "Email Account"))
+			.select(Scope[target.scope_field], Scope.approved, Scope.receive_enabled)
+			.where((Scope.parent == name) & (Scope.parenttype == "Email Account")
+				   & (Scope.parentfield == target.scopes_field))
 			.orderby(Scope.idx)
 			.run()
 		)
@@ -114,7 +145,8 @@ class FrappeLookup:
 		return [Participant(email, role, bool(active)) for email, role, active in rows]
 
 	def is_agent(self, address: str) -> bool:
-		return self._has_role(address, AGENT_ROLE)
+		"""ERPNext's Support Team, and Frappe Helpdesk's agents where it is installed."""
+		return any(self._has_role(address, role) for role in conversations.agent_roles())
 
 	def is_light_agent(self, address: str) -> bool:
 		return self._has_role(address, LIGHT_AGENT_ROLE)

@@ -1,9 +1,16 @@
 """Mail the app sends to participants beside the reply itself (engine.participants decides who).
 
-- A newly added CC receives, once, the conversation's public history (one mail, in order).
-- Followers are notified of public replies and internal notes by a separate mail: they are
-  never named in the To/Cc of anything a customer receives.
-Both carry the conversation's token in the subject, so a reply to them threads.
+- A newly added CC (by email or from the panel) receives, once, the conversation's public
+  history (one mail, in order).
+- The requester and the active CCs get every public message, whoever wrote it: one the mail
+  itself did not reach (a CC's reply to the helpdesk alone) is relayed to them, never to its
+  author (Zendesk's CCs).
+- Followers (agents who follow, wrote in or replied included) are notified of public replies
+  and internal notes, desk-written notes too, by a separate mail: they are never named in the
+  To/Cc of anything a customer receives.
+Every such mail is stamped as a reply from the conversation is: the configured carriers in
+subject and body, In-Reply-To and References of the thread (for customers, built only from
+the public messages they could see), Thread-Index and Reply-To, so an answer to it threads.
 """
 
 from __future__ import annotations
@@ -11,24 +18,31 @@ from __future__ import annotations
 import frappe
 from frappe.utils import escape_html
 
+from ..engine import decision as act
 from ..engine.outgoing import stamp
-from ..engine.participants import follower_notifications, public_history
+from ..engine.participants import follower_notifications, public_history, relay_recipients
 from ..engine.participants.standing import is_silent_machine_mail
 from . import settings, store
 from .lookup import FrappeLookup
 
 
-def _stamped_subject(conversation: str, subject: str) -> str:
-	key = frappe.db.get_value(store.CONVERSATION, conversation, "key")
-	return stamp(key=key, keyring=settings.keyring(), subject=subject, text="", html_body="",
-				 use=settings.carriers()).subject
+def _send(recipients: list[str], conversation: str, reference: tuple[str, str], subject: str, html: str,
+		  customers: bool) -> None:
+	"""One mail from the conversation's inbox, with the carriers and threading headers of a
+	reply (``customers``: the recipients are the customer side, who saw public messages only)."""
+	from .outbound import set_headers  # outbound stamps replies and imports this module
 
-
-def _send(recipients: list[str], conversation: str, reference: tuple[str, str], subject: str, html: str) -> None:
 	inbox = frappe.db.get_value(store.CONVERSATION, conversation, "email_account")
 	sender = frappe.db.get_value("Email Account", inbox, "email_id") if inbox else None
-	frappe.sendmail(recipients=recipients, sender=sender, reply_to=sender, subject=_stamped_subject(conversation, subject),
-					content=html, reference_doctype=reference[0], reference_name=reference[1])
+	state = store.thread_state(conversation, public_only=customers)
+	stamped = stamp(key=state["key"], keyring=settings.keyring(), subject=subject, text="", html_body=html,
+					in_reply_to=state["in_reply_to"], references=state["references"],
+					thread_root=store.ensure_thread_root(conversation), reply_to=sender, use=settings.carriers())
+	queued = frappe.sendmail(recipients=recipients, sender=sender, reply_to=sender, subject=stamped.subject,
+							 content=stamped.html, reference_doctype=reference[0], reference_name=reference[1])
+	for row in queued if isinstance(queued, list) else [queued] if queued else []:
+		frappe.db.set_value("Email Queue", row.name, "message", set_headers(row.message, stamped.headers),
+							update_modified=False)
 
 
 def _messages(conversation: str) -> list[dict]:
@@ -39,25 +53,64 @@ def _messages(conversation: str) -> list[dict]:
 			.where(Message.conversation == conversation).orderby(Message.creation).run(as_dict=True))
 
 
+def _subject(reference: tuple[str, str]) -> str:
+	return frappe.db.get_value(*reference, "subject") or reference[1]
+
+
+def send_history(conversation: str, reference: tuple[str, str], added: list[str],
+				 until_message_id: str | None = None) -> None:
+	"""The public history so far, once, to each newly added CC (``until_message_id``: the mail
+	that added them, which they have)."""
+	shown = public_history(_messages(conversation), until_message_id=until_message_id) if added else []
+	if not shown:
+		return
+	body = "".join(f"<div class='pt-history'><p><b>{escape_html(m.sender or '')}</b> "
+				   f"({m.creation:%Y-%m-%d %H:%M})</p>{m.content or ''}</div><hr>" for m in shown)
+	intro = f"<p>You were added to this conversation ({escape_html(reference[1])}). What was said so far:</p>"
+	for address in added:
+		_send([address], conversation, reference, _subject(reference), intro + body, customers=True)
+
+
 def after_message(conversation: str, reference: tuple[str, str], decision, author: str | None) -> None:
-	"""Send what a stored message calls for: history to new CCs, notifications to followers."""
+	"""Send what a stored message calls for: history to new CCs, the public message to the
+	customers it did not reach, notifications to followers; each person once."""
 	if not all(reference) or is_silent_machine_mail(decision):
 		return  # an out-of-office or a bounce is nobody's news
-	subject = frappe.db.get_value(*reference, "subject") or reference[1]
-	added = (decision.participants or {}).get("added_ccs") or []
-	if added:
-		shown = public_history(_messages(conversation), until_message_id=decision.message_id)
-		if shown:
-			body = "".join(f"<div class='pt-history'><p><b>{escape_html(m.sender or '')}</b> "
-						   f"({m.creation:%Y-%m-%d %H:%M})</p>{m.content or ''}</div><hr>" for m in shown)
-			intro = f"<p>You were added to this conversation ({escape_html(reference[1])}). What was said so far:</p>"
-			for address in added:
-				_send([address], conversation, reference, f"Re: {subject}", intro + body)
-	followers = follower_notifications(FrappeLookup().participants(conversation), author)
+	send_history(conversation, reference, (decision.participants or {}).get("added_ccs") or [], decision.message_id)
+	on_mail = [f["email"] for f in (decision.participants or {}).get("message_followers") or []]
+	people = FrappeLookup().participants(conversation)
+	public_reply = decision.visibility == "public" and decision.action == act.THREADED and not decision.machine
+	relayed = relay_recipients(people, author, on_mail, settings.routing_policy().cc_blocklist) if public_reply else []
+	followers = follower_notifications(people, author, on_mail)
+	if not (relayed or followers):
+		return
+	content = frappe.db.get_value("Communication", {"message_id": decision.message_id}, "content") \
+		if decision.message_id else ""
+	if relayed:
+		html = f"<p><b>{escape_html(author or '')}</b> wrote:</p>{content or ''}"
+		_send(relayed, conversation, reference, _subject(reference), html, customers=True)
+	kind = "Internal note" if decision.visibility == "private" else "Public reply"
+	notify_followers(conversation, reference, kind, author, content or "", followers)
+
+
+def notify_followers(conversation: str, reference: tuple[str, str], kind: str, author: str | None, content: str,
+					 followers: list[str] | None = None) -> None:
+	"""One mail to the followers (default: every one who did not write the message)."""
+	if followers is None:
+		followers = follower_notifications(FrappeLookup().participants(conversation), author)
 	if followers:
-		kind = "Internal note" if decision.visibility == "private" else "Public reply"
-		content = frappe.db.get_value("Communication", {"message_id": decision.message_id}, "content") \
-			if decision.message_id else ""
 		html = (f"<p><b>{kind}</b> on {escape_html(reference[0])} {escape_html(reference[1])} "
-				f"from {escape_html(author or '')}:</p>{content or ''}")
-		_send(followers, conversation, reference, f"[{kind}] {subject}", html)
+				f"from {escape_html(author or '')}:</p>{content}")
+		_send(followers, conversation, reference, f"[{kind}] {_subject(reference)}", html, customers=False)
+
+
+def desk_note(doc, method=None) -> None:
+	"""Comment after_insert: a note written in the desk (the timeline's comment box) reaches the
+	followers as a note sent by email does; customers never see it."""
+	if doc.comment_type != "Comment" or not doc.reference_name or not settings.enabled():
+		return
+	conversation = store.conversation_of(doc.reference_doctype, doc.reference_name)
+	if conversation:
+		author = (frappe.db.get_value("User", doc.owner, "email") or doc.comment_email or "").lower()
+		notify_followers(conversation, (doc.reference_doctype, doc.reference_name), "Internal note", author,
+						 doc.content or "")

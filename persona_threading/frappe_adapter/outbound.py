@@ -18,7 +18,7 @@ from ..engine.message import normalize_message_id, parse_message
 from ..engine.participants import review_participants
 from ..engine.outgoing import stamp, strip_carriers, threading_headers
 from ..engine.quoting import drop_private_quotes
-from . import auto_reply, notifications, privacy, settings, store, timeline
+from . import auto_reply, backfill, conversations, notifications, participants, privacy, sent_mail, settings, store, timeline
 from .lookup import FrappeLookup
 
 _HEADER_END = re.compile(r"\r?\n\r?\n")
@@ -26,7 +26,7 @@ _HEADER_END = re.compile(r"\r?\n\r?\n")
 
 def _conversation_mail(reference_doctype: str | None, reference_name: str | None) -> bool:
 	return bool(reference_doctype and reference_name and settings.enabled()
-				and reference_doctype == settings.conversation_doctype())
+				and conversations.is_conversation(reference_doctype))
 
 
 def unstamp_received(doc, method=None):
@@ -38,7 +38,7 @@ def unstamp_received(doc, method=None):
 	"""
 	if doc.communication_medium != "Email" or doc.sent_or_received != "Received" or not settings.enabled():
 		return
-	if doc.reference_doctype not in (None, "", settings.conversation_doctype()):
+	if doc.reference_doctype and not conversations.is_conversation(doc.reference_doctype):
 		return
 	shown = strip_carriers(doc.subject or "", doc.get("text_content"), doc.content or "")
 	doc.subject, doc.content = shown.subject, shown.html
@@ -52,7 +52,7 @@ def stamp_communication(doc, method=None):
 		return
 	if not _conversation_mail(doc.reference_doctype, doc.reference_name):
 		return
-	conversation = store.ensure_conversation(doc.reference_doctype, doc.reference_name, doc.subject)
+	conversation = backfill.conversation_for(doc.reference_doctype, doc.reference_name, doc.subject)
 	doc.content, removed = drop_private_quotes(doc.content or "", privacy.private_texts(conversation))
 	if removed:
 		timeline.add_audit_row(doc.reference_doctype, doc.reference_name,
@@ -86,16 +86,21 @@ def keep_record_unstamped(doc, method=None):
 
 def thread_email_queue(doc, method=None):
 	"""Email Queue before_insert: threading headers into the raw MIME; record the Message-ID."""
-	if not doc.communication or not doc.message:
+	if not doc.message:
 		return
-	reference = frappe.db.get_value(
-		"Communication", doc.communication, ["reference_doctype", "reference_name", "sender"]
-	)
+	if doc.communication:
+		reference = frappe.db.get_value(
+			"Communication", doc.communication, ["reference_doctype", "reference_name", "sender"]
+		)
+	else:  # Frappe Helpdesk's acknowledgement and feedback mail: no Communication, X-Auto-Generated
+		reference = ((doc.reference_doctype, doc.reference_name, doc.sender)
+					 if sent_mail.marked_automatic(doc.message) else None)
 	if not reference or not _conversation_mail(reference[0], reference[1]):
 		return
+	automatic = not doc.communication or auto_reply.is_automatic(doc.communication)
 	conversation = store.ensure_conversation(reference[0], reference[1])
 	message_id = normalize_message_id(doc.message_id or "")
-	state = store.thread_state(conversation, exclude_message_id=message_id)
+	state = store.thread_state(conversation, exclude_message_id=message_id, public_only=True)  # to customers
 	inbox = frappe.db.get_value("PT Conversation", conversation, "email_account")
 	inbox_address = frappe.db.get_value("Email Account", inbox, "email_id") if inbox else None
 	headers = threading_headers(
@@ -106,22 +111,26 @@ def thread_email_queue(doc, method=None):
 		reply_to=inbox_address,
 		use=settings.carriers(),
 	)
-	if auto_reply.is_automatic(doc.communication):
+	if automatic:
 		headers.update(auto_reply.LOOP_HEADERS)
 	doc.message = set_headers(doc.message, headers)
+	# Mail built from a text of its own (Helpdesk's reply, acknowledgement): carriers into the MIME.
+	doc.message = sent_mail.with_carriers(doc.message, state["key"], settings.keyring(), settings.carriers())
 	message = parse_message(doc.message.encode("utf-8", "surrogateescape"))
 	row = store.record_outbound(message, conversation, doc.communication, "sent from the document by Frappe")
-	if row and not auto_reply.is_automatic(doc.communication):
+	if row and not automatic:
 		_people_of_a_sent_mail(conversation, (reference[0], reference[1]), message)
 
 
 def _people_of_a_sent_mail(conversation: str, reference: tuple[str, str], message) -> None:
 	"""A reply sent from the document updates the participants from its To and Cc (the
-	engine's rules, as for received mail), and its followers hear of it by a separate mail."""
+	engine's rules, as for received mail: a CC it leaves off is no CC any more), the agent who
+	sent it follows the conversation, and its followers hear of it by a separate mail."""
 	decision = Decision(message.message_id, act.OUTBOUND, "outbound", "sent from the document",
 						conversation=conversation)
 	review_participants(decision, message, FrappeLookup(), settings.routing_policy().cc_blocklist)
 	store.apply_participants(conversation, reference, decision)
+	participants.responder_follows(conversation, reference, frappe.session.user)
 	notifications.after_message(conversation, reference, decision, frappe.session.user)
 
 

@@ -1,44 +1,56 @@
 """The Issue form's participants panel: who is on the conversation, and the agent's edits.
 
-Followers (internal users) are added and removed only here; CCs can be added here too (the
-blocklist holds); a third party's reply is made public (and its sender a CC) or its warning
-dismissed. Every change leaves an audit row on the Issue.
+Followers (internal users) are added and removed only here (any agent follows or unfollows;
+an agent who replies from the Issue follows it); CCs can be added here too (the blocklist
+holds; a new CC gets the public history once) and an inactive one added back; a third
+party's reply is made public (and its sender a CC) or its warning dismissed; a customer's
+public mail is made an internal note. Every change leaves an audit row on the Issue. What
+the panel shows is for desk users only (privacy.require_desk_reader).
 """
 
 from __future__ import annotations
 
+import html
+
 import frappe
 from frappe import _
+from frappe.utils import validate_email_address
 
 from ..engine import decision as act
 from ..engine.authenticity import assess
 from ..engine.decision import Decision
 from ..engine.message import parse_message
-from ..engine.participants import CC, FOLLOWER, THIRD_PARTY, blocking_pattern, reply_recipients, review_participants
-from . import notifications, settings, store, timeline
+from ..engine.participants import (AGENT, CC, FOLLOWER, THIRD_PARTY, Roster, blocking_pattern, reply_recipients,
+								   review_participants)
+from ..engine.participants import responder_follows as follows_on_response
+from . import backfill, notifications, privacy, settings, store, timeline
 from .lookup import FrappeLookup
 
 
 def _conversation_for_edit(doctype: str, name: str) -> str:
 	frappe.has_permission(doctype, "write", doc=name, throw=True)
-	return store.conversation_of(doctype, name) or store.ensure_conversation(doctype, name)
+	return backfill.conversation_for(doctype, name)
 
 
 def panel(doctype: str, name: str) -> dict:
 	"""Participants (requester, CCs, followers, ...) with state and parent, and open warnings."""
-	frappe.has_permission(doctype, "read", doc=name, throw=True)
+	privacy.require_desk_reader(doctype, name)
 	conversation = store.conversation_of(doctype, name)
 	if not conversation:
-		return {"participants": [], "warnings": [], "private": []}
+		return {"participants": [], "warnings": [], "private": [], "received": []}
 	people = frappe.get_all(store.FOLLOWER, filters={"conversation": conversation},
 							fields=["email", "role", "active", "follower_doctype", "follower_name",
 									"delivery_status", "bounce_reason"], order_by="creation asc")
 	warnings = frappe.get_all(store.MESSAGE, filters={"conversation": conversation, "warning": ["is", "set"],
 													  "warning_resolved": 0},
 							  fields=["name", "warning", "sender", "communication"], order_by="creation asc")
-	private = frappe.get_all(store.MESSAGE, filters={"conversation": conversation, "visibility": "Private",
-													  "communication": ["is", "set"]}, pluck="communication")
-	return {"participants": people, "warnings": warnings, "private": private}
+	messages = frappe.get_all(store.MESSAGE, filters={"conversation": conversation, "communication": ["is", "set"]},
+							  fields=["communication", "visibility", "direction"])
+	private = [m.communication for m in messages if m.visibility == "Private"]
+	received = [m.communication for m in messages if m.visibility == "Public" and m.direction == "Inbound"]
+	for warning in warnings:  # text: Frappe's XSS filter stored "<jonas@…>" as "&lt;jonas@…&gt;"
+		warning.warning = html.unescape(warning.warning or "")
+	return {"participants": people, "warnings": warnings, "private": private, "received": received}
 
 
 def _refuse_light_agent(what: str) -> None:
@@ -56,16 +68,20 @@ def set_participant(doctype: str, name: str, email: str, role: str, active: int)
 		frappe.throw(_("Only CCs and followers are added or removed here"))
 	if role == CC:
 		_refuse_light_agent(_("add or remove CCs"))
+		if int(active):  # typed by an agent (addresses from mail are stored as they came)
+			validate_email_address(email, throw=True)
 	if role == FOLLOWER and not FrappeLookup().is_active_user(email):
 		frappe.throw(_("A follower is an active internal user; {0} is not one").format(email))
 	pattern = blocking_pattern(email, settings.routing_policy().cc_blocklist)
 	if pattern and int(active):
 		frappe.throw(_("{0} is on the CC blocklist ({1})").format(email, pattern))
-	row = frappe.db.get_value(store.FOLLOWER, {"conversation": conversation, "email": email}, ["name", "role"],
-							  as_dict=True)
-	if row and row.role not in (CC, FOLLOWER, THIRD_PARTY):  # the requester stays the requester
+	row = frappe.db.get_value(store.FOLLOWER, {"conversation": conversation, "email": email},
+							  ["name", "role", "active"], as_dict=True)
+	# An agent who wrote in by email (Agent) follows already: following is their choice here too.
+	changeable = (CC, FOLLOWER, THIRD_PARTY, AGENT) if role == FOLLOWER else (CC, FOLLOWER, THIRD_PARTY)
+	if row and row.role not in changeable:  # the requester stays the requester
 		frappe.throw(_("{0} is the {1} of this conversation").format(email, _(row.role)))
-	if row and not int(active) and row.role != role:
+	if row and not int(active) and row.role != role and not (role == FOLLOWER and row.role == AGENT):
 		frappe.throw(_("{0} is not a {1} here").format(email, _(role)))
 	if row:
 		frappe.db.set_value(store.FOLLOWER, row.name, {"role": role, "active": int(active)})
@@ -74,6 +90,20 @@ def set_participant(doctype: str, name: str, email: str, role: str, active: int)
 	verb = "added" if int(active) else "removed"
 	timeline.add_audit_row(doctype, name, timeline.escape(
 		f"Participants: {email} {verb} as {role} by {frappe.session.user}"))
+	if role == CC and int(active) and (not row or row.role == THIRD_PARTY):  # a new CC, as by email
+		notifications.send_history(conversation, (doctype, name), [email])
+
+
+def responder_follows(conversation: str, reference: tuple[str, str], user: str) -> None:
+	"""An agent (or light agent) who replied from the document follows the conversation."""
+	lookup = FrappeLookup()
+	email = frappe.db.get_value("User", user, "email") if user not in ("Administrator", "Guest") else None
+	internal = bool(email) and (lookup.is_agent(user) or lookup.is_light_agent(user))
+	change = follows_on_response(Roster(lookup.participants(conversation)), email or "", internal)
+	if change:
+		store.add_follower(conversation, change.email, change.role)
+		if all(reference):
+			timeline.add_audit_row(*reference, timeline.escape(f"Participants: {change.reason}"))
 
 
 def resolve_third_party(doctype: str, name: str, message: str, action: str) -> None:
@@ -108,32 +138,55 @@ def resolve_third_party(doctype: str, name: str, message: str, action: str) -> N
 def people_of_a_placed_mail(item, doctype: str, name: str) -> None:
 	"""A queued mail a reviewer attached or opened: its From, To and Cc join the conversation
 	by the rules routed mail follows (read from the .eml the queue kept), history and
-	follower mail included. An agent's forward keeps the attribution it was queued with."""
+	follower mail included. An agent's forward keeps the attribution it was queued with.
+	Returns the decision (sender_role, visibility), or None when nothing was reviewed."""
 	if item.get("submitted_by"):
-		return
+		return None
 	file = frappe.db.get_value("File", {"attached_to_doctype": store.QUEUE, "attached_to_name": item.name}, "name")
 	conversation = store.conversation_of(doctype, name)
 	if not file or not conversation:
-		return
+		return None
 	raw = frappe.get_doc("File", file).get_content()
 	message = parse_message(raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogateescape"))
 	decision = Decision(message.message_id, act.THREADED, "queue", "placed from the manual queue",
 						conversation=conversation)
 	policy = settings.routing_policy()
 	review_participants(decision, message, FrappeLookup(), policy.cc_blocklist,
-						assess(message, policy.trusted_authserv_ids))
+						assess(message, policy.trusted_authserv_ids), policy.ccs_by_email)
 	store.apply_participants(conversation, (doctype, name), decision)
 	notifications.after_message(conversation, (doctype, name), decision, message.from_addr)
+	return decision
 
 
 def recipients_of_a_public_reply(doctype: str, name: str) -> dict:
-	"""{to, cc} for a public reply from the form: the requester, and the active CCs in Cc."""
-	frappe.has_permission(doctype, "read", doc=name, throw=True)
+	"""{to, cc, inactive} for a public reply from the form: the requester, and the active CCs
+	in Cc; ``inactive``: the CCs who are no longer on it (the composer never adds them back)."""
+	privacy.require_desk_reader(doctype, name)
 	conversation = store.conversation_of(doctype, name)
 	if not conversation:
-		return {"to": [], "cc": []}
-	found = reply_recipients(FrappeLookup().participants(conversation), settings.routing_policy().cc_blocklist)
-	return {"to": found.to, "cc": found.cc}
+		return {"to": [], "cc": [], "inactive": []}
+	people = FrappeLookup().participants(conversation)
+	found = reply_recipients(people, settings.routing_policy().cc_blocklist)
+	inactive = [p.email.lower() for p in people if p.role == CC and not p.active]
+	return {"to": found.to, "cc": found.cc, "inactive": inactive}
+
+
+def make_internal(communication: str) -> None:
+	"""An agent makes a customer's public mail an internal note: desk users only, from then on
+	(the portal, REST, quotes and mail to customers leave it out as any private message)."""
+	row = frappe.db.get_value(store.MESSAGE, {"communication": communication},
+							  ["name", "conversation", "direction", "visibility", "sender"], as_dict=True)
+	reference = frappe.db.get_value("Communication", communication, ["reference_doctype", "reference_name"])
+	if not row or not reference or not all(reference):
+		frappe.throw(_("{0} is no mail of a conversation").format(communication))
+	_conversation_for_edit(*reference)
+	if not privacy._desk_user():
+		raise frappe.PermissionError(_("Only desk users make a message internal"))
+	if row.direction != "Inbound" or row.visibility != "Public":
+		frappe.throw(_("Only a received public mail can become an internal note"))
+	frappe.db.set_value(store.MESSAGE, row.name, "visibility", "Private")
+	timeline.add_audit_row(*reference, timeline.escape(
+		f"Participants: the mail from {row.sender} ({communication}) made an internal note by {frappe.session.user}"))
 
 
 def contact_dashboard(data: dict) -> dict:
@@ -151,5 +204,8 @@ def customer_dashboard(data: dict) -> dict:
 
 
 def _with_conversations(data: dict) -> dict:
+	"""The Connections tab's group; ``fieldname`` (the Contact's or Customer's own link field,
+	as stock dashboards declare it) is what gives the link its count and its filter."""
 	data.setdefault("transactions", []).append({"label": _("Conversations"), "items": [store.FOLLOWER]})
+	data.setdefault("fieldname", "follower_name" if "follower_name" in data.get("dynamic_links", {}) else "customer")
 	return data

@@ -25,20 +25,22 @@ from frappe.utils import add_days, get_datetime, getdate, get_system_timezone, n
 from ..config import Config
 from ..engine.message import normalize_message_id, parse_message
 from ..history import rebuild_message
-from ..replay import ComparisonReport, Replayer
+from ..replay import ComparisonReport, LiveDecision, Replayer
 from ..store.sqlite import InboxConfig, ProjectConfig, UserConfig
 from . import settings
 from .lookup import AGENT_ROLE, LIGHT_AGENT_ROLE
 
 PREVIEW = "PT Preview"
 BATCH = 500
+NAMED_SHOWN = 200  # differences named as time-dependent or changed later, listed on the form
 FIELDS = ("name", "creation", "communication_date", "sent_or_received", "reference_doctype", "reference_name",
 		  "sender", "recipients", "cc", "subject", "content", "message_id", "in_reply_to", "pt_headers")
 
 
 def site_config() -> Config:
-	"""The site's routing configuration as the engine's Config: projects, inboxes, agents, policy.
-	The replay signs with a secret of its own (tokens of real mail name nothing there)."""
+	"""The site's routing configuration as the engine's Config: projects, inboxes, agents,
+	policy, and the site's token secret (tokens the app stamped verify as they did live; each
+	replayed conversation takes its ticket's key, see ``identity``)."""
 	Project = frappe.qb.DocType("Project")
 	projects = {name: (prefix or name, accepts) for name, prefix, accepts in
 				frappe.qb.from_(Project).select(Project.name, Project.pt_inbound_prefix, Project.pt_accepts_inbound).run()}
@@ -60,8 +62,32 @@ def site_config() -> Config:
 	enabled = set(frappe.get_all("User", filters={"name": ["in", list(roles) or [""]], "enabled": 1,
 												  "user_type": "System User"}, pluck="name"))
 	users = [UserConfig(user, True, LIGHT_AGENT_ROLE in held) for user, held in roles.items() if user in enabled]
-	return Config(projects=[ProjectConfig(prefix, name, bool(accepts)) for name, (prefix, accepts) in projects.items()],
+	return Config(secret=settings.ensure_secret(),
+				  projects=[ProjectConfig(prefix, name, bool(accepts)) for name, (prefix, accepts) in projects.items()],
 				  inboxes=inboxes, users=users, policy=settings.routing_policy(), flood_guard=settings.flood_guard())
+
+
+def identity(ticket: str) -> tuple[str | None, str | None]:
+	"""The key and Outlook thread root of a ticket's conversation on this site: what the tokens
+	and Thread-Index headers of its mail name (indexed on reference_doctype/name)."""
+	row = frappe.db.get_value("PT Conversation", {"reference_doctype": settings.conversation_doctype(),
+												  "reference_name": ticket}, ["key", "thread_root"])
+	return (row[0], row[1]) if row else (None, None)
+
+
+def live_decisions(rows: list[dict]) -> dict[str, LiveDecision]:
+	"""How the app routed each of these received Communications live (none for mail stock
+	routed): its recorded action and rule, and the ticket that put it on. Two indexed reads."""
+	names = [r.name for r in rows if r.sent_or_received == "Received"]
+	if not names:
+		return {}
+	recorded = frappe.get_all("PT Conversation Message", filters={"communication": ["in", names]},
+							  fields=["communication", "action", "rule", "conversation"])
+	conversations = {c for c in (r.conversation for r in recorded) if c}
+	tickets = dict(frappe.get_all("PT Conversation", filters={"name": ["in", list(conversations)]},
+								  fields=["name", "reference_name"], as_list=True)) if conversations else {}
+	return {r.communication: LiveDecision(r.action or "", r.rule or "", tickets.get(r.conversation))
+			for r in recorded if r.rule != "backfill"}
 
 
 def _conditions(account: str | None, since: str | None, until: str | None = None):
@@ -118,8 +144,9 @@ def replay(account: str | None = None, since: str | None = None, until: str | No
 	"""Replay and compare; ``on_batch(done)`` after each batch, returning False to stop.
 	Returns the report and {replayed, without_headers, stopped}."""
 	stats = {"replayed": 0, "without_headers": 0, "stopped": False}
-	with Replayer(site_config()) as replayer:
+	with Replayer(site_config(), identity) as replayer:
 		for rows in history(account, since, until):
+			live = live_decisions(rows)
 			for row in rows:
 				raw = rebuild_message(
 					row.pt_headers, message_id=normalize_message_id(row.message_id or ""),
@@ -131,7 +158,7 @@ def replay(account: str | None = None, since: str | None = None, until: str | No
 					if row.reference_name:
 						replayer.feed_sent(message, row.reference_name, at)
 				else:
-					replayer.feed_received(message, row.reference_name or None, row.name, at)
+					replayer.feed_received(message, row.reference_name or None, row.name, at, live=live.get(row.name))
 					stats["without_headers"] += not row.pt_headers
 				stats["replayed"] += 1
 			if on_batch and on_batch(stats["replayed"]) is False:
@@ -195,6 +222,9 @@ def save_report(preview: str, report: ComparisonReport, stats: dict) -> None:
 	doc = frappe.get_doc(PREVIEW, preview)
 	summary = report.as_dict()
 	summary.pop("disagreements")
+	# differences named as depending on time or a later edit: listed on the form, not counted
+	summary["named"] = [{key: c[key] for key in ("ref", "outcome", "rule", "cause", "sender", "subject",
+											  "their_ticket")} for c in summary["named"][:NAMED_SHOWN]]
 	doc.update({"status": "Cancelled" if stats["stopped"] else "Done", "processed": stats["replayed"],
 				"without_headers": stats["without_headers"], "disagreement_count": len(report.disagreements),
 				"summary": frappe.as_json(summary), "finished_at": now_datetime(), "disagreements": []})

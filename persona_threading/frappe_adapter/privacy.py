@@ -20,6 +20,15 @@ def _desk_user(user: str | None = None) -> bool:
 	return user == "Administrator" or frappe.get_cached_value("User", user, "user_type") == "System User"
 
 
+def require_desk_reader(doctype: str, name: str) -> None:
+	"""Routing internals (why a mail landed, the participants, warnings, evidence, reply
+	recipients) are for desk users who may read the document: anyone else gets 403, also a
+	website user the document is shared with (the portal shows them their ticket, not this)."""
+	frappe.has_permission(doctype, "read", doc=name, throw=True)
+	if not _desk_user():
+		raise frappe.PermissionError(frappe._("Only desk users see how {0} {1} is routed").format(doctype, name))
+
+
 def conversation_permission(doc, ptype=None, user=None):
 	"""has_permission hook on the conversation DocType: a light agent never mails from it
 	(stock's reply from the form asks for "email"): no public reply, no CCs by that path."""

@@ -6,6 +6,7 @@ import frappe
 from frappe import _
 
 from ..engine.rules.prefix import VALID_PREFIX
+from .conversations import HD_TEAM, PROJECT
 
 
 class DefaultProjectError(frappe.ValidationError):
@@ -19,7 +20,8 @@ class PrefixError(frappe.ValidationError):
 
 
 def validate_project_prefix(doc, method=None):
-	"""Project validate: the inbound prefix is [A-Za-z][A-Za-z0-9]+ and unique (any case)."""
+	"""Project (and HD Team) validate: the inbound prefix is [A-Za-z][A-Za-z0-9]+ and unique
+	among its DocType's (any case)."""
 	prefix = (doc.get("pt_inbound_prefix") or "").strip().lstrip("#")
 	if not prefix:
 		doc.pt_inbound_prefix = None
@@ -29,42 +31,56 @@ def validate_project_prefix(doc, method=None):
 			_("Inbound prefix {0} must start with a letter and contain only letters and digits").format(prefix),
 			PrefixError,
 		)
-	Project = frappe.qb.DocType("Project")
+	Table = frappe.qb.DocType(doc.doctype)
 	clash = (
-		frappe.qb.from_(Project)
-		.select(Project.name)
-		.where((Project.pt_inbound_prefix == prefix) & (Project.name != (doc.name or "")))
+		frappe.qb.from_(Table)
+		.select(Table.name)
+		.where((Table.pt_inbound_prefix == prefix) & (Table.name != (doc.name or "")))
 		.run()
 	)
 	if clash:
-		frappe.throw(_("Inbound prefix {0} is already used by project {1}").format(prefix, clash[0][0]), PrefixError)
+		frappe.throw(_("Inbound prefix {0} is already used by {1} {2}").format(prefix, _(doc.doctype), clash[0][0]),
+					 PrefixError)
 	doc.pt_inbound_prefix = prefix
 
 
-def eligible_scopes(doc) -> list[str]:
-	return [row.project for row in doc.get("pt_project_scopes") or [] if row.approved and row.receive_enabled]
+def eligible_scopes(doc, target=PROJECT) -> list[str]:
+	return [row.get(target.scope_field) for row in doc.get(target.scopes_field) or [] if row.approved and row.receive_enabled]
+
+
+def _targets(doc):
+	"""The routing target kinds an Email Account has fields for: projects, and HD Teams where
+	Frappe Helpdesk is installed (same rules for both)."""
+	return [target for target in (PROJECT, HD_TEAM) if target is PROJECT or doc.meta.has_field(target.default_field)]
+
+
+def _kind(target) -> str:
+	return _("project") if target is PROJECT else _("team")
 
 
 def check_default_landing_project(doc) -> None:
-	"""Who may change the default landing project, and to what; runs before Frappe's link check.
+	"""Who may change the default landing project (or team), and to what; runs before Frappe's
+	link check.
 
 	Frappe validates links before any validate hook, so a project that does not exist would
 	answer 417 (LinkValidationError) instead of this clear 400: PTEmailAccount calls this
 	from ``_validate_links``. Setting *or clearing* it is a System Manager's decision (403).
 	"""
-	default = doc.get("pt_default_project")
-	changed = bool(default) if doc.is_new() else doc.has_value_changed("pt_default_project")
-	if not changed:
-		return
-	if "System Manager" not in frappe.get_roles():
-		raise frappe.PermissionError(_("Only System Managers may set or clear the default landing project"))
-	if default and default not in eligible_scopes(doc):
-		frappe.throw(
-			_("Default landing project {0} must be one of this inbox's approved, receive-enabled project scopes: {1}").format(
-				default, ", ".join(eligible_scopes(doc)) or _("none")
-			),
-			DefaultProjectError,
-		)
+	for target in _targets(doc):
+		default = doc.get(target.default_field)
+		changed = bool(default) if doc.is_new() else doc.has_value_changed(target.default_field)
+		if not changed:
+			continue
+		if "System Manager" not in frappe.get_roles():
+			raise frappe.PermissionError(
+				_("Only System Managers may set or clear the default landing {0}").format(_kind(target)))
+		if default and default not in eligible_scopes(doc, target):
+			frappe.throw(
+				_("Default landing {0} {1} must be one of this inbox's approved, receive-enabled {0} scopes: {2}").format(
+					_kind(target), default, ", ".join(eligible_scopes(doc, target)) or _("none")
+				),
+				DefaultProjectError,
+			)
 
 
 def validate_email_account_routing(doc, method=None):
@@ -72,11 +88,13 @@ def validate_email_account_routing(doc, method=None):
 
 	The inbox then falls back to the manual queue instead of blocking the save.
 	"""
-	default = doc.get("pt_default_project")
-	if not default or default in eligible_scopes(doc):
-		return
-	doc.pt_default_project = None
-	frappe.msgprint(
-		_("Default landing project {0} was cleared: its scope was removed or disabled. New mail without a route waits in the manual queue.").format(default),
-		alert=True,
-	)
+	for target in _targets(doc):
+		default = doc.get(target.default_field)
+		if not default or default in eligible_scopes(doc, target):
+			continue
+		doc.set(target.default_field, None)
+		frappe.msgprint(
+			_("Default landing {0} {1} was cleared: its scope was removed or disabled. New mail without a route waits in the manual queue.").format(
+				_kind(target), default),
+			alert=True,
+		)

@@ -68,6 +68,7 @@ def routing_policy() -> RoutingPolicy:
 		bulk_mail_action="queue" if s.bulk_mail_action == "Manual queue" else "open",
 		trusted_authserv_ids=tuple(line.lower() for line in _lines(s.trusted_authserv_ids)),
 		cc_blocklist=_lines(s.cc_blocklist),
+		ccs_by_email=bool(s.get("ccs_by_email", 1)),
 	)
 
 
@@ -127,3 +128,4 @@ def lifecycle_policy(project: str | None = None) -> lifecycle.LifecyclePolicy:
 		closed=_CLOSED_POLICIES.get(s.closed_ticket_policy, lifecycle.CLOSED_NEW_LINKED),
 		reopen_within_days=float(s.reopen_within_days or 0),
 	)
+

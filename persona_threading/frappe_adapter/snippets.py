@@ -77,8 +77,20 @@ def render_for(snippet: str, doctype: str, name: str) -> dict:
 def save_from_communication(communication: str, title: str) -> str:
 	"""A message an agent wrote and sent from the desk becomes a snippet; received mail never does."""
 	comm = frappe.get_doc("Communication", communication)
-	comm.check_permission("read")
+	if comm.reference_doctype and comm.reference_name:  # agents read a ticket's mail through the ticket
+		frappe.has_permission(comm.reference_doctype, "read", doc=comm.reference_name, throw=True)
+	else:
+		comm.check_permission("read")
 	written_in_desk = frappe.db.get_value("User", comm.owner, "user_type") == "System User"
 	if comm.sent_or_received != "Sent" or comm.communication_type != "Communication" or not written_in_desk:
 		frappe.throw(_("Only a message written and sent from the desk can become a snippet"), frappe.PermissionError)
 	return frappe.get_doc({"doctype": SNIPPET, "title": title, "content": comm.content}).insert().name
+
+
+def mark_sent_mail(doc, method=None) -> None:
+	"""Issue onload: which timeline messages were sent from the desk (v15's timeline rows
+	carry no sent_or_received), for their "Save as snippet" action. Indexed on reference."""
+	doc.set_onload("pt_sent_mail", frappe.get_all(
+		"Communication", filters={"reference_doctype": doc.doctype, "reference_name": doc.name,
+								  "sent_or_received": "Sent", "communication_type": "Communication"},
+		pluck="name", order_by="creation desc", limit=500))

@@ -5,26 +5,55 @@ Everything here is called with a Decision the engine already made; nothing here 
 
 from __future__ import annotations
 
+import html
 import json
 
 import frappe
 from frappe.utils import cstr, parse_addr
+from frappe.utils.html_utils import sanitize_html
 
 from ..engine import decision as act
 from ..engine.carriers import Keyring
+from ..engine.decoding import storable_text
 from ..engine.decision import Decision
 from ..engine.forwards import forward_audit_notes
 from ..engine.message import InboundMessage, normalize_message_id
 from ..engine.outgoing import new_thread_root
 from ..engine.participants import CHANGE_ROLE, DEACTIVATE, JOIN, REACTIVATE, REQUESTER, sender_role
 from ..engine.thread_index import decode_thread_index
-from . import notifications, timeline
+from . import conversations, notifications, timeline
 
 CONVERSATION = "PT Conversation"
 MESSAGE = "PT Conversation Message"
 FOLLOWER = "PT Conversation Follower"
 QUEUE = "PT Inbound Queue"
+SUSPENDED = "Suspended"
 FOLLOWER_DOCTYPES = ("Contact", "User", "Customer")
+
+
+def fitted(doctype: str, values: dict) -> dict:
+	"""``values`` as the database will take them: text valid UTF-8 (engine.decoding), and
+	each Data field short enough for its column AFTER Frappe's XSS filter, which turns a
+	mail's ``<x@y>`` into ``&lt;x@y&gt;`` on save (a 140-character Date header became 180)."""
+	meta = frappe.get_meta(doctype)
+	out = {}
+	for key, value in values.items():
+		if isinstance(value, str):
+			value = storable_text(value)
+			field = meta.get_field(key)
+			if field and field.fieldtype == "Data":
+				value = _fit(value, field.length or 140, bool(field.ignore_xss_filter))
+		out[key] = value
+	return out
+
+
+def _fit(value: str, length: int, raw: bool) -> str:
+	value = value[:length]
+	if raw or ("<" not in value and ">" not in value):
+		return value
+	while value and len(sanitize_html(value)) > length:  # shrinks by the expansion: a few rounds
+		value = value[:max(len(value) * length // len(sanitize_html(value)) - 1, 0)]
+	return value
 
 
 def conversation_of(doctype: str, name: str) -> str | None:
@@ -54,17 +83,17 @@ def create_conversation(
 	opened_by: str | None = None,
 ) -> str:
 	doc = frappe.get_doc(
-		{
+		fitted(CONVERSATION, {
 			"doctype": CONVERSATION,
-			"subject": cstr(subject)[:140] or "(no subject)",
+			"subject": cstr(subject) or "(no subject)",
 			"reference_doctype": doctype,
 			"reference_name": name,
-			"project": project,
+			"project": project if conversations.target_of(doctype) is conversations.PROJECT else None,  # HD Team: on the ticket
 			"email_account": email_account,
 			"thread_root": thread_root,
 			"key": key or Keyring.mint_key(),
 			"opened_by": (opened_by or "").lower() or None,
-		}
+		})
 	)
 	doc.insert(ignore_permissions=True)
 	return doc.name
@@ -77,6 +106,16 @@ def ensure_conversation(doctype: str, name: str, subject: str = "") -> str:
 		return existing
 	project = frappe.db.get_value(doctype, name, "project") if frappe.get_meta(doctype).has_field("project") else None
 	return create_conversation(subject or name, doctype, name, project=project)
+
+
+def follow_project(doc, method=None) -> None:
+	"""doc_events on_update of the conversation DocType: the conversation keeps its document's
+	project (snippets and routing read it), also when an agent moves the ticket."""
+	if not doc.meta.has_field("project") or not doc.has_value_changed("project"):
+		return
+	conversation = conversation_of(doc.doctype, doc.name)
+	if conversation:
+		frappe.db.set_value(CONVERSATION, conversation, "project", doc.get("project") or None, update_modified=False)
 
 
 def attach_conversation(conversation: str, doctype: str, name: str) -> None:
@@ -92,15 +131,20 @@ def ensure_thread_root(conversation: str) -> str:
 	return root
 
 
-def thread_state(conversation: str, exclude_message_id: str | None = None) -> dict:
-	"""What an outgoing message needs: key, last Message-ID, References chain, thread root."""
+def thread_state(conversation: str, exclude_message_id: str | None = None, public_only: bool = False) -> dict:
+	"""What an outgoing message needs: key, last Message-ID, References chain, thread root.
+	``public_only``: mail to customers names only the messages they could see (never an
+	internal note's or a third party's Message-ID)."""
 	key = frappe.db.get_value(CONVERSATION, conversation, "key")
 	Message = frappe.qb.DocType(MESSAGE)
+	shown = (Message.conversation == conversation) & Message.message_id.isnotnull()
+	if public_only:
+		shown &= Message.visibility == "Public"
 	ids = [
 		mid
 		for (mid,) in frappe.qb.from_(Message)
 		.select(Message.message_id)
-		.where((Message.conversation == conversation) & Message.message_id.isnotnull())
+		.where(shown)
 		.orderby(Message.creation)
 		.run()
 		if mid and mid != exclude_message_id
@@ -120,7 +164,7 @@ def record_inbound(
 			*reference,
 			project=decision.project,
 			email_account=email_account,
-			opened_by=message.from_addr,
+			opened_by=decision.submitted_by or message.from_addr,  # a forward's original sender (flood guard)
 		)
 		decision.conversation = conversation
 	elif conversation and all(reference) and conversation_of(*reference) != conversation:
@@ -129,34 +173,97 @@ def record_inbound(
 	direction = "Outbound" if decision.action == act.OUTBOUND else "Inbound"
 	row = _insert_message(message, decision, communication.name, direction)
 	if conversation:
+		timeline.begin_mail(reference, row)  # its audit notes go under its routing line
 		apply_participants(conversation, reference, decision)
 		notifications.after_message(conversation, reference, decision, message.from_addr)
-		timeline.log_decision(reference, decision, row)
-	elif decision.action == act.QUEUED:
-		queued = frappe.get_doc(
-			{
-				"doctype": QUEUE,
-				"subject": cstr(message.subject)[:140],
-				"sender": message.from_addr,
-				"email_account": email_account,
-				"communication": communication.name,
-				"conversation_message": row,
-				"evidence": decision.evidence,
-				"submitted_by": decision.submitted_by if decision.attribution else None,
-				"assigned_to": decision.assigned_to if decision.attribution else None,
-			}
-		).insert(ignore_permissions=True)
-		frappe.get_doc(
-			{
-				"doctype": "File",
-				"file_name": f"{queued.name}.eml",
-				"attached_to_doctype": QUEUE,
-				"attached_to_name": queued.name,
-				"is_private": 1,
-				"content": message.raw,
-			}
-		).insert(ignore_permissions=True)
+	elif decision.action in (act.QUEUED, act.IGNORED):
+		queue_mail(message, decision, communication.name, email_account, row)
 	return row
+
+
+def queue_mail(message: InboundMessage, decision: Decision, communication: str, email_account: str | None,
+			   message_row: str) -> str:
+	"""A mail that opens nothing and attaches nowhere waits in the queue, never invisible:
+	``Open`` for a reviewer, ``Suspended`` for machine mail (an out-of-office, a bounce of
+	unknown mail) that a daily job clears after PT Settings' days. The raw mail is attached."""
+	queued = frappe.get_doc(
+		fitted(QUEUE, {
+			"doctype": QUEUE,
+			"status": SUSPENDED if decision.action == act.IGNORED else "Open",
+			"reason": queue_reason(decision),
+			"subject": cstr(message.subject)[:140],
+			"sender": message.from_addr,
+			"email_account": email_account,
+			"communication": communication,
+			"conversation_message": message_row,
+			"evidence": decision.evidence,
+			"submitted_by": decision.submitted_by if decision.attribution else None,
+			"assigned_to": decision.assigned_to if decision.attribution else None,
+		})
+	).insert(ignore_permissions=True)
+	frappe.get_doc(
+		{
+			"doctype": "File",
+			"file_name": f"{queued.name}.eml",
+			"attached_to_doctype": QUEUE,
+			"attached_to_name": queued.name,
+			"is_private": 1,
+			"content": message.raw,
+		}
+	).insert(ignore_permissions=True)
+	return queued.name
+
+
+#: Why a mail waits in the queue, by the rule that put it there (the list's Reason column).
+QUEUE_REASONS = {"manual_queue": "No route", "flood_guard": "Flood guard", "bulk_mail": "Bulk mail",
+				 "auto_reply": "Auto-reply", "bounce": "Bounce", "processing_failed": "Processing failed"}
+
+
+def store_unprocessed(fields: dict, message: InboundMessage, email_account: str, why: str):
+	"""A mail that could not be processed, stored as it is: its text as the Communication's
+	content (escaped, nothing rendered), linked to nothing, and an Open queue row saying what
+	failed. ``fields``: stock's Communication fields of the mail (InboundMail.as_dict).
+	Returns (the Communication, the queue row)."""
+	text = fields.get("text_content") or message.text or ""
+	values = {key: fields.get(key) for key in ("subject", "sender", "sender_full_name", "recipients", "cc",
+											   "email_account", "uid", "message_id", "communication_date", "pt_headers")}
+	communication = frappe.get_doc(fitted("Communication", {
+		**values,
+		"doctype": "Communication",
+		"communication_medium": "Email",
+		"sent_or_received": "Received",
+		"content": "<pre>" + html.escape(text[:MAX_PLAIN_CONTENT]) + "</pre>",
+		"text_content": text[:MAX_PLAIN_CONTENT],
+	}))
+	communication.flags.in_receive = True
+	communication.insert(ignore_permissions=True)
+	decision = Decision(message.message_id, act.QUEUED, "processing_failed",
+						f"stored as it arrived, for a reviewer: {why}", defects=list(message.defects))
+	return communication, queue_mail(message, decision, communication.name, email_account, None)
+
+
+#: At most this many characters of an unprocessed mail's text are stored (the .eml has all).
+MAX_PLAIN_CONTENT = 200_000
+
+
+def queue_reason(decision: Decision) -> str:
+	return QUEUE_REASONS.get(decision.rule, "No route")
+
+
+def clear_suspended(days: int) -> int:
+	"""Remove Suspended queue rows (and their attached .eml) older than ``days``; the
+	Communication stays. Returns how many. The daily job (hooks.scheduler_events)."""
+	if days <= 0:
+		return 0
+	Queue = frappe.qb.DocType(QUEUE)
+	names = (frappe.qb.from_(Queue).select(Queue.name)
+			 .where((Queue.status == SUSPENDED) & (Queue.creation < frappe.utils.add_days(frappe.utils.now_datetime(), -days)))
+			 .run(pluck=True))
+	for name in names:
+		for file in frappe.get_all("File", {"attached_to_doctype": QUEUE, "attached_to_name": name}, pluck="name"):
+			frappe.delete_doc("File", file, ignore_permissions=True, force=True)
+		frappe.delete_doc(QUEUE, name, ignore_permissions=True, force=True)
+	return len(names)
 
 
 def communication_of_message(message_id: str | None):
@@ -206,7 +313,7 @@ def _insert_message(message: InboundMessage, decision: Decision, communication: 
 def _message_row(decision: Decision, communication: str | None, direction: str, sender: str, **extra) -> str:
 	"""One PT Conversation Message: the mail's identity and the decision that placed it."""
 	doc = frappe.get_doc(
-		{
+		fitted(MESSAGE, {
 			"doctype": MESSAGE,
 			"conversation": decision.conversation,
 			"communication": communication,
@@ -220,7 +327,7 @@ def _message_row(decision: Decision, communication: str | None, direction: str, 
 			"warning": decision.warning or None,
 			"decision": json.dumps(decision.as_dict()),
 			**extra,
-		}
+		})
 	)
 	doc.insert(ignore_permissions=True)
 	return doc.name
@@ -255,7 +362,7 @@ def add_follower(conversation: str, email: str, role: str | None = None) -> None
 	doctype, name, customer = _follower_parent(email)
 	try:
 		frappe.get_doc(
-			{
+			fitted(FOLLOWER, {
 				"doctype": FOLLOWER,
 				"conversation": conversation,
 				"email": email,
@@ -264,7 +371,7 @@ def add_follower(conversation: str, email: str, role: str | None = None) -> None
 				"follower_doctype": doctype,
 				"follower_name": name,
 				"customer": customer,
-			}
+			})
 		).insert(ignore_permissions=True)
 	except frappe.UniqueValidationError:  # another worker added them a moment ago
 		frappe.clear_last_message()
@@ -285,7 +392,9 @@ def _follower_parent(email: str) -> tuple[str | None, str | None, str | None]:
 
 
 def record_imported(conversation: str, communication: dict) -> bool:
-	"""Backfill one existing Communication into a conversation; False when already there."""
+	"""Backfill one existing Communication into a conversation; False when already there.
+	Stored as of when stock stored it (the newest stored match wins, engine.rules.references);
+	its people are the backfill's (frappe_adapter.backfill)."""
 	message_id = normalize_message_id(communication.get("message_id") or "")
 	if message_id and frappe.db.exists(MESSAGE, {"message_id": message_id}):
 		return False
@@ -294,11 +403,26 @@ def record_imported(conversation: str, communication: dict) -> bool:
 	outbound = communication.get("sent_or_received") == "Sent"
 	decision = Decision(message_id, act.OUTBOUND if outbound else act.THREADED, "backfill",
 						"imported from an existing Communication", conversation=conversation)
-	_message_row(decision, communication["name"], "Outbound" if outbound else "Inbound",
-				 parse_addr(communication.get("sender") or "")[1])
-	if not outbound and communication.get("sender"):
-		add_follower(conversation, parse_addr(communication["sender"])[1].lower())
+	row = _message_row(decision, communication["name"], "Outbound" if outbound else "Inbound",
+					   parse_addr(communication.get("sender") or "")[1])
+	_stored_at(row, communication.get("creation"))
 	return True
+
+
+def record_sent_history(conversation: str, message_id: str | None, sender: str, at) -> bool:
+	"""Mail stock sent without a Communication (its auto-reply: an Email Queue row), so a reply
+	to it threads; False when already there."""
+	if not message_id or frappe.db.exists(MESSAGE, {"message_id": message_id}):
+		return False
+	decision = Decision(message_id, act.OUTBOUND, "backfill", "imported from stock's Email Queue",
+						conversation=conversation)
+	_stored_at(_message_row(decision, None, "Outbound", sender), at)
+	return True
+
+
+def _stored_at(row: str, at) -> None:
+	if at:
+		frappe.db.set_value(MESSAGE, row, {"creation": at, "modified": at}, update_modified=False)
 
 
 def forget_communication(doc, method=None):
@@ -315,8 +439,9 @@ def shape_new_document(doctype: str, name: str, decision: Decision, subject: str
 	"""A document the engine opened: project, subject, forward attribution, assignment."""
 	meta = frappe.get_meta(doctype)
 	values = {}
-	if decision.project and meta.has_field("project"):
-		values["project"] = decision.project
+	target_field = conversations.of(doctype).target_field if conversations.of(doctype) else "project"
+	if decision.project and meta.has_field(target_field):  # the routing target: Project, or HD Team
+		values[target_field] = decision.project
 	if subject and meta.has_field("subject"):
 		values["subject"] = subject[:140]
 	if values:

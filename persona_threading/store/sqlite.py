@@ -248,7 +248,7 @@ class SqliteStore:
         try:
             with self._transaction():
                 if decision.action in (act.NEW, act.OUTBOUND) and decision.conversation is None:
-                    opener = message.from_addr if decision.action == act.NEW else None
+                    opener = (decision.submitted_by or message.from_addr) if decision.action == act.NEW else None
                     decision.conversation = self.create_conversation(message.subject, decision.project,
                                                                      opened_by=opener, opened_at=at)
                 conversation = decision.conversation
@@ -290,6 +290,17 @@ class SqliteStore:
             self.db.execute("INSERT OR IGNORE INTO thread_roots (root, conversation_id) VALUES (?, ?)",
                             (thread_root, conversation))
         return conversation
+
+    def take_identity(self, conversation: str, key: str | None, thread_root: str | None) -> None:
+        """The conversation takes another store's key and thread root (a replay of that store's
+        own history: its mail's tokens and Thread-Index roots name it). A key or root another
+        conversation holds already stays with that one."""
+        with self._transaction():
+            if key and self.conversation_by_key(key) is None:
+                self.db.execute("UPDATE conversations SET key = ? WHERE id = ?", (key, conversation))
+            if thread_root:
+                self.db.execute("INSERT OR IGNORE INTO thread_roots (root, conversation_id) VALUES (?, ?)",
+                                (thread_root, conversation))
 
     def _remember_thread_root(self, message: InboundMessage, conversation: str) -> None:
         """Only a thread root (exactly 22 bytes) names a thread; replies are looked up, not stored."""
@@ -395,9 +406,10 @@ class SqliteStore:
 
     def thread_state(self, conversation: str) -> dict:
         """What an outgoing reply needs: key, subject, last Message-ID, References, thread root,
-        and its customers (the requester for To, the active CCs for Cc)."""
+        and its customers (the requester for To, the active CCs for Cc). In-Reply-To and
+        References name only messages the customers could see (never a private one's id)."""
         info = self.conversation(conversation)
-        ids = [m["message_id"] for m in info["messages"] if m["message_id"]]
+        ids = [m["message_id"] for m in info["messages"] if m["message_id"] and m.get("visibility") != "private"]
         customers = reply_recipients(self.participants(info["id"]), self.cc_blocklist())
         return {"key": info["key"], "subject": info["subject"], "thread_root": info["thread_root"],
                 "in_reply_to": ids[-1] if ids else None, "references": tuple(ids),

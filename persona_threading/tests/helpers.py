@@ -36,6 +36,10 @@ def ensure_default_outgoing() -> str:
 def support_inbox(name: str = INBOX, address: str = INBOX_ADDRESS, scopes=(), default_project=None):
 	"""An IMAP Email Account whose INBOX appends to Issue (incoming and outgoing)."""
 	ensure_default_outgoing()
+	# Stock caches outgoing accounts per process and, once "default" is cached, answers every
+	# later sender with it: a test's mail "from" this inbox would go out (and be recorded)
+	# through another account. Each request starts afresh on a live site; tests must too.
+	frappe.local.outgoing_email_account = {}
 	if not frappe.db.exists("Email Account", name):
 		frappe.get_doc(
 			{
@@ -69,11 +73,13 @@ def ensure_company() -> str:
 
 
 def receive(*raw_mails: bytes | str, account=None):
-	"""Deliver raw mails through EmailAccount.receive(), only the mail server replaced."""
+	"""Deliver raw mails through EmailAccount.receive(), only the mail server replaced.
+
+	Bytes, as the IMAP server hands them to stock's EmailServer (text is sent as UTF-8)."""
 	account = account or support_inbox()
 	messages = {
 		'"INBOX"': {
-			"latest_messages": [m.decode("utf-8", "surrogateescape") if isinstance(m, bytes) else m for m in raw_mails],
+			"latest_messages": [m if isinstance(m, bytes) else m.encode("utf-8", "surrogateescape") for m in raw_mails],
 			"seen_status": {},
 			"uid_list": [],
 		}
@@ -109,12 +115,10 @@ def communication_for(message_id: str):
 
 
 def timeline(doctype: str, name: str) -> list[str]:
-	return frappe.get_all(
-		"Comment",
-		filters={"reference_doctype": doctype, "reference_name": name, "comment_type": "Info"},
-		pluck="content",
-		order_by="creation asc",
-	)
+	"""What the document's timeline says about routing: each mail's line and notes, the Info rows."""
+	from persona_threading.frappe_adapter.timeline import texts
+
+	return texts(doctype, name)
 
 
 def project(prefix: str) -> str:

@@ -197,3 +197,79 @@ def bounce_of(original: bytes, recipient: str) -> bytes:
 			"Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n\r\n"
 			"--BOUNDARY\r\nContent-Type: message/rfc822\r\n\r\n")
 	return head.encode() + original.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n") + b"\r\n--BOUNDARY--\r\n"
+
+
+class TestStockTemplates(FrappeTestCase):
+	"""Templates written for stock Frappe keep working; one that cannot render is refused."""
+
+	PROTIP = ("<p>Reference: {{ reference_doctype }} {{ reference_name }}</p>"
+			  "{% if subject %}<p>About: {{ subject }}</p>{% else %}<p>No subject</p>{% endif %}"
+			  "<p>Hello {{ issue.raised_by }}</p>")
+
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		cls.address = "templates@pt-test.example"
+		support_inbox("_PT Templates", cls.address)
+		frappe.db.set_value("Email Account", "_PT Templates", "enable_auto_reply", 1)
+		frappe.db.commit()
+
+	def account(self, template):
+		account = frappe.get_doc("Email Account", "_PT Templates")
+		account.auto_reply_message = template
+		return account
+
+	def test_the_fields_own_protip_renders_with_the_mails_fields_and_jinja_blocks(self):
+		self.account(self.PROTIP).save()
+		customer = unique_customer()
+		raw = new_mail(customer, self.address, "Fax <broken> & more", "Help")
+		receive(raw, account=frappe.get_doc("Email Account", "_PT Templates"))
+		issue = issue_of(raw)
+		body = parse_message(auto_replies_to(customer)[0].as_bytes()).html_body
+		self.assertIn(f"Reference: Issue {issue}", body)
+		self.assertIn("About: Fax &lt;broken&gt; &amp; more", body)  # the customer's text is text, not markup
+		self.assertIn(f"Hello {customer}", body)
+		self.assertNotIn("{%", body)
+		self.assertNotIn("No subject", body)
+
+	def test_a_template_that_cannot_render_is_refused_on_save_with_the_error(self):
+		from persona_threading.frappe_adapter.merge_codes import TemplateError
+
+		for template, says in (("{% if subject %}<p>Open block</p>", "cannot be rendered"),
+							   ("<p>Dear {{ customer_name }}</p>", "{{ customer_name }}"),
+							   ("<p>{{ subject.nope() }}</p>", "cannot be rendered"),
+							   ("<p>{{ issue.__class__ }}</p>", "illegal")):
+			with self.subTest(template=template):
+				with self.assertRaises(TemplateError) as refused:
+					self.account(template).save()
+				self.assertIn(says, str(refused.exception))
+		frappe.db.rollback()
+
+	def test_a_template_broken_later_is_never_mailed_and_the_ticket_says_why(self):
+		frappe.db.set_value("Email Account", "_PT Templates", "auto_reply_message", "{% if subject %}open")
+		frappe.db.commit()
+		try:
+			customer = unique_customer()
+			raw = new_mail(customer, self.address, "Anyone?", "Hello")
+			receive(raw, account=frappe.get_doc("Email Account", "_PT Templates"))
+			self.assertEqual(auto_replies_to(customer), [])
+			self.assertTrue(any("No automatic reply" in e and "cannot be rendered" in e
+								for e in timeline("Issue", issue_of(raw))))
+		finally:
+			frappe.db.set_value("Email Account", "_PT Templates", "auto_reply_message", self.PROTIP)
+			frappe.db.commit()
+
+	def test_the_default_text_names_the_ticket_and_asks_nothing_the_app_contradicts(self):
+		frappe.db.set_value("Email Account", "_PT Templates", "auto_reply_message", "")
+		frappe.db.commit()
+		customer = unique_customer()
+		raw = new_mail(customer, self.address, "Default please", "Hello")
+		receive(raw, account=frappe.get_doc("Email Account", "_PT Templates"))
+		body = parse_message(auto_replies_to(customer)[0].as_bytes()).html_body
+		self.assertIn(issue_of(raw), body)
+		self.assertNotIn("in the subject", body)
+
+	def test_the_field_lists_the_merge_codes(self):
+		description = frappe.get_meta("Email Account").get_field("auto_reply_message").description
+		for code in ("{{ reference_name }}", "{{ issue.customer.customer_name }}", "{{ conversation.subject }}"):
+			self.assertIn(code, description)

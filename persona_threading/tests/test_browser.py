@@ -15,17 +15,22 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 
 import frappe
 from frappe.tests.utils import FrappeTestCase
 from frappe.utils.password import update_password
 
+from persona_threading.demo.client import new_mail
 from persona_threading.engine.message import parse_message
 
 from .helpers import agent, communication_for, customer_writes_in, receive, support_inbox, unique_customer
 from .test_snippets import named_customer, snippet
 
 CHROMIUM = os.environ.get("PERSONA_CHROMIUM", "/usr/bin/chromium")
+#: A failing browser test leaves its page here, named after the test (git-ignored).
+SCREENSHOTS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+						   "test-screenshots")
 AGENT = "pt-browser-agent@pt-test.example"
 PASSWORD = "pt-Browser-Agent-2026!"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
@@ -95,10 +100,18 @@ class BrowserCase(FrappeTestCase):
 				page.wait_for_url("**/app**", timeout=60000)
 				yield page, url
 			except Exception:
-				page.screenshot(path=os.path.join(frappe.utils.get_bench_path(), "logs", "pt-browser-failure.png"))
+				os.makedirs(SCREENSHOTS, exist_ok=True)  # one per failing test (git-ignored)
+				page.screenshot(path=os.path.join(SCREENSHOTS, f"{self.id()}.png"))
 				raise
 			finally:
 				browser.close()
+
+	def give_the_agent_a_signature(self):
+		"""With a signature of their own, stock's composer does not read Email Account (which
+		a Support Team agent may not: the composer would stay empty, quote and all)."""
+		frappe.db.set_value("User", AGENT, "email_signature", "<p>-- The support team</p>")
+		self.addCleanup(frappe.db.commit)
+		self.addCleanup(frappe.db.set_value, "User", AGENT, "email_signature", None)
 
 	def open_issue(self, page, url, issue):
 		page.goto(f"{url}/app/issue/{issue}")
@@ -133,11 +146,39 @@ class TestWhyHereDialog(BrowserCase):
 			dialog = page.locator(".modal.show:has(.pt-why-message)")
 			expect(dialog.locator(".pt-why-message")).to_have_count(2, timeout=15000)
 			second = dialog.locator(".pt-why-message").nth(1)
-			expect(second.locator(".pt-verdict")).to_contain_text("threaded by in_reply_to")
+			expect(dialog.locator(".pt-why-message").first.locator(".pt-verdict")).to_have_text(
+				"Opened this Issue: a new request")
+			expect(second.locator(".pt-verdict")).to_have_text("Threaded: it answers a mail of this conversation")
 			expect(second.locator("tr.pt-deciding")).to_have_count(1)
-			expect(second.locator("tr.pt-deciding")).to_contain_text("in_reply_to")
+			expect(second.locator("tr.pt-deciding")).to_contain_text("Answers one of our mails (In-Reply-To)")
+			expect(second.locator("tr.pt-quiet").first).to_be_hidden()  # the rules that said no: behind the toggle
 			link = second.locator("tr.pt-deciding a")
 			expect(link).to_have_attribute("href", f"/app/communication/{communication_for(parse_message(first).message_id).name}")
+			dialog.get_by_label("Show every rule").check()
+			expect(second.locator("tr.pt-quiet").first).to_be_visible()
+			self.assertGreaterEqual(dialog.evaluate("d => d.querySelector('.modal-dialog').offsetWidth"), 1000)
+
+	def test_the_timeline_has_one_routing_line_per_mail_in_words(self):
+		from playwright.sync_api import expect
+
+		from persona_threading.demo.client import customer_reply
+
+		customer, issue, first = customer_writes_in()
+		replies = [customer_reply(first, customer, f"more {n}", quote=False) for n in range(5)]
+		for reply in replies:
+			receive(reply)
+		frappe.db.commit()
+		with self.agent_page() as (page, url):
+			self.open_issue(page, url, issue)
+			lines = page.locator(".pt-routing-line")
+			expect(lines).to_have_count(6, timeout=30000)  # six mails, one line each
+			expect(lines.last).to_contain_text("Opened this Issue: a new request")  # newest first
+			expect(lines.first).to_contain_text("Threaded: it answers a mail of this conversation")
+			lines.first.scroll_into_view_if_needed()
+			page.screenshot(path=os.path.join(frappe.utils.get_bench_path(), "logs", "pt-timeline.png"))
+			timeline_text = page.locator(".new-timeline").inner_text()
+			self.assertNotIn("thread::", timeline_text)
+			self.assertNotIn(parse_message(first).message_id, timeline_text)
 
 
 class TestParticipantsPanel(BrowserCase):
@@ -181,11 +222,7 @@ class TestInternalNotesInTheBrowser(BrowserCase):
 						In_Reply_To=f"<{parse_message(first).message_id}>")
 		receive(note)
 		note_name = communication_for(parse_message(note).message_id).name
-		# With a signature of their own, stock's composer does not read Email Account (which
-		# a Support Team agent may not: the composer would stay empty, quote and all).
-		frappe.db.set_value("User", AGENT, "email_signature", "<p>-- The support team</p>")
-		self.addCleanup(frappe.db.commit)
-		self.addCleanup(frappe.db.set_value, "User", AGENT, "email_signature", None)
+		self.give_the_agent_a_signature()
 		frappe.db.commit()
 		with self.agent_page() as (page, url):
 			self.open_issue(page, url, issue)
@@ -215,9 +252,7 @@ class TestPanelAndComposerInTheBrowser(BrowserCase):
 						   In_Reply_To=f"<{parse_message(first).message_id}>")
 		receive(from_cc)
 		cc_mail = communication_for(parse_message(from_cc).message_id).name
-		frappe.db.set_value("User", AGENT, "email_signature", "<p>-- The support team</p>")  # see the quote test
-		self.addCleanup(frappe.db.commit)
-		self.addCleanup(frappe.db.set_value, "User", AGENT, "email_signature", None)
+		self.give_the_agent_a_signature()
 		frappe.db.commit()
 		with self.agent_page() as (page, url):
 			self.open_issue(page, url, issue)
@@ -315,6 +350,50 @@ class TestPreviewReportInTheBrowser(BrowserCase):
 			expect(summary).to_be_visible(timeout=60000)
 			expect(summary.locator(".pt-disagree")).to_have_text("3")
 			expect(summary.locator("tr[data-outcome='existing_instead_of_new'] td").nth(1)).to_have_text("1")
+			# outcomes in words, with their meaning; why "replayed" and "compared" differ
+			expect(summary.locator("tr[data-outcome='existing_instead_of_new']")).to_contain_text(
+				"Existing ticket instead of a new one")
+			expect(summary.locator(".pt-preview-counting")).to_contain_text("Replayed 7 mails")
 			expect(page.locator(".pt-preview-chart svg").first).to_be_visible()
 			explained = page.locator(".pt-preview-disagreement", has_text="existing_instead_of_new")
 			expect(explained.locator(".pt-preview-explanation")).to_contain_text("references")
+
+
+class TestSuspendedList(BrowserCase):
+	ADMIN = "pt-browser-admin@pt-test.example"
+
+	def test_a_suspended_out_of_office_is_listed_and_open_as_issue_opens_it(self):
+		from playwright.sync_api import expect
+
+		from persona_threading.frappe_adapter import store
+
+		subject = f"Out of office until Monday {uuid.uuid4().hex[:6]}"
+		sender = unique_customer()
+		raw = new_mail(sender, support_inbox().email_id, subject, "I am away.",
+					   **{"Auto-Submitted": "auto-replied"})
+		receive(raw)
+		communication = communication_for(parse_message(raw).message_id).name
+		queued = frappe.db.get_value(store.QUEUE, {"communication": communication}, ["name", "status"], as_dict=True)
+		self.assertEqual(queued.status, "Suspended")
+		if not frappe.db.exists("User", self.ADMIN):
+			frappe.get_doc({"doctype": "User", "email": self.ADMIN, "first_name": "Admin", "send_welcome_email": 0,
+							"roles": [{"role": "System Manager"}]}).insert(ignore_permissions=True)
+		frappe.get_doc("User", self.ADMIN).add_roles("Projects User", "Support Team")  # a helpdesk's admin
+		update_password(self.ADMIN, PASSWORD)
+		frappe.db.commit()
+		with self.agent_page(self.ADMIN) as (page, url):
+			page.goto(f"{url}/app/pt-inbound-queue?status=Suspended&sender={sender}")
+			row = page.locator(".list-row-container", has_text=subject)
+			expect(row).to_be_visible(timeout=60000)
+			expect(row).to_contain_text("Auto-reply")
+			expect(row).to_contain_text("Suspended")
+			page.goto(f"{url}/app/pt-inbound-queue/{queued.name}")
+			page.wait_for_function("() => window.cur_frm && cur_frm.docname === %r" % queued.name, timeout=60000)
+			page.get_by_role("button", name="Resolve").click()
+			page.get_by_role("link", name="Open as Issue").click()
+			page.locator(".modal.show .btn-primary").click()
+			expect(page.locator(".indicator-pill", has_text="New Issue")).to_be_visible(timeout=30000)
+		frappe.db.rollback()
+		issue = frappe.db.get_value(store.QUEUE, queued.name, "resolved_reference_name")
+		self.assertTrue(issue)
+		self.assertEqual(frappe.db.get_value("Communication", communication, "reference_name"), issue)

@@ -31,7 +31,7 @@ from frappe.tests.utils import FrappeTestCase
 
 from persona_threading.demo.client import new_mail
 from persona_threading.engine.message import parse_message
-from persona_threading.frappe_adapter import concurrency, journal
+from persona_threading.frappe_adapter import concurrency, journal, timeline
 from persona_threading.frappe_adapter.lookup import FrappeLookup
 
 from .helpers import INBOX_ADDRESS, receive, support_inbox, unique_customer
@@ -86,7 +86,7 @@ def stored(raw: bytes) -> dict:
 		"communications": communications,
 		"records": records,
 		"journal": frappe.get_all(journal.JOURNAL, filters={"message_id": message_id},
-								  fields=["name", "attempts", "last_error"]),
+								  fields=["name", "attempts", "last_error", "status"]),
 	}
 
 
@@ -165,7 +165,13 @@ class TestDatabaseErrorAtEachStep(FaultCase):
 		frappe.db.commit()
 		reply = new_mail(parse_message(first).from_addr, INBOX_ADDRESS, "Re: Scanner broken", "Still E42.",
 						 In_Reply_To=f"<{parse_message(first).message_id}>")
-		with failing_insert("Comment", injected_db_error()) as fired, contextlib.suppress(Exception):
+		fired = []
+
+		def failing_audit(*args):
+			fired.append(args)
+			raise injected_db_error()
+
+		with patch.object(timeline, "add_audit_row", failing_audit), contextlib.suppress(Exception):
 			receive(reply)
 		self.assertTrue(fired)
 		frappe.db.rollback()
@@ -186,7 +192,8 @@ class TestDatabaseErrorAtEachStep(FaultCase):
 		waiting = stored(raw)["journal"]
 		self.assertEqual([(w.attempts, "injected by the test" in w.last_error) for w in waiting],
 						 [(journal.MAX_ATTEMPTS, True)])
-		frappe.db.set_value(journal.JOURNAL, waiting[0].name, "attempts", 0)  # the admin retries it
+		self.assertEqual(waiting[0].status, journal.PARKED)
+		journal.retry(waiting[0].name)  # the admin's Retry
 		frappe.db.commit()
 		receive()
 		self.assert_stored_once(raw)

@@ -57,7 +57,7 @@ class TestInboundThreading(FrappeTestCase):
 		self.assertEqual(comm.reference_doctype, "Issue")
 		self.assertEqual(frappe.db.get_value("Issue", comm.reference_name, "raised_by"), customer)
 		entries = timeline("Issue", comm.reference_name)
-		self.assertTrue(any("<b>New Issue</b>: no rule matched" in e for e in entries), entries)
+		self.assertIn("Opened this Issue: a new request", entries)
 		followers = frappe.get_all("PT Conversation Follower", filters={"email": customer}, fields=["role"])
 		self.assertEqual([f.role for f in followers], ["Requester"])
 
@@ -169,8 +169,9 @@ class TestInboundThreading(FrappeTestCase):
 		customer, issue, agent_raw = self.open_issue()
 		self.assert_lands_on(customer_reply(agent_raw, customer, "ok", quote=False), issue, "token")
 		entries = timeline("Issue", issue)
-		self.assertTrue(any("<b>New Issue" in e for e in entries), entries)
-		self.assertTrue(any("Threaded by token" in e for e in entries), entries)
+		self.assertIn("Opened this Issue: a new request", entries)
+		self.assertIn("Threaded: the reply carries this conversation's reference", entries)
+		self.assertFalse(any("thread::" in e or "@" in e.split(":")[0] for e in entries), entries)  # words, no ids
 		why = api.why_here("Issue", issue)
 		self.assertEqual([w["direction"] for w in why], ["Inbound", "Outbound", "Inbound"])
 		self.assertIn("[MATCH] token", why[-1]["explanation"])

@@ -233,7 +233,7 @@ class TestRecipientsAndRecords(ParticipantsCase):
 
 		requester, cc, _, issue, _ = self.conversation_with_cc()
 		api.set_participant("Issue", issue, AGENT, "Follower", 1)
-		self.assertEqual(api.reply_recipients("Issue", issue), {"to": [requester], "cc": [cc]})
+		self.assertEqual(api.reply_recipients("Issue", issue), {"to": [requester], "cc": [cc], "inactive": []})
 
 	def test_a_contact_lists_its_conversations(self):
 		address = unique_customer()

@@ -48,7 +48,7 @@ class TestProjectRouting(MultiScopeInboxCase):
 		receive(raw, account=self.account)
 		issue = frappe.get_doc("Issue", issue_of(raw))
 		self.assertEqual((issue.project, issue.subject), (self.acme, "Printer broken"))
-		self.assertTrue(any("New Issue via #ptacme" in e for e in timeline("Issue", issue.name)))
+		self.assertIn(f"Opened in project {self.acme}: the subject starts with its prefix", timeline("Issue", issue.name))
 
 	def test_multi_scope_inbox_without_route_queues_with_the_raw_mail(self):
 		raw = new_mail(unique_customer(), self.address, "No prefix here", "help")

@@ -49,7 +49,10 @@ class TestHistoryIndexes(FrappeTestCase):
 	def test_the_lookups_every_mail_makes_use_an_index_whatever_the_history(self):
 		"""ERPNext's first-response check and the Contact lookups would scan every row."""
 		for sql in ("select name from `tabCommunication` where reference_name = %s and sent_or_received = 'Sent'",
-					"select parent from `tabContact Email` where email_id = %s order by creation asc limit 1"):
+					"select parent from `tabContact Email` where email_id = %s order by creation asc limit 1",
+					# a reply to mail from before the app: stock's records by Message-ID (lookup.py)
+					"select reference_name from `tabCommunication` where message_id in (%s) and reference_doctype = 'Issue'",
+					"select reference_name from `tabEmail Queue` where message_id in (%s) and reference_doctype = 'Issue'"):
 			plan = frappe.db.sql(f"explain {sql}", ("ISS-2026-00001",), as_dict=True)
 			self.assertTrue(plan[0].key, f"no index for: {sql} ({plan})")
 
@@ -73,6 +76,67 @@ class TestBackfillAndCommands(FrappeTestCase):
 				 f"Message-ID: <r-{issue.name}@pt-customer.example>\nIn-Reply-To: <{old.message_id}>\n\nthanks\n")
 		receive(reply)
 		self.assertEqual(communication_for(f"r-{issue.name}@pt-customer.example").reference_name, issue.name)
+
+	def test_backfill_keeps_the_people_of_the_history(self):
+		"""Requester = raised_by, CCs of the customer's and the agent's mail active as the last
+		mail left them, the answering agent an Agent; a second run changes nothing."""
+		from frappe.core.doctype.communication.email import make
+
+		from persona_threading.demo.client import new_mail
+
+		from .helpers import agent
+
+		support_inbox()
+		helper = agent("pt-backfill-agent@pt-test.example")
+		customer, cc, late_cc = unique_customer(), unique_customer(), unique_customer()
+		frappe.db.set_single_value("PT Settings", "enabled", 0)  # stock routes the history
+		try:
+			raw = new_mail(customer, INBOX_ADDRESS, "Backfill me", "Hello", Cc=cc)
+			receive(raw)
+			issue = communication_for(parse_message(raw).message_id).reference_name
+			frappe.set_user(helper)
+			try:
+				make(doctype="Issue", name=issue, subject="Re: Backfill me", content="<p>On it.</p>", recipients=customer,
+					 cc=f"{cc}, {late_cc}", sender=INBOX_ADDRESS, send_email=True)
+			finally:
+				frappe.set_user("Administrator")
+			receive(new_mail(cc, INBOX_ADDRESS, "Re: Backfill me", "Me too", Cc=f"{customer}, {late_cc}",
+							 In_Reply_To=f"<{parse_message(raw).message_id}>"))
+		finally:
+			frappe.db.set_single_value("PT Settings", "enabled", 1)
+		self.assertGreaterEqual(backfill.backfill_document("Issue", issue), 3)
+		conversation = frappe.db.get_value("PT Conversation", {"reference_name": issue})
+
+		def people():
+			return {r.email: (r.role, r.active) for r in frappe.get_all(
+				"PT Conversation Follower", filters={"conversation": conversation}, fields=["email", "role", "active"])}
+
+		self.assertEqual(people(), {customer: ("Requester", 1), cc: ("CC", 1), late_cc: ("CC", 1),
+									helper: ("Agent", 1)})
+		self.assertEqual(backfill.backfill_document("Issue", issue), 0, "idempotent")
+		self.assertEqual(len(people()), 4)
+
+	def test_an_agents_first_answer_on_a_ticket_from_before_the_app_continues_its_thread(self):
+		from frappe.core.doctype.communication.email import make
+
+		from persona_threading.demo.client import new_mail
+
+		support_inbox()
+		customer, cc = unique_customer(), unique_customer()
+		frappe.db.set_single_value("PT Settings", "enabled", 0)
+		try:
+			raw = new_mail(customer, INBOX_ADDRESS, "Older ticket", "Hello", Cc=cc)
+			receive(raw)
+		finally:
+			frappe.db.set_single_value("PT Settings", "enabled", 1)
+		issue = communication_for(parse_message(raw).message_id).reference_name
+		make(doctype="Issue", name=issue, subject="Re: Older ticket", content="<p>Here we go.</p>",
+			 recipients=customer, cc=cc, sender=INBOX_ADDRESS, send_email=True)
+		sent = parse_message(frappe.get_last_doc("Email Queue", filters={"reference_name": issue}).message.encode())
+		self.assertEqual(sent.in_reply_to, (parse_message(raw).message_id,))
+		conversation = frappe.db.get_value("PT Conversation", {"reference_name": issue})
+		self.assertEqual(frappe.db.get_value("PT Conversation Follower", {"conversation": conversation, "email": cc},
+											 ["role", "active"]), ("CC", 1))
 
 	def test_explain_command_prints_every_rule(self):
 		customer = unique_customer()

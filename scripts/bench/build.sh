@@ -3,8 +3,9 @@
 #
 #   scripts/bench/build.sh     (the bench and site it makes: see common.sh, persona_bench/_site)
 #
-# Cold (nothing installed): system packages, tools, bench, assets, site: ~12-15 minutes on
-# 2 cores. Warm: checks and service starts only, seconds. Every stage leaves a marker file
+# Cold (nothing installed): system packages, tools, bench, assets, sites: ~12-15 minutes on
+# 2 cores, plus ~5 for Frappe Helpdesk (stage 7; measured: unpack and relock 1 min, get-app
+# 20 s, Vite build 2 min, site 2 min). Warm: checks and service starts only, seconds. Every stage leaves a marker file
 # when it has finished; a stage without its marker (a run killed half-way) is removed and
 # built again, so an interrupted run never breaks the next one.
 #
@@ -14,11 +15,18 @@
 #                             air-datepicker-*.tar.gz (default: ../shared/frappe-platform
 #                             beside this checkout when it exists; else upstream version-15)
 #   PERSONA_DB_ROOT_PASSWORD  root password of an existing MariaDB we cannot log in to as root
+#   PERSONA_HELPDESK=0        skip Frappe Helpdesk and its site (stage 7)
+#
+# Stage 7 adds Frappe Helpdesk v1.14.0 (helpdesk-*.tar.gz from the same folder, else the
+# v1.14.0 tag from GitHub) and a site of its own ($persona_helpdesk_site: ERPNext + Helpdesk;
+# the test runner installs this app there). Three build fixes are applied to the unpacked
+# copy in the cache (never in this repository): see helpdesk_build_fixes below.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/../.." && pwd)"
 . "$here/scripts/bench/common.sh"
 
 cache="$persona_cache" bench="$persona_bench" site="$persona_site" e2e_site="$persona_e2e_site"
+adopt_site="$persona_adopt_site"
 sources="${PERSONA_FRAPPE_SOURCES:-}"
 [ -z "$sources" ] && [ -d "$here/../shared/frappe-platform" ] && sources="$(cd "$here/../shared/frappe-platform" && pwd)"
 python_bin="$(command -v python3.11 || command -v python3.12 || command -v python3.10 || true)"
@@ -154,6 +162,37 @@ PY
   touch "$bench/.done-init"
   done_step
 fi
+# Redis on ports of this bench's own: `bench init` writes 11000/13000, which every other bench
+# on the machine uses too, and two benches on one Redis read each other's bench-wide cache
+# keys (the desk's asset map among them). Two free ports are chosen once and kept.
+if [ ! -f "$bench/.done-redis-ports" ]; then
+  step "Redis ports of this bench's own"
+  "$bench/env/bin/python" - "$bench" <<'PY' || die "could not choose Redis ports for $bench"
+import json, re, socket, sys
+from pathlib import Path
+
+bench = Path(sys.argv[1])
+def free(port):
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+queue, cache = [p for p in range(21100, 21900) if free(p)][:2]
+path = bench / "sites" / "common_site_config.json"
+conf = json.loads(path.read_text())
+conf["redis_queue"] = f"redis://127.0.0.1:{queue}"
+conf["redis_cache"] = conf["redis_socketio"] = f"redis://127.0.0.1:{cache}"
+path.write_text(json.dumps(conf, indent=1))
+for name, port in (("redis_queue.conf", queue), ("redis_cache.conf", cache)):
+    conf_file = bench / "config" / name
+    conf_file.write_text(re.sub(r"(?m)^port .*$", f"port {port}", conf_file.read_text()))
+print(f"   queue on {queue}, cache on {cache}")
+PY
+  touch "$bench/.done-redis-ports"
+  done_step
+fi
 start_redis "$bench"
 
 if [ ! -f "$bench/.done-erpnext" ]; then
@@ -175,7 +214,7 @@ if [ ! -f "$bench/.done-assets" ]; then
   done_step
 fi
 
-# --- 6. the sites: the test site, and the end-to-end site (its own mail accounts) ---------
+# --- 6. the sites: the test site, the end-to-end site (its own mail accounts), the adoption site
 # A site is usable when it was finished and its database answers (checked with MariaDB's own
 # client: a bench command would also fail on a broken checkout of this app, not the site).
 site_ok() {
@@ -207,4 +246,97 @@ make_site() {
 }
 make_site "$site"
 make_site "$e2e_site"
-echo "   bench ready: $bench, sites $site and $e2e_site"
+# The adoption test's site: ERPNext only; the test installs and uninstalls the app itself.
+make_site "$adopt_site"
+echo "   bench ready: $bench, sites $site, $e2e_site and $adopt_site"
+
+# --- 7. Frappe Helpdesk and its site (HD Ticket beside Issue) ------------------------------
+[ "${PERSONA_HELPDESK:-1}" = 0 ] && { echo "SKIPPED Frappe Helpdesk: PERSONA_HELPDESK=0"; exit 0; }
+helpdesk_site="$persona_helpdesk_site"
+hd_die() { die "Frappe Helpdesk: $*"; }
+
+# The three changes an offline build of v1.14.0 needs (../shared/frappe-platform/README.md),
+# made in the unpacked copy and committed there: changes of the build, not of Helpdesk.
+helpdesk_build_fixes() {
+  local app="$1" copy
+  "$bench/env/bin/python" - "$app" <<'PY' || return 1
+import json, re, sys
+app = sys.argv[1]
+def rewrite(path, change):
+    with open(path) as f:
+        text = f.read()
+    new = change(text)
+    with open(path, "w") as f:
+        f.write(new)
+# 1. no yarn workspaces: yarn then reads desk/yarn.lock instead of resolving everything afresh
+root = json.load(open(f"{app}/package.json"))
+root.pop("workspaces", None)
+json.dump(root, open(f"{app}/package.json", "w"), indent="\t")
+# 2. versions the npm registry serves (same ranges) and 3. a Tailwind that loads an ESM config
+desk = json.load(open(f"{app}/desk/package.json"))
+desk["dependencies"].update({"@iconify-json/lucide": "1.1.101", "lucide-static": "^0.277.0", "tailwindcss": "3.4.17"})
+json.dump(desk, open(f"{app}/desk/package.json", "w"), indent=2)
+# their stale lock entries go; yarn locks the new ones (every other entry is kept)
+stale = re.compile(r'^("@iconify-json/lucide@\^1\.1\.99"|lucide-static@\^0\.276\.0|tailwindcss@\^3\.2\.7):\n(?:  .*\n)*\n?', re.M)
+rewrite(f"{app}/desk/yarn.lock", lambda text: stale.sub("", text))
+PY
+  # Relock in a copy of desk/ (its node_modules is thrown away; bench get-app installs again
+  # from yarn's cache).
+  copy="$(mktemp -d)"
+  cp "$app/desk/package.json" "$app/desk/yarn.lock" "$copy/"
+  (cd "$copy" && yarn install --ignore-scripts --non-interactive --silent >"$cache/helpdesk-relock.log" 2>&1) \
+    || { rm -rf "$copy"; return 1; }
+  cp "$copy/yarn.lock" "$app/desk/yarn.lock"; rm -rf "$copy"
+  grep -q '^tailwindcss@3.4.17' "$app/desk/yarn.lock"
+}
+
+if [ ! -f "$src/.done-helpdesk" ]; then
+  rm -rf "$src/helpdesk"
+  hd_tarball="$(ls "$sources"/helpdesk-[0-9]*.tar.gz 2>/dev/null | head -1)"
+  if [ -n "$hd_tarball" ]; then
+    step "unpacking Frappe Helpdesk from $hd_tarball, with the build fixes"
+    tar -xzf "$hd_tarball" -C "$src" || hd_die "could not unpack $hd_tarball"
+  else
+    step "cloning Frappe Helpdesk v1.14.0 from GitHub, with the build fixes"
+    git clone -q --depth 1 -b v1.14.0 https://github.com/frappe/helpdesk "$src/helpdesk" || hd_die "git clone helpdesk v1.14.0 failed"
+    rm -rf "$src/helpdesk/.git"
+  fi
+  helpdesk_build_fixes "$src/helpdesk" \
+    || { tail -5 "$cache/helpdesk-relock.log" 2>/dev/null; hd_die "the build fixes (package.json, desk/yarn.lock relock) failed (log: $cache/helpdesk-relock.log)"; }
+  (cd "$src/helpdesk" && git init -q -b main && git add -A \
+    && git -c user.name=persona -c user.email=persona@localhost commit -q -m "helpdesk v1.14.0 + offline build fixes") \
+    || hd_die "could not make $src/helpdesk a git repository"
+  touch "$src/.done-helpdesk"
+  done_step
+fi
+
+if [ ! -f "$bench/.done-helpdesk" ]; then
+  rm -rf "$bench/apps/helpdesk" "$bench/sites/assets/helpdesk"; sed -i '/^helpdesk$/d' "$bench/sites/apps.txt"
+  step "bench get-app helpdesk"
+  bench_cli get-app --skip-assets "$src/helpdesk" >"$cache/get-app-helpdesk.log" 2>&1 \
+    || { tail -25 "$cache/get-app-helpdesk.log"; hd_die "bench get-app failed (log: $cache/get-app-helpdesk.log)"; }
+  touch "$bench/.done-helpdesk"
+  done_step
+fi
+
+if [ ! -f "$bench/.done-helpdesk-assets" ]; then
+  # Without public/ bench links no sites/assets/helpdesk and /helpdesk's scripts answer 404.
+  mkdir -p "$bench/apps/helpdesk/helpdesk/public"
+  step "bench build --app helpdesk (the agent UI: Vite, ~1.5 min, ~4 GB)"
+  CI=1 bench_cli build --app helpdesk >"$cache/build-helpdesk.log" 2>&1 \
+    || { tail -25 "$cache/build-helpdesk.log"; hd_die "bench build --app helpdesk failed (log: $cache/build-helpdesk.log)"; }
+  ls "$bench/sites/assets/helpdesk/desk/"*.js "$bench/sites/assets/helpdesk/desk/assets/"*.js >/dev/null 2>&1 \
+    || hd_die "bench build --app helpdesk made no sites/assets/helpdesk/desk (log: $cache/build-helpdesk.log)"
+  touch "$bench/.done-helpdesk-assets"
+  done_step
+fi
+
+make_site "$helpdesk_site"
+if [ ! -f "$bench/sites/$helpdesk_site/.done-helpdesk" ]; then
+  step "bench install-app helpdesk ($helpdesk_site)"
+  bench_cli --site "$helpdesk_site" install-app helpdesk >"$cache/install-helpdesk.log" 2>&1 \
+    || { tail -25 "$cache/install-helpdesk.log"; hd_die "install-app helpdesk failed on $helpdesk_site (log: $cache/install-helpdesk.log)"; }
+  touch "$bench/sites/$helpdesk_site/.done-helpdesk"
+  done_step
+fi
+echo "   Helpdesk ready: site $helpdesk_site"

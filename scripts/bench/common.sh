@@ -6,6 +6,8 @@ persona_cache="${PERSONA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/persona-threadin
 persona_bench="$persona_cache/bench-v15"
 persona_site="test.localhost"
 persona_e2e_site="e2e.localhost"  # real IMAP/SMTP accounts live here, never on the test site
+persona_adopt_site="adopt.localhost"  # ERPNext only: the adoption test installs and uninstalls the app here
+persona_helpdesk_site="helpdesk.localhost"  # ERPNext + Frappe Helpdesk (+ the app): the HD Ticket suite runs here only
 # bench CLI, uv and yarn 1, all installed by build.sh inside the cache (nothing global).
 export PATH="$persona_cache/tools/node_modules/.bin:$persona_cache/tools/bench-cli/bin:$PATH"
 
@@ -41,7 +43,12 @@ start_redis() {
   for conf in "$bench_dir"/config/redis_cache.conf "$bench_dir"/config/redis_queue.conf; do
     [ -f "$conf" ] || continue
     port="$(awk '/^port/ {print $2}' "$conf")"
-    redis-cli -p "$port" ping >/dev/null 2>&1 && continue
+    if redis-cli -p "$port" ping >/dev/null 2>&1; then
+      # Only this bench's own Redis will do: another bench's would share its cache keys.
+      [ "$(redis-cli -p "$port" config get dir 2>/dev/null | tail -1)" = "$(awk '/^dir/ {print $2}' "$conf")" ] \
+        || die "port $port (from $conf) answers with another Redis; stop it or choose other ports there"
+      continue
+    fi
     command -v redis-server >/dev/null 2>&1 || die "redis-server is not installed (Debian/Ubuntu: apt-get install redis-server)"
     step "starting Redis on port $port"
     (cd "$bench_dir/config" && redis-server "$conf" --daemonize yes >/dev/null)

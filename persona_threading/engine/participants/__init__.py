@@ -18,9 +18,9 @@ from typing import Sequence
 from ..authenticity import NOT_CONFIGURED, Authenticity
 from ..message import InboundMessage
 from .changes import (CHANGE_ROLE, DEACTIVATE, IGNORE, JOIN, REACTIVATE, MessageFollower, ParticipantChange,
-                      ParticipantPlan, message_followers, plan_participants)
+                      ParticipantPlan, message_followers, plan_participants, responder_follows)
 from .directory import Directory, bare_address, blocking_pattern, wildcard_match
-from .recipients import ReplyRecipients, follower_notifications, public_history, reply_recipients
+from .recipients import ReplyRecipients, follower_notifications, public_history, relay_recipients, reply_recipients
 from .roles import (AGENT, ASSIGNEE, CC, FOLLOWER, NOTIFIED_FOLLOWER_ROLES, PRIVATE, PUBLIC, REQUESTER,
                     SENDER_AGENT, SENDER_CC, SENDER_FOLLOWER, SENDER_LIGHT_AGENT, SENDER_REQUESTER,
                     SENDER_ROLE_OF_STORED, SENDER_THIRD_PARTY, STORED_ROLES, THIRD_PARTY, Participant, Roster,
@@ -29,11 +29,13 @@ from .standing import Standing, standing_of, third_party_warning
 
 
 def review_participants(decision, message: InboundMessage, lookup, cc_blocklist: Sequence[str] = (),
-                        authenticity: Authenticity = NOT_CONFIGURED) -> ParticipantPlan | None:
+                        authenticity: Authenticity = NOT_CONFIGURED,
+                        ccs_by_email: bool = True) -> ParticipantPlan | None:
     """Decide the sender's standing and the participant changes of ``message`` for the
     conversation ``decision`` puts it in, and record both on the decision. Reads the
     conversation's participants and what the site knows about each address through the
-    Lookup; None (and nothing recorded) for a duplicate."""
+    Lookup; None (and nothing recorded) for a duplicate. ``ccs_by_email`` off: received
+    mail adds no CC (engine.participants.changes)."""
     roster = Roster(lookup.participants(decision.conversation)) if decision.conversation else Roster()
     addresses = (message.header_from, message.from_addr, decision.submitted_by, decision.assigned_to,
                  *message.to, *message.cc)
@@ -41,7 +43,7 @@ def review_participants(decision, message: InboundMessage, lookup, cc_blocklist:
     standing = standing_of(decision, message, roster, directory, authenticity.forged)
     if standing is None:
         return None
-    plan = plan_participants(decision, message, roster, directory, standing, authenticity.forged)
+    plan = plan_participants(decision, message, roster, directory, standing, authenticity.forged, ccs_by_email)
     decision.sender_role, decision.visibility, decision.standing = standing.role, standing.visibility, standing.evidence
     decision.warning, decision.participants = standing.warning, plan.as_dict()
     return plan
@@ -53,7 +55,8 @@ __all__ = [
     "SENDER_LIGHT_AGENT", "SENDER_REQUESTER", "SENDER_ROLE_OF_STORED", "SENDER_THIRD_PARTY", "STORED_ROLES",
     "THIRD_PARTY", "Directory", "MessageFollower", "Participant", "ParticipantChange", "ParticipantPlan",
     "ReplyRecipients", "Roster", "Standing", "bare_address", "blocking_pattern", "follower_notifications",
-    "message_followers", "plan_participants", "public_history", "reply_recipients", "review_participants",
+    "message_followers", "plan_participants", "public_history", "relay_recipients", "reply_recipients",
+    "responder_follows", "review_participants",
     "sender_role", "sender_role_of", "standing_of", "third_party_warning", "vouches_for_weak_identifiers",
     "wildcard_match",
 ]

@@ -12,10 +12,15 @@ conversation's participants, each with the reason its audit row shows.
   named by such an author becomes a CC. Each of these says why when it is ignored.
 - Removal (Zendesk's rule): an active CC left off a mail by the requester or an active CC
   becomes inactive, when the requester is on that mail (as sender or recipient); a plain
-  Reply by the requester leaves every CC off. Otherwise leaving someone off is ignored, and
-  the audit says why. A later mail from someone who may add CCs that names them again
-  brings them back; their own mail alone does not. A follower removed from the form comes
-  back from the form only (whether or not they are still an internal user).
+  Reply by the requester leaves every CC off. An agent's response (a public reply, from the
+  conversation or by email, that reaches the requester or an active CC) defines the CC list
+  as Zendesk and Lime do: a CC it leaves off becomes inactive. Otherwise leaving someone off
+  is ignored, and the audit says why. A later mail from someone who may add CCs that names
+  them again brings them back; their own mail alone does not. A follower removed from the
+  form comes back from the form only (whether or not they are still an internal user).
+- CCs by email can be switched off (``ccs_by_email``): then mail adds nobody as CC; CCs are
+  added from the conversation only (the panel, a reply written there).
+- An agent who replies from the conversation follows it (``responder_follows``).
 - Auto-replies and bounces change nobody (an out-of-office sent to one address must not
   drop the CCs).
 """
@@ -27,8 +32,8 @@ from dataclasses import dataclass, field
 from .. import decision as act
 from ..message import InboundMessage
 from .directory import Directory
-from .roles import (AGENT, ASSIGNEE, CC, REQUESTER, SENDER_AGENT, SENDER_CC, SENDER_LIGHT_AGENT,
-                    SENDER_REQUESTER, THIRD_PARTY, Participant, Roster)
+from .roles import (AGENT, ASSIGNEE, CC, FOLLOWER, PUBLIC, REQUESTER, SENDER_AGENT, SENDER_CC,
+                    SENDER_LIGHT_AGENT, SENDER_REQUESTER, THIRD_PARTY, Participant, Roster)
 from .standing import OPENING_ACTIONS, Standing, is_silent_machine_mail
 
 # What a change does to a participant row.
@@ -96,13 +101,14 @@ def message_followers(message: InboundMessage) -> list[MessageFollower]:
 
 
 def plan_participants(decision, message: InboundMessage, roster: Roster, directory: Directory,
-                      standing: Standing, forged: bool = False) -> ParticipantPlan:
+                      standing: Standing, forged: bool = False, ccs_by_email: bool = True) -> ParticipantPlan:
     """The changes ``message`` makes to ``roster`` (the participants of the conversation it
-    lands in; empty for one it opens), given the sender's ``standing`` (standing_of)."""
+    lands in; empty for one it opens), given the sender's ``standing`` (standing_of).
+    ``ccs_by_email`` off: the mail adds no CC (the site adds CCs from the conversation only)."""
     plan = ParticipantPlan(message_followers=message_followers(message))
     if decision.action == act.DUPLICATE or is_silent_machine_mail(decision):
         return plan
-    planner = _Planner(decision, message, roster, directory, standing, forged, plan)
+    planner = _Planner(decision, message, roster, directory, standing, forged, plan, ccs_by_email)
     planner.author()
     planner.recipients()
     planner.removals()
@@ -112,13 +118,14 @@ def plan_participants(decision, message: InboundMessage, roster: Roster, directo
 class _Planner:
     """One message's walk over its addresses; each address is decided once."""
 
-    def __init__(self, decision, message, roster, directory, standing, forged, plan):
+    def __init__(self, decision, message, roster, directory, standing, forged, plan, ccs_by_email=True):
         self.decision, self.message, self.roster, self.directory = decision, message, roster, directory
         self.standing, self.forged, self.plan = standing, forged, plan
         self.opening = decision.action in OPENING_ACTIONS
         self.sender = (decision.submitted_by or message.from_addr or "").lower()
         self.mid = f"<{message.message_id}>"
         self.seen: set[str] = set()
+        self.ccs_by_email = ccs_by_email
 
     def add(self, email: str, change: str, role: str | None, reason: str) -> None:
         self.seen.add(email)
@@ -165,6 +172,8 @@ class _Planner:
             return f"{who} is a light agent: their mail never adds CCs"
         if self.standing.role not in MAY_ADD_CCS:
             return f"{who} ({self.standing.role}) is not the requester, a CC or an agent"
+        if not self.ccs_by_email and self.decision.action != act.OUTBOUND:
+            return "CCs by email are switched off: CCs are added from the conversation only"
         return None
 
     def recipients(self) -> None:
@@ -214,6 +223,12 @@ class _Planner:
             return
         who = self.message.header_from or self.sender or "(no sender)"
         requester = self.roster.requester
+        if self.agent_response():
+            for person in dropped:
+                self.add(person.email.lower(), DEACTIVATE, person.role,
+                         f"{person.email.lower()} removed as CC: the agent's response {self.mid} from {who} left"
+                         " them off (an agent's response defines the CCs)")
+            return
         if self.forged or self.standing.role not in MAY_REMOVE_CCS:
             why = f"{who} ({self.standing.role}) is not the requester or an active CC"
         elif requester is None or requester.email.lower() not in on_mail:
@@ -227,3 +242,21 @@ class _Planner:
             else:
                 self.add(email, DEACTIVATE, person.role,
                          f"{email} removed as CC: {who} ({self.standing.role}) left them off {self.mid}")
+
+    def agent_response(self) -> bool:
+        """An agent's public reply to the customer side (the requester or an active CC is on
+        it): its recipients are the CC list (Zendesk, Lime). A note, a light agent's mail or
+        an agent's mail to someone else only (a vendor) defines nothing."""
+        return (not self.forged and self.standing.role == SENDER_AGENT and self.standing.visibility == PUBLIC
+                and bool(self.roster.customers_among(self.message.to + self.message.cc)))
+
+
+def responder_follows(roster: Roster, user: str, internal: bool) -> ParticipantChange | None:
+    """An agent who replies from the conversation follows it (Lime: "the support team members
+    are added as followers"): a JOIN as Follower for an internal user who is not on it yet.
+    Anyone already on it keeps their row (an agent who unfollowed comes back from the form
+    only); None when nothing changes."""
+    user = (user or "").lower()
+    if not user or not internal or roster.get(user) is not None:
+        return None
+    return ParticipantChange(user, JOIN, FOLLOWER, f"{user} follows the conversation: replied from it")

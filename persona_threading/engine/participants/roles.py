@@ -3,10 +3,11 @@ named and mapped onto each other.
 
 Stored roles (SQLite participants.role, PT Conversation Follower.role): the Requester opened
 the conversation (for an agent's forward, the original sender); a CC is a customer-side
-recipient who gets public replies; a Follower is an internal user added from the form
-(notified separately, never in a customer's To/Cc); an Assignee is the agent whose forward
-opened it (a follower); an Agent is an internal user who wrote by email; a Third party is
-someone whose reply threaded without anyone inviting them (never notified, never in To/Cc).
+recipient who gets public replies; a Follower is an internal user added from the form or
+who replied from the conversation (notified separately, never in a customer's To/Cc); an
+Assignee is the agent whose forward opened it (a follower); an Agent is an internal user who
+wrote by email (a follower too); a Third party is someone whose reply threaded without
+anyone inviting them (never notified, never in To/Cc).
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ PUBLIC, PRIVATE = "public", "private"
 SENDER_ROLE_OF_STORED = {REQUESTER: SENDER_REQUESTER, CC: SENDER_CC, ASSIGNEE: SENDER_FOLLOWER,
                          FOLLOWER: SENDER_FOLLOWER, AGENT: SENDER_AGENT, THIRD_PARTY: SENDER_THIRD_PARTY}
 
-#: Stored roles of internal people who get follower notifications (never customer mail).
-NOTIFIED_FOLLOWER_ROLES = frozenset({FOLLOWER, ASSIGNEE})
+#: Stored roles of internal people who get follower notifications (never customer mail): an
+#: agent who wrote by email follows the conversation as one added from the form does.
+NOTIFIED_FOLLOWER_ROLES = frozenset({FOLLOWER, ASSIGNEE, AGENT})
 
 
 def sender_role(conversation_has_requester: bool) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import decision as act
-from ..machine_mail import SILENT_KINDS
+from ..machine_mail import is_silent
 from ..message import InboundMessage
 from .directory import Directory
 from .roles import (AGENT, ASSIGNEE, CC, FOLLOWER, PRIVATE, PUBLIC, REQUESTER, SENDER_AGENT, SENDER_CC,
@@ -36,8 +36,9 @@ class Standing:
 
 
 def is_silent_machine_mail(decision) -> bool:
-    """An auto-reply or bounce: it threads silently, so it changes nobody and warns nobody."""
-    return bool(decision.machine) and decision.machine.get("kind") in SILENT_KINDS
+    """An auto-reply or bounce on strong evidence: it threads silently, so it changes nobody
+    and warns nobody (suspected machine mail counts as a person's)."""
+    return is_silent(decision.machine)
 
 
 def third_party_warning(message: InboundMessage) -> str:

@@ -1,8 +1,9 @@
 // Text snippets in the Issue's email composer: type "!" at the start of a word, filter, then
 // Enter, Tab or a click inserts the snippet (merge codes filled in from the Issue) in place
 // of "!" and the filter text. Escape closes the menu and leaves the text as typed. The menu
-// also offers "Save as snippet…" of the text typed so far. On the Issue timeline, a message
-// sent from the desk has "Save as snippet" in its "…" menu.
+// also offers "Save as snippet…" of the text typed so far: without the "!filter" that opened
+// the menu, the signature and the quoted earlier mail the composer added. On the Issue
+// timeline, a message sent from the desk has "Save as snippet" in its "…" menu.
 frappe.provide("persona_threading.snippets");
 
 (function () {
@@ -15,9 +16,10 @@ frappe.provide("persona_threading.snippets");
 	};
 
 	class SnippetMenu {
-		constructor(quill, doc) {
+		constructor(quill, doc, composer) {
 			this.quill = quill;
 			this.doc = doc;
+			this.composer = composer;
 			this.items = [];
 			this.active = 0;
 			this.trigger = null; // {index, length} of "!filter" while the menu is open
@@ -99,6 +101,7 @@ frappe.provide("persona_threading.snippets");
 			const trigger = this.trigger;
 			if (this.active >= this.items.length) {
 				this.close();
+				this.quill.deleteText(trigger.index, trigger.length, "user"); // "!filter" opened the menu
 				return this.save_typed_text();
 			}
 			const item = this.items[this.active];
@@ -117,8 +120,39 @@ frappe.provide("persona_threading.snippets");
 				});
 		}
 
-		save_typed_text() {
-			const content = this.quill.root.innerHTML;
+		// The agent's own text: what the composer added below it (the quoted earlier mail, from
+		// stock's "---" separator on, and the signature) is not part of a snippet.
+		async typed_html() {
+			const root = this.quill.root.cloneNode(true);
+			const blocks = [...root.children];
+			const separator = blocks.findIndex((el) => el.textContent.trim() === "---");
+			if (separator >= 0) blocks.slice(separator).forEach((el) => el.remove());
+			const squeeze = (text) => (text || "").replace(/\s+/g, "");
+			const dialog = this.composer && this.composer.dialog;
+			const signature = dialog && this.composer.get_signature
+				? squeeze($("<div>").html(await this.composer.get_signature(dialog.get_value("sender") || "")).text())
+				: "";
+			const left = [...root.children];
+			if (signature) {
+				let tail = "";
+				for (let i = left.length - 1; i >= 0; i--) {
+					tail = squeeze(left[i].textContent) + tail;
+					if (tail === signature) {
+						left.slice(i).forEach((el) => el.remove());
+						break;
+					}
+					if (tail.length > signature.length) break;
+				}
+			}
+			while (root.lastElementChild && !root.lastElementChild.textContent.trim()
+				&& !root.lastElementChild.querySelector("img")) {
+				root.lastElementChild.remove(); // the empty lines between the text and what followed
+			}
+			return root.innerHTML;
+		}
+
+		async save_typed_text() {
+			const content = await this.typed_html();
 			frappe.prompt(
 				{ fieldname: "title", fieldtype: "Data", label: __("Snippet title"), reqd: 1 },
 				({ title }) =>
@@ -134,7 +168,7 @@ frappe.provide("persona_threading.snippets");
 		const frm = composer.frm;
 		const field = composer.dialog && composer.dialog.fields_dict.content;
 		if (!frm || frm.doctype !== "Issue" || !field || !field.quill || field.quill.__pt_snippets) return;
-		field.quill.__pt_snippets = new SnippetMenu(field.quill, { doctype: frm.doctype, name: frm.docname });
+		field.quill.__pt_snippets = new SnippetMenu(field.quill, { doctype: frm.doctype, name: frm.docname }, composer);
 	};
 
 	// Every composer opened from an Issue gets the menu (one patch per page load).
@@ -155,7 +189,11 @@ frappe.provide("persona_threading.snippets");
 		const setup_reply = timeline.setup_reply.bind(timeline);
 		timeline.setup_reply = function (box, doc) {
 			setup_reply(box, doc);
-			if (doc.sent_or_received !== "Sent" || (doc.communication_type || "Communication") !== "Communication") return;
+			// v15's timeline rows carry no sent_or_received: the form's onload names the sent ones.
+			const sent = doc.sent_or_received
+				? doc.sent_or_received === "Sent"
+				: ((frm.doc.__onload || {}).pt_sent_mail || []).includes(doc.name);
+			if (!sent || (doc.communication_type || "Communication") !== "Communication") return;
 			$(`<li><a class="dropdown-item pt-save-as-snippet">${__("Save as snippet")}</a></li>`)
 				.appendTo(box.find(".more-actions .dropdown-menu"))
 				.on("click", () =>

@@ -5,6 +5,7 @@ from frappe.model.document import Document
 
 
 class PTInboundQueue(Document):
-	"""Mail that no rule could route, waiting for a reviewer. Never deleted by the app."""
+	"""Mail that opened nothing and attached nowhere: Open waits for a reviewer, Suspended is
+	machine mail (cleared by a daily job after PT Settings' days). Resolved rows are kept."""
 
 	pass

@@ -1,0 +1,11 @@
+"""Scheduled jobs (wired in hooks.scheduler_events)."""
+
+from __future__ import annotations
+
+from . import settings, store
+
+
+def clear_old_suspended_mail() -> int:
+	"""Daily: Suspended queue rows older than PT Settings' retention days go (their
+	Communication stays)."""
+	return store.clear_suspended(int(settings.settings().suspended_retention_days or 0))

@@ -1,0 +1,168 @@
+"""The desk as an agent sees it, in a real browser: what used to be broken on the Issue form
+and the Contact (issue 21). Same harness as test_browser (Playwright + Debian's Chromium)."""
+
+from __future__ import annotations
+
+import frappe
+from frappe.core.doctype.communication.email import make
+from frappe.utils.password import update_password
+
+from persona_threading.demo.client import new_mail
+from persona_threading.engine.message import parse_message
+from persona_threading.frappe_adapter import store
+
+from .helpers import INBOX_ADDRESS, communication_for, issue_of, receive, unique_customer
+from .test_browser import PASSWORD, BrowserCase
+
+
+class TestWhatWasBrokenOnTheIssue(BrowserCase):
+	def test_a_third_partys_warning_reads_as_written_and_they_are_no_active_participant(self):
+		from playwright.sync_api import expect
+
+		requester, stranger = unique_customer(), unique_customer()
+		first = new_mail(requester, INBOX_ADDRESS, "Invoice 2211", "The invoice is wrong.")
+		receive(first)
+		issue = issue_of(first)
+		receive(new_mail(f"Jonas Weber <{stranger}>", INBOX_ADDRESS, "Re: Invoice 2211", "I know why.",
+						 In_Reply_To=f"<{parse_message(first).message_id}>"))
+		frappe.db.commit()
+		with self.agent_page() as (page, url):
+			self.open_issue(page, url, issue)
+			warning = page.locator(".pt-third-party-warning")
+			expect(warning).to_contain_text(f"Jonas Weber <{stranger}>", timeout=20000)
+			self.assertNotIn("&lt;", warning.inner_text())
+			row = page.locator(f"tr.pt-participant[data-email='{stranger}']")
+			expect(row.locator(".pt-state")).to_have_text("not a participant")
+
+	def test_save_as_snippet_is_offered_on_a_mail_sent_from_the_desk_and_not_on_a_received_one(self):
+		from playwright.sync_api import expect
+
+		customer = unique_customer()
+		first = new_mail(customer, INBOX_ADDRESS, "Printer jams", "Floor 3.")
+		receive(first)
+		issue = issue_of(first)
+		sent = make(doctype="Issue", name=issue, subject="Re: Printer jams", content="Open the tray and pull gently.",
+					recipients=customer, send_email=True, sender=INBOX_ADDRESS)["name"]
+		received = communication_for(parse_message(first).message_id).name
+		frappe.db.commit()
+		with self.agent_page() as (page, url):
+			self.open_issue(page, url, issue)
+			for name, offered in ((sent, 1), (received, 0)):
+				item = page.locator(f".timeline-item[data-name='{name}']")
+				expect(item).to_be_visible(timeout=20000)
+				expect(item.locator(".pt-save-as-snippet")).to_have_count(offered)
+			item = page.locator(f".timeline-item[data-name='{sent}']")
+			item.locator(".more-actions [data-toggle='dropdown']").click()
+			item.locator(".pt-save-as-snippet").click()
+			dialog = page.locator(".modal.show:has(input[data-fieldname='title'])")
+			dialog.locator("input[data-fieldname='title']").fill(f"Tray {issue}")
+			dialog.locator(".btn-primary").click()
+			for _ in range(40):  # the server saves it: wait for the row
+				frappe.db.rollback()
+				content = frappe.db.get_value("PT Snippet", {"title": f"Tray {issue}"}, "content")
+				if content:
+					break
+				page.wait_for_timeout(500)
+		self.assertIn("pull gently", content or "")
+
+
+ADMIN = "pt-browser-admin@pt-test.example"
+
+
+class TestComposerShowsTheCc(BrowserCase):
+	def test_a_prefilled_cc_is_visible_in_twenty_opens_in_a_row(self):
+		from playwright.sync_api import expect
+
+		requester, cc = unique_customer(), unique_customer()
+		first = new_mail(requester, INBOX_ADDRESS, "Scanner offline", "It lost the network.", Cc=cc)
+		receive(first)
+		issue = issue_of(first)
+		received = communication_for(parse_message(first).message_id).name
+		self.give_the_agent_a_signature()
+		frappe.db.commit()
+		with self.agent_page() as (page, url):
+			self.open_issue(page, url, issue)
+			for attempt in range(20):
+				page.evaluate("(name) => cur_frm.timeline.compose_mail("
+							  "cur_frm.get_docinfo().communications.find((c) => c.name === name))", received)
+				page.wait_for_function("(cc) => window.cur_dialog && (cur_dialog.get_value('cc') || '').includes(cc)",
+									   arg=cc, timeout=20000)
+				expect(page.locator(".modal.show [data-fieldname='cc'] input").first).to_be_visible(timeout=5000)
+				page.evaluate("() => { cur_dialog.clear(); cur_dialog.hide(); }")
+				expect(page.locator(".modal.show .ql-editor")).to_have_count(0, timeout=10000)
+
+
+class AdminCase(BrowserCase):
+	"""As a helpdesk's admin: System Manager, and the roles a helpdesk admin works with."""
+
+	def setUp(self):
+		super().setUp()
+		if not frappe.db.exists("User", ADMIN):
+			frappe.get_doc({"doctype": "User", "email": ADMIN, "first_name": "Admin", "send_welcome_email": 0,
+							"roles": [{"role": "System Manager"}]}).insert(ignore_permissions=True)
+		frappe.get_doc("User", ADMIN).add_roles("Projects User", "Support Team", "Sales User")
+		update_password(ADMIN, PASSWORD)
+
+
+class TestContactConnections(AdminCase):
+	def test_the_contacts_conversations_link_has_a_count_and_opens_only_theirs(self):
+		from playwright.sync_api import expect
+
+		address = unique_customer()
+		contact = frappe.get_doc({"doctype": "Contact", "first_name": "Mara", "email_ids": [
+			{"email_id": address, "is_primary": 1}]}).insert(ignore_permissions=True).name
+		receive(new_mail(address, INBOX_ADDRESS, "Hello", "First"))
+		receive(new_mail(address, INBOX_ADDRESS, "Again", "Second"))
+		frappe.db.commit()
+		with self.agent_page(ADMIN) as (page, url):  # a helpdesk admin: Contacts are not the agents'
+			page.goto(f"{url}/app/contact/{contact}")
+			page.wait_for_function("() => window.cur_frm && cur_frm.docname === %r" % contact, timeout=60000)
+			page.evaluate("() => cur_frm.scroll_to_field && document.querySelector('.form-dashboard')"
+						  "?.scrollIntoView()")
+			link = page.locator(f".document-link[data-doctype='{store.FOLLOWER}']")
+			expect(link.locator(".count")).to_have_text("2", timeout=30000)
+			link.locator(".badge-link").click()
+			page.wait_for_url(f"**/app/{frappe.scrub(store.FOLLOWER).replace('_', '-')}**", timeout=30000)
+			rows = page.locator(".list-row-container .list-row")
+			expect(rows).to_have_count(2, timeout=30000)
+
+
+class TestWorkspaceAndLanguage(AdminCase):
+	def test_the_workspace_cards_show_the_counts_and_open_the_lists(self):
+		from playwright.sync_api import expect
+
+		for _ in range(2):  # mail nobody could route: waits in the queue
+			receive(new_mail(unique_customer(), "nobody-routes@pt-test.example", "Hello?", "Anyone?"),
+					account=_scoped_inbox())
+		frappe.db.commit()
+		waiting = frappe.db.count(store.QUEUE, {"status": "Open"})
+		with self.agent_page(ADMIN) as (page, url):
+			page.goto(f"{url}/app/email-routing")
+			card = page.locator(".number-widget-box", has_text="Mail waiting in the queue")
+			expect(card.locator(".widget-content .number")).to_have_text(f"{waiting:,}", timeout=60000)
+			expect(page.locator(".number-widget-box", has_text="Parked in the journal")).to_be_visible()
+			expect(page.locator(".widget.shortcut-widget-box", has_text="Routing settings")).to_be_visible()
+
+	def test_a_german_agent_reads_the_apps_labels_in_german(self):
+		from playwright.sync_api import expect
+
+		frappe.db.set_value("User", ADMIN, "language", "de")
+		self.addCleanup(frappe.db.commit)
+		self.addCleanup(frappe.db.set_value, "User", ADMIN, "language", "en")
+		frappe.db.commit()
+		with self.agent_page(ADMIN) as (page, url):
+			page.goto(f"{url}/app/pt-inbound-queue")
+			expect(page.locator(".page-title .title-text")).to_have_text("Eingangswarteschlange", timeout=60000)
+			page.goto(f"{url}/app/email-routing")
+			expect(page.locator(".number-widget-box", has_text="Mails in der Warteschlange")).to_be_visible(timeout=60000)
+
+
+def _scoped_inbox():
+	"""An inbox with a project scope that nothing routes to: new mail waits in the queue."""
+	from .helpers import project, support_inbox
+
+	account = support_inbox("_PT Nobody", "nobody-routes@pt-test.example")
+	if not account.get("pt_project_scopes"):
+		account.append("pt_project_scopes", {"project": project("PTNOONE"), "approved": 1, "receive_enabled": 0})
+		account.save(ignore_permissions=True)
+	return account

@@ -166,3 +166,31 @@ def _scoped_inbox():
 		account.append("pt_project_scopes", {"project": project("PTNOONE"), "approved": 1, "receive_enabled": 0})
 		account.save(ignore_permissions=True)
 	return account
+
+
+class TestQueueTriage(AdminCase):
+	def test_a_reviewer_dismisses_a_flood_in_one_go_from_the_list(self):
+		from playwright.sync_api import expect
+
+		flooder = unique_customer()
+		for n in range(4):
+			receive(new_mail(flooder, "nobody-routes@pt-test.example", f"Hello? {n}", "Anyone?"), account=_scoped_inbox())
+		rows = frappe.get_all(store.QUEUE, {"sender": flooder, "status": "Open"}, pluck="name")
+		self.assertEqual(len(rows), 4)
+		frappe.db.commit()
+		with self.agent_page(ADMIN) as (page, url):
+			page.goto(f"{url}/app/pt-inbound-queue?status=Open&sender={flooder}")
+			listed = page.locator(".list-row-container .list-row")
+			expect(listed).to_have_count(4, timeout=60000)
+			expect(listed.first).to_contain_text("No route")  # the reason column
+			expect(page.locator(".page-actions button:visible", has_text="Add")).to_have_count(0)  # no "Add" button
+			page.locator(".list-header-subject .list-check-all").check()
+			page.get_by_role("button", name="Actions").click()
+			page.get_by_role("link", name="Dismiss").click()
+			dialog = page.locator(".modal.show:has(textarea[data-fieldname='reason'])")
+			dialog.locator("textarea[data-fieldname='reason']").fill("one sender's flood")
+			dialog.locator(".btn-primary").click()
+			expect(page.locator(".list-row-container .list-row")).to_have_count(0, timeout=30000)
+		frappe.db.rollback()
+		self.assertEqual({frappe.db.get_value(store.QUEUE, n, "status") for n in rows}, {"Dismissed"})
+		self.assertEqual(frappe.db.get_value(store.QUEUE, rows[0], "resolution_note"), "one sender's flood")

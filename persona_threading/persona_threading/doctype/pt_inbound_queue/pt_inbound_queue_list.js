@@ -23,6 +23,7 @@ frappe.listview_settings["PT Inbound Queue"] = {
 						indicator: refused.length ? "orange" : "green",
 					});
 					listview.clear_checked_items();
+					listview.last_args = null; // stock skips a refresh within 3 s of the last one
 					listview.refresh();
 				});
 		};

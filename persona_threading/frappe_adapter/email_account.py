@@ -113,8 +113,15 @@ class SafeInboundMail(InboundMail):
 			self.subject = self.engine_view.subject.strip()[:140] or self.subject
 		self.subject = storable_text(self.subject)
 
+	#: Stock reads From with a regex that backtracks (Frappe's parse_addr: 150 s for a 190 KB
+	#: From): an address header longer than this is read by the engine (capped, linear).
+	MAX_FROM_CHARS = 2000
+
 	def set_from(self):
+		longest = max(len(str(self.mail.get(name) or "")) for name in ("From", "X-Original-From", "Reply-To"))
 		try:
+			if longest > self.MAX_FROM_CHARS:
+				raise ValueError(f"an address header of {longest} characters")
 			super().set_from()
 		except Exception as exc:
 			self._noted("read the From address", exc)

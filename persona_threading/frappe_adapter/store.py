@@ -329,7 +329,17 @@ def _message_row(decision: Decision, communication: str | None, direction: str, 
 			**extra,
 		})
 	)
-	doc.insert(ignore_permissions=True)
+	try:
+		doc.insert(ignore_permissions=True)
+	except frappe.UniqueValidationError:
+		# This very mail (Message-ID and content) has a record whose Communication was deleted
+		# since: fetched again, the new Communication takes that record over (stored once).
+		frappe.clear_last_message()
+		existing = frappe.db.get_value(MESSAGE, {"message_id": doc.message_id, "digest": doc.get("digest")})
+		if not existing:
+			raise
+		frappe.db.set_value(MESSAGE, existing, {"communication": communication, "conversation": decision.conversation})
+		return existing
 	return doc.name
 
 

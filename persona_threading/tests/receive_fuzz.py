@@ -66,9 +66,15 @@ def _counts(account: str) -> tuple[int, int]:
 
 def _stored_before(raw: bytes) -> bool:
 	"""This very mail is stored already (the engine's rule: the same Message-ID with the
-	same content, or with the same sender and Date): fetched again, it adds nothing."""
+	same content, or with the same sender and Date) and its Communication still exists:
+	fetched again, it adds nothing."""
 	message = parse_message(raw)
-	return bool(message.message_id and find_original(message, FrappeLookup().messages_by_ids([message.message_id])))
+	if not (message.message_id and find_original(message, FrappeLookup().messages_by_ids([message.message_id]))):
+		return False
+	# ...and is still there: a record whose Communication was deleted takes the mail again
+	return bool(frappe.db.get_value("PT Conversation Message", {"message_id": message.message_id,
+																"communication": ["is", "set"]})
+				or frappe.db.exists("Communication", {"message_id": message.message_id}))
 
 
 FUZZ_INBOX, FUZZ_ADDRESS = "_PT Fuzz", "fuzz@pt-test.example"

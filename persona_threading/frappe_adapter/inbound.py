@@ -61,8 +61,11 @@ class KeepsHeaders(InboundMail):
 
 
 	def _addresses(self, header: str) -> list[str]:
-		raw = self.raw_message
-		message = parse_message(raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogateescape"))
+		# The engine's parse made while the mail was read or routed; parsed here only without one.
+		message = self.__dict__.get("_parsed") or self.__dict__.get("_engine_view")
+		if message is None:
+			raw = self.raw_message
+			message = parse_message(raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogateescape"))
 		return [address for address in {"To": message.to, "Cc": message.cc}.get(header, ())
 				if len(address.rpartition("@")[0]) <= 64]
 

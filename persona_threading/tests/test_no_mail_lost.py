@@ -84,6 +84,26 @@ class TestOldFashionedMail(LostMailCase):
 		self.assertEqual(rows[0].sender_full_name, "mailer-daemon")
 		self.assertFalse(rows[0].sender)
 
+	def test_a_long_attached_text_message_is_shown_as_written(self):
+		attached = b"Log follows *not emphasis* <not a tag>\r\n" + b"\\" * 40000
+		raw, message_id = raw_mail(
+			b"From: " + unique_customer().encode(), b"Subject: Crash log",
+			b"Content-Type: multipart/mixed; boundary=b",
+			body=b"--b\r\nContent-Type: text/plain\r\n\r\nSee the attached mail.\r\n"
+				 b"--b\r\nContent-Type: message/rfc822\r\n\r\nFrom: app@vendor.example\r\nSubject: crash\r\n\r\n"
+				 + attached + b"\r\n--b--\r\n")
+		receive(raw)
+		rows = received(message_id)
+		self.assertEqual(len(rows), 1, rows)
+		content = frappe.db.get_value("Communication", rows[0].name, "content")
+		self.assertIn("*not emphasis* &lt;not a tag&gt;", content)
+		self.assertIn("\\" * 1000, content)
+		# not through markdown (quadratic in backslashes: minutes for a few hundred KB), and
+		# "Why here?" says so
+		decision = frappe.db.get_value("PT Conversation Message", {"communication": rows[0].name}, "decision")
+		self.assertIn("shown as plain text", decision)
+		self.assertEqual(self.journal_left(), [])
+
 	def test_a_body_without_any_header_field_is_kept(self):
 		fixtures = sorted(p for p in (CORPORA / "email-forward-parser-fixtures").rglob("*")
 						  if p.is_file() and p.name not in NOT_MAILS)

@@ -4,12 +4,14 @@
 # Two sites of the project's own bench (scripts/bench/build.sh), made once and reused:
 #   pt-bench-app.localhost     ERPNext + persona_threading
 #   pt-bench-stock.localhost   ERPNext only: it never gets the app
-# benchmarks/stock_vs_app.py then resets both to their first state, generates the same
-# history on both (1k, then 100k Issues with their Communications; on the app site also
-# the app's routing records of that history, as its backfill makes them), feeds the same
-# mails through the real EmailAccount.receive() (only the mail server patched) and writes
-# benchmarks/results/<date>/. Targets are reported MET / NOT MET; the exit code is 0 either
-# way. Preparing the bench or the sites failing is an error: one line, exit 1.
+# benchmarks/stock_vs_app/ (python -m stock_vs_app) then resets both to their first state,
+# generates the same history on both (1k, then 100k Issues with their Communications; on the
+# app site also the app's routing records of that history, as its backfill makes them), feeds
+# the same mails through the real EmailAccount.receive() (only the mail server patched),
+# checks that each landed where its system's rules say and writes benchmarks/results/<date>/.
+# Targets are reported MET / NOT MET; the exit code is 0 either way. A mail that landed
+# elsewhere (MISPLACED) is an error: one line, exit 1, as is failing to prepare the bench or
+# the sites.
 #
 # Inputs (all optional): PT_BENCH_SIZES (default "1000 100000"), PT_BENCH_MAILS (mails per
 # size, default 200), PT_BENCH_APP_SITE / PT_BENCH_STOCK_SITE (site names, must start with
@@ -39,6 +41,8 @@ fi
 command -v bench >/dev/null 2>&1 || fail "the bench CLI is not on PATH"
 bench_cli() { (cd "$bench_dir" && bench "$@"); }
 py="$bench_dir/env/bin/python"
+# The Python part (benchmarks/stock_vs_app/), run with the bench's Python from where it is called.
+stock_vs_app() { PYTHONPATH="$here/benchmarks${PYTHONPATH:+:$PYTHONPATH}" "$py" -m stock_vs_app "$@"; }
 logs="$bench_dir/logs"; mkdir -p "$logs"
 
 db_user=persona_admin db_pass="$(cat "$persona_cache/db-admin-password" 2>/dev/null)"
@@ -72,28 +76,11 @@ if ! "$py" -c 'import matplotlib' >/dev/null 2>&1; then
 fi
 
 # --- the two sites: made once (a marker when finished), reused afterwards ----------------
-site_ok() {
-  [ -f "$bench_dir/sites/$1/.done-pt-bench-site" ] || return 1
-  local conf="$bench_dir/sites/$1/site_config.json" name pass
-  name="$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["db_name"])' "$conf")" || return 1
-  pass="$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["db_password"])' "$conf")" || return 1
-  mysql -h 127.0.0.1 -u "$name" -p"$pass" "$name" -e 'select name from tabCompany limit 1' 2>/dev/null | grep -q .
-}
 make_site() {  # make_site NAME with-app|stock
   local name="$1" kind="$2" log="$logs/pt-bench-new-site-$1.log"
-  site_ok "$name" && return 0
+  site_ready "$bench_dir" "$name" .done-pt-bench-site && return 0
   step "bench new-site $name (ERPNext$([ "$kind" = with-app ] && echo ' + persona_threading'), setup wizard done)"
-  if [ -d "$bench_dir/sites/$name" ]; then  # left over from a killed run: drop it, start again
-    bench_cli drop-site "$name" --force --no-backup --db-root-username "$db_user" --db-root-password "$db_pass" \
-      >"$log" 2>&1 || true
-    rm -rf "$bench_dir/sites/$name" "$bench_dir/archived/sites/$name"
-  fi
-  bench_cli new-site "$name" --db-root-username "$db_user" --db-root-password "$db_pass" \
-      --admin-password admin --install-app erpnext >>"$log" 2>&1 \
-    || { tail -25 "$log"; fail "bench new-site $name failed (log: $log)"; }
-  bench_cli --site "$name" set-config allow_tests true >/dev/null
-  bench_cli --site "$name" execute erpnext.setup.utils.before_tests >>"$log" 2>&1 \
-    || { tail -25 "$log"; fail "completing the setup wizard on $name failed (log: $log)"; }
+  new_erpnext_site "$bench_dir" "$name" "$log" "$db_user" "$db_pass" || fail "$new_site_failed"
   bench_cli --site "$name" set-config allow_tests false >/dev/null
   if [ "$kind" = with-app ]; then
     bench_cli --site "$name" clear-cache >/dev/null 2>&1
@@ -102,7 +89,7 @@ make_site() {  # make_site NAME with-app|stock
   fi
   # Mail is received by this benchmark only: no scheduler pulling or sending on its own.
   bench_cli --site "$name" disable-scheduler >>"$log" 2>&1 || true
-  (cd "$bench_dir/sites" && "$py" "$here/benchmarks/stock_vs_app.py" setup "$name" >>"$log" 2>&1) \
+  (cd "$bench_dir/sites" && stock_vs_app setup "$name" >>"$log" 2>&1) \
     || { tail -25 "$log"; fail "setting up $name for the benchmark failed (log: $log)"; }
   touch "$bench_dir/sites/$name/.done-pt-bench-site"
   done_step
@@ -127,7 +114,7 @@ fi
 
 # --- the run -------------------------------------------------------------------------------
 cd "$bench_dir/sites" || exit 1
-"$py" "$here/benchmarks/stock_vs_app.py" run "$app_site" "$stock_site" --results "$here/benchmarks/results"
+stock_vs_app run "$app_site" "$stock_site" --results "$here/benchmarks/results"
 rc=$?
 # Hostile mails through Frappe's receive() on the app site (issue 18): linear, < 2 s at 1 MB.
 step "pathological mails through receive() ($app_site)"

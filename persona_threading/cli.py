@@ -10,22 +10,18 @@ import argparse
 import json
 import sys
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import formatdate, make_msgid
 from typing import Iterator
 
-from .config import Config, ConfigError, load_config
+from .config import ConfigError, load_config
 from .engine import decision as act
 from .engine.decision import Decision
 from .engine.limits import AutoReplyVerdict
 from .engine.message import InboundMessage, is_email, parse_message
-from .engine.outgoing import new_thread_root, stamp
 from .engine.router import route
 from .replay import MappingError, Replayer, message_key, oldest_first, ticket_map
-from .session import Session
+from .session import App, build_reply
 from .sources import RawMail, SourceError, count_messages, read_sources
-from .store.sqlite import SqliteStore, StoreError
+from .store.sqlite import StoreError
 from .terminal import terminal_safe
 
 DEFAULT_DB = "./persona_threading.sqlite3"
@@ -34,17 +30,6 @@ SHOWN_LINES = 12  # of each message's text in `show` (--json has all of it)
 
 class UsageError(Exception):
     """A command-line argument the command cannot use; the message says which."""
-
-
-class App(Session):
-    """The store, configuration and keyring one invocation works with."""
-
-    def __init__(self, db: str, config_path: str | None):
-        config = load_config(config_path) if config_path else Config()
-        super().__init__(SqliteStore(db), config, apply=bool(config_path))
-
-    def process(self, raw: bytes) -> Decision:
-        return self.handle(raw)[0]
 
 
 def _print_decision(decision: Decision, origin: str, as_json: bool,
@@ -204,34 +189,6 @@ def cmd_explain(app: App, args) -> int:
                             f"  From: {message.from_addr or '(none)'}\n  Subject: {message.subject}"))
         print(terminal_safe("  " + decision.explain()))
     return status
-
-
-def build_reply(app: App, conversation: str, sender: str, body: str, to: list[str],
-                cc: list[str]) -> bytes:
-    """An RFC 5322 reply stamped with the conversation's identifiers, recorded as outbound."""
-    state = app.store.thread_state(conversation)
-    root = state["thread_root"] or app.store.ensure_thread_root(conversation, new_thread_root())
-    if not to:  # a public reply: the requester in To and (unless --cc says) the active CCs in Cc
-        to, cc = ([state["requester"]] if state["requester"] else []), cc or state["cc"]
-    stamped = stamp(key=state["key"], keyring=app.keyring, subject=state["subject"], text=body,
-                    in_reply_to=state["in_reply_to"], references=state["references"],
-                    thread_root=root, reply_to=sender, use=app.config.carriers)
-    mail = EmailMessage(policy=SMTP)
-    mail["From"] = sender
-    if to:
-        mail["To"] = ", ".join(to)
-    if cc:
-        mail["Cc"] = ", ".join(cc)
-    mail["Subject"] = stamped.subject
-    mail["Date"] = formatdate(localtime=False)
-    mail["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
-    for name, value in stamped.headers.items():
-        mail[name] = value
-    mail.set_content(stamped.text)
-    mail.add_alternative(stamped.html, subtype="html")
-    raw = mail.as_bytes()
-    app.record_sent(parse_message(raw), conversation, "reply written by persona-threading reply")
-    return raw
 
 
 def _header_safe(option: str, value: str) -> str:

@@ -12,8 +12,9 @@ import os
 import tempfile
 from importlib import resources
 
-from ..cli import App, build_reply, terminal_safe
+from ..session import App, build_reply
 from ..sources import read_source
+from ..terminal import terminal_safe
 from .client import customer_reply
 
 CUSTOMER = "alice@customer.example"

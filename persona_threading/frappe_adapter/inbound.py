@@ -28,7 +28,7 @@ from ..engine.participants import review_participants
 from ..engine.router import route
 from ..engine.rules.prefix import find_prefix
 from ..history import header_block
-from . import concurrency, helpdesk, journal, settings, store, timeline
+from . import concurrency, helpdesk, journal, notifications, settings, store, timeline
 from .auto_reply import site_now
 from .lookup import FrappeLookup, days_in_status
 
@@ -227,6 +227,9 @@ class PTInboundMail(KeepsHeaders):
 		communication = super().process()
 		if self.flags.is_new_communication:
 			store.record_inbound(self.parsed, self.decision, communication, self.email_account.name)
+			if self.decision.conversation:  # what the stored mail calls for: history, relays, followers
+				reference = (communication.reference_doctype, communication.reference_name)
+				notifications.after_message(self.decision.conversation, reference, self.decision, self.parsed.from_addr)
 			self._apply_transition(communication)
 			machine = self.decision.machine or {}
 			if machine.get("kind") == BOUNCE and not machine.get("suspected") and self.decision.conversation:

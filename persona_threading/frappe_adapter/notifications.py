@@ -22,7 +22,7 @@ from ..engine import decision as act
 from ..engine.outgoing import stamp
 from ..engine.participants import follower_notifications, public_history, relay_recipients
 from ..engine.participants.standing import is_silent_machine_mail
-from . import settings, store
+from . import sent_mail, settings, store
 from .lookup import FrappeLookup
 
 
@@ -30,8 +30,6 @@ def _send(recipients: list[str], conversation: str, reference: tuple[str, str], 
 		  customers: bool) -> None:
 	"""One mail from the conversation's inbox, with the carriers and threading headers of a
 	reply (``customers``: the recipients are the customer side, who saw public messages only)."""
-	from .outbound import set_headers  # outbound stamps replies and imports this module
-
 	inbox = frappe.db.get_value(store.CONVERSATION, conversation, "email_account")
 	sender = frappe.db.get_value("Email Account", inbox, "email_id") if inbox else None
 	state = store.thread_state(conversation, public_only=customers)
@@ -41,7 +39,7 @@ def _send(recipients: list[str], conversation: str, reference: tuple[str, str], 
 	queued = frappe.sendmail(recipients=recipients, sender=sender, reply_to=sender, subject=stamped.subject,
 							 content=stamped.html, reference_doctype=reference[0], reference_name=reference[1])
 	for row in queued if isinstance(queued, list) else [queued] if queued else []:
-		frappe.db.set_value("Email Queue", row.name, "message", set_headers(row.message, stamped.headers),
+		frappe.db.set_value("Email Queue", row.name, "message", sent_mail.set_headers(row.message, stamped.headers),
 							update_modified=False)
 
 

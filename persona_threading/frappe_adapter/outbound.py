@@ -8,8 +8,6 @@ Two doc_events, each doing one thing:
 
 from __future__ import annotations
 
-import re
-
 import frappe
 
 from ..engine import decision as act
@@ -20,8 +18,6 @@ from ..engine.outgoing import stamp, strip_carriers, threading_headers
 from ..engine.quoting import drop_private_quotes
 from . import auto_reply, backfill, conversations, notifications, participants, privacy, sent_mail, settings, store, timeline
 from .lookup import FrappeLookup
-
-_HEADER_END = re.compile(r"\r?\n\r?\n")
 
 
 def _conversation_mail(reference_doctype: str | None, reference_name: str | None) -> bool:
@@ -113,7 +109,7 @@ def thread_email_queue(doc, method=None):
 	)
 	if automatic:
 		headers.update(auto_reply.LOOP_HEADERS)
-	doc.message = set_headers(doc.message, headers)
+	doc.message = sent_mail.set_headers(doc.message, headers)
 	# Mail built from a text of its own (Helpdesk's reply, acknowledgement): carriers into the MIME.
 	doc.message = sent_mail.with_carriers(doc.message, state["key"], settings.keyring(), settings.carriers())
 	message = parse_message(doc.message.encode("utf-8", "surrogateescape"))
@@ -132,22 +128,3 @@ def _people_of_a_sent_mail(conversation: str, reference: tuple[str, str], messag
 	store.apply_participants(conversation, reference, decision)
 	participants.responder_follows(conversation, reference, frappe.session.user)
 	notifications.after_message(conversation, reference, decision, frappe.session.user)
-
-
-def set_headers(raw: str, headers: dict[str, str]) -> str:
-	"""Replace (or add) top-level headers in a raw MIME string, keeping its line ends."""
-	end = _HEADER_END.search(raw)
-	head, body = (raw[: end.start()], raw[end.start():]) if end else (raw, "")
-	eol = "\r\n" if "\r\n" in head else "\n"
-	names = {name.lower() for name in headers}
-	kept, skipping = [], False
-	for line in head.splitlines():
-		if line[:1] in (" ", "\t"):
-			if not skipping:
-				kept.append(line)
-			continue
-		skipping = line.split(":", 1)[0].strip().lower() in names
-		if not skipping:
-			kept.append(line)
-	kept += [f"{name}: {value}" for name, value in headers.items()]
-	return eol.join(kept) + body

@@ -6,6 +6,8 @@ Mail sent from a document's form goes out with the Communication's content, whic
 its Email Queue row carries no token: here the queued MIME gets the conversation's subject
 token, body token and hidden tag (as configured), parsed and written back with the policy
 Frappe built it with (quoted-printable bodies keep Frappe's send-time placeholders).
+``set_headers`` writes threading headers into a queued mail's raw MIME (for outbound and
+notifications alike: notifications need not import outbound, which imports it).
 """
 
 from __future__ import annotations
@@ -58,3 +60,22 @@ def _footer_inside_body(html: str, stamped: str) -> str:
 		return stamped
 	at = ends[-1].start()
 	return html[:at] + footer + html[at:]
+
+
+def set_headers(raw: str, headers: dict[str, str]) -> str:
+	"""Replace (or add) top-level headers in a raw MIME string, keeping its line ends."""
+	end = _HEADER_END.search(raw)
+	head, body = (raw[: end.start()], raw[end.start():]) if end else (raw, "")
+	eol = "\r\n" if "\r\n" in head else "\n"
+	names = {name.lower() for name in headers}
+	kept, skipping = [], False
+	for line in head.splitlines():
+		if line[:1] in (" ", "\t"):
+			if not skipping:
+				kept.append(line)
+			continue
+		skipping = line.split(":", 1)[0].strip().lower() in names
+		if not skipping:
+			kept.append(line)
+	kept += [f"{name}: {value}" for name, value in headers.items()]
+	return eol.join(kept) + body

@@ -21,7 +21,7 @@ from ..engine.message import InboundMessage, normalize_message_id
 from ..engine.outgoing import new_thread_root
 from ..engine.participants import CHANGE_ROLE, DEACTIVATE, JOIN, REACTIVATE, REQUESTER, sender_role
 from ..engine.thread_index import decode_thread_index
-from . import conversations, notifications, timeline
+from . import conversations, timeline
 
 CONVERSATION = "PT Conversation"
 MESSAGE = "PT Conversation Message"
@@ -155,7 +155,8 @@ def thread_state(conversation: str, exclude_message_id: str | None = None, publi
 def record_inbound(
 	message: InboundMessage, decision: Decision, communication, email_account: str | None
 ) -> str:
-	"""Store one received mail's decision and its effects; returns the Conversation Message."""
+	"""Store one received mail's decision and its effects; returns the Conversation Message.
+	The mail it calls for (notifications.after_message) is the caller's to send, after this."""
 	conversation = decision.conversation
 	reference = (communication.reference_doctype, communication.reference_name)
 	if conversation is None and all(reference):
@@ -175,7 +176,6 @@ def record_inbound(
 	if conversation:
 		timeline.begin_mail(reference, row)  # its audit notes go under its routing line
 		apply_participants(conversation, reference, decision)
-		notifications.after_message(conversation, reference, decision, message.from_addr)
 	elif decision.action in (act.QUEUED, act.IGNORED):
 		queue_mail(message, decision, communication.name, email_account, row)
 	return row

@@ -215,33 +215,12 @@ if [ ! -f "$bench/.done-assets" ]; then
 fi
 
 # --- 6. the sites: the test site, the end-to-end site (its own mail accounts), the adoption site
-# A site is usable when it was finished and its database answers (checked with MariaDB's own
-# client: a bench command would also fail on a broken checkout of this app, not the site).
-site_ok() {
-  [ -f "$bench/sites/$1/.done-site" ] || return 1
-  local conf="$bench/sites/$1/site_config.json" name pass
-  name="$("$bench/env/bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["db_name"])' "$conf")" || return 1
-  pass="$("$bench/env/bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["db_password"])' "$conf")" || return 1
-  mysql -h 127.0.0.1 -u "$name" -p"$pass" "$name" -e 'select name from tabCompany limit 1' 2>/dev/null | grep -q .
-}
+# Made once (new_erpnext_site in common.sh) and reused while finished and answering.
 make_site() {
-  local name="$1" log="$cache/new-site-$1.log"
-  site_ok "$name" && return 0
-  step "bench new-site $name with ERPNext, setup wizard done"
-  # Left over from a killed run (or its database lost): drop both and start again.
-  if [ -d "$bench/sites/$name" ]; then
-    bench_cli drop-site "$name" --force --no-backup --db-root-username "$db_user" --db-root-password "$db_pass" \
-      >"$log" 2>&1 || true
-    rm -rf "$bench/sites/$name" "$bench/archived/sites/$name"
-  fi
-  bench_cli new-site "$name" --db-root-username "$db_user" --db-root-password "$db_pass" \
-      --admin-password admin --install-app erpnext >>"$log" 2>&1 \
-    || { tail -25 "$log"; die "bench new-site $name failed (log: $log)"; }
-  bench_cli --site "$name" set-config allow_tests true >/dev/null
-  # ERPNext's own test set-up completes the setup wizard (a Company, fiscal year, defaults).
-  bench_cli --site "$name" execute erpnext.setup.utils.before_tests >>"$log" 2>&1 \
-    || { tail -25 "$log"; die "completing the setup wizard on $name failed (log: $log)"; }
-  touch "$bench/sites/$name/.done-site"
+  site_ready "$bench" "$1" .done-site && return 0
+  step "bench new-site $1 with ERPNext, setup wizard done"
+  new_erpnext_site "$bench" "$1" "$cache/new-site-$1.log" "$db_user" "$db_pass" || die "$new_site_failed"
+  touch "$bench/sites/$1/.done-site"
   done_step
 }
 make_site "$site"

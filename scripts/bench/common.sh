@@ -57,3 +57,37 @@ start_redis() {
     done_step
   done
 }
+
+# bench_in DIR ARGS...: the bench CLI run in the bench at DIR.
+bench_in() { local dir="$1"; shift; (cd "$dir" && bench "$@"); }
+
+# site_ready BENCH NAME MARKER: the site was finished (MARKER, a file in its folder) and its
+# database answers (checked with MariaDB's own client: a bench command would also fail on a
+# broken checkout of this app, not the site).
+site_ready() {
+  [ -f "$1/sites/$2/$3" ] || return 1
+  local conf="$1/sites/$2/site_config.json" name pass
+  name="$("$1/env/bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["db_name"])' "$conf")" || return 1
+  pass="$("$1/env/bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["db_password"])' "$conf")" || return 1
+  mysql -h 127.0.0.1 -u "$name" -p"$pass" "$name" -e 'select name from tabCompany limit 1' 2>/dev/null | grep -q .
+}
+
+# new_erpnext_site BENCH NAME LOG DB_USER DB_PASS: `bench new-site` with ERPNext, the setup
+# wizard done by ERPNext's own test set-up (a Company, fiscal year, defaults), allow_tests on.
+# What a killed run left of the site (or a site whose database was lost) is dropped first.
+# On failure: the log's tail, new_site_failed says what failed, and it returns 1.
+new_erpnext_site() {
+  local bench="$1" name="$2" log="$3" db_user="$4" db_pass="$5"
+  if [ -d "$bench/sites/$name" ]; then
+    bench_in "$bench" drop-site "$name" --force --no-backup --db-root-username "$db_user" --db-root-password "$db_pass" \
+      >"$log" 2>&1 || true
+    rm -rf "$bench/sites/$name" "$bench/archived/sites/$name"
+  fi
+  bench_in "$bench" new-site "$name" --db-root-username "$db_user" --db-root-password "$db_pass" \
+      --admin-password admin --install-app erpnext >>"$log" 2>&1 \
+    || { tail -25 "$log"; new_site_failed="bench new-site $name failed (log: $log)"; return 1; }
+  bench_in "$bench" --site "$name" set-config allow_tests true >/dev/null \
+    || { new_site_failed="bench set-config allow_tests failed on $name"; return 1; }
+  bench_in "$bench" --site "$name" execute erpnext.setup.utils.before_tests >>"$log" 2>&1 \
+    || { tail -25 "$log"; new_site_failed="completing the setup wizard on $name failed (log: $log)"; return 1; }
+}

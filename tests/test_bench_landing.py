@@ -1,0 +1,56 @@
+"""`make bench` checks where every mail landed against each system's rules (no Frappe needed)."""
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+from stock_vs_app import landing  # noqa: E402
+from stock_vs_app.history import build_mails, history_time, is_closed, issue_name  # noqa: E402
+
+NOW = dt.datetime(2026, 12, 7, 12, 0, 0)
+
+
+def _reply(kind: str, closed: bool) -> dict:
+    """A benchmark mail of ``kind`` to a history Issue that is (or is not) closed."""
+    for seed in range(100):
+        for mail in build_mails(2000, 8, set(), seed):
+            if mail["kind"] == kind and is_closed(history_time(mail["target"], NOW), NOW) == closed:
+                return mail
+    raise AssertionError("no such mail generated")
+
+
+def _result(issue, decision="none", evidence="", error=None):
+    return {"issue": issue, "decision": decision, "evidence": evidence, "error": error}
+
+
+def test_a_reply_to_a_closed_issue_is_a_linked_new_issue_with_the_app_and_the_old_one_with_stock():
+    mail = _reply("in-reply-to", closed=True)
+    target = issue_name(mail["target"])
+    app = landing.check("app", 2000, [(mail, _result("ISS-2026-00001", "new/in_reply_to",
+                                                      f"Issue {target} is closed, so a new linked one was opened"))], NOW)
+    stock = landing.check("stock", 2000, [(mail, _result(target))], NOW)
+    assert (app[0]["expected"], app[0]["why"], app[0]["problem"]) == ("linked new Issue", "reply to a closed Issue", None)
+    assert stock[0]["expected"] == "its Issue" and stock[0]["problem"] is None
+    report = {"sizes": {2000: {"landing": {"app": app, "stock": stock}}}}
+    text = "\n".join(landing.lines(report))
+    assert "app: linked new Issue (reply to a closed Issue)" in text and "MISPLACED" not in text
+
+
+def test_a_mail_that_landed_elsewhere_is_misplaced():
+    mail = _reply("references", closed=False)
+    rows = landing.check("app", 200, [(mail, _result("ISS-2026-00002", "new/references"))], NOW)
+    assert "landed on ISS-2026-00002 (new Issue)" in rows[0]["problem"]
+    assert "the app decided new/references, its rules give threaded/references" in rows[0]["problem"]
+    report = {"sizes": {200: {"landing": {"app": rows, "stock": []}}}}
+    assert landing.misplaced(report) == rows
+    assert any(line.startswith("  MISPLACED app") for line in landing.lines(report))
+
+
+def test_two_mails_on_one_new_issue_and_errors_are_misplaced():
+    first, second = build_mails(2000, 8, set(), 1)[0], build_mails(2000, 8, set(), 1)[4]
+    rows = landing.check("stock", 2000, [(first, _result("ISS-2026-00003")), (second, _result("ISS-2026-00003"))], NOW)
+    assert rows[0]["problem"] is None and "is the one <" in rows[1]["problem"]
+    rows = landing.check("stock", 2000, [(first, _result(None, error="Traceback ..."))], NOW)
+    assert "an error in receive()" in rows[0]["problem"]

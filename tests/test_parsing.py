@@ -1,6 +1,11 @@
 """Real-world junk parses into a usable message with defects, never an exception."""
 
-from persona_threading.engine.message import parse_message
+import re
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from persona_threading.engine.message import _header_end, parse_message
 
 
 def test_in_reply_to_with_extra_text():
@@ -59,3 +64,15 @@ def test_absurdly_long_subject_is_cut_with_a_defect():
     m = parse_message(b"Subject: " + b"=?utf-8?q?Zypern_?= " * 20000 + b"\n\nx")
     assert 0 < len(m.subject) <= 4096
     assert any("Subject header of" in d for d in m.defects)
+
+
+@given(st.lists(st.sampled_from([b"\r", b"\n", b"\r\n", b"a", b":"]), max_size=20).map(b"".join))
+def test_the_header_block_ends_at_its_first_blank_line_whatever_the_line_ends(raw):
+    first = re.search(rb"\r\n\r\n|\n\n|\r\r", raw)  # what the stdlib reads as a blank line
+    assert _header_end(raw) == (first.end() if first else -1)
+
+
+def test_a_quoted_printable_ticket_tag_is_unescaped_only_where_a_carrier_may_be():
+    tagged = parse_message(b"Subject: x\n\n<span data-pt-ticket=3D\"abc\">pt-ticket:abc</span>=3D\n")
+    assert tagged.body_haystack == '<span data-pt-ticket="abc">pt-ticket:abc</span>=\n'
+    assert parse_message(b"Subject: x\n\n<p style=3D\"x\">thread:</p>\n").body_haystack == ""

@@ -27,6 +27,7 @@ PART_HEAD_BYTES = 8192
 _QP_SOFT_BREAK = re.compile(rb"=(?:\r\n|\n|\r)")
 _BASE64_HEADER = re.compile(rb"(?i)content-transfer-encoding:[ \t]*\"?base64")
 _TEXT_PART = re.compile(rb"(?i)content-type:[ \t]*text/")
+_SIXTY_FOUR = re.compile(rb"64")
 _HEADER_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
 _FULL_PARSER = BytesParser(policy=email_policy.compat32)
 
@@ -37,10 +38,9 @@ def carrier_haystack(raw: bytes, body_start: int, defects: list[str]) -> str:
     if len(raw) > MAX_SCAN_BYTES:
         defects.append(f"mail over {MAX_SCAN_BYTES} bytes; carriers searched in the first part only")
         raw = raw[:MAX_SCAN_BYTES]
-    body = raw[body_start:]
-    if b"=\n" in body or b"=\r" in body:
-        body = _QP_SOFT_BREAK.sub(b"", body)
-    chunks = [body.replace(b"=3D", b"=") if b"=3D" in body else body]
+    # Quoted-printable soft breaks undone in one pass (without any, ``sub`` returns the body as is).
+    body = _QP_SOFT_BREAK.sub(b"", raw[body_start:])
+    parts = []  # the decoded base64 text parts
     decoded = 0
     top_level_seen = False
     for seen, encoded in enumerate(_base64_headers(raw)):
@@ -67,25 +67,37 @@ def carrier_haystack(raw: bytes, body_start: int, defects: list[str]) -> str:
         decoded += 1
         end = raw.find(b"\n--", start.end())
         try:  # non-alphabet characters (line ends) are skipped by binascii
-            chunks.append(binascii.a2b_base64(raw[start.end(): end if end > 0 else None]))
+            parts.append(binascii.a2b_base64(raw[start.end(): end if end > 0 else None]))
         except (binascii.Error, ValueError):
             continue
-    # Every carrier contains one of these literals: without them there is nothing to find.
-    chunks = [c for c in chunks if b"thread::" in c or b"pt-ticket" in c]
+    # "=3D" -> "=" cannot make or break a carrier literal (none holds "=", "3" or "D"), so only
+    # a body that may carry one needs unescaping: one pass less for most mails.
+    chunks = [body.replace(b"=3D", b"=")] if _may_carry(body) else []
+    chunks += [part for part in parts if _may_carry(part)]
     return b"\n".join(chunks).decode("latin-1")
 
 
+def _may_carry(chunk: bytes) -> bool:
+    """Every carrier contains one of these literals: without them there is nothing to find."""
+    return b"thread::" in chunk or b"pt-ticket" in chunk
+
+
 def _base64_headers(raw: bytes):
-    """Content-Transfer-Encoding: base64 header lines, found by a literal scan (fast)."""
-    for needle in (b"ase64", b"ASE64"):  # base64, Base64, BASE64
-        at = raw.find(needle)
-        while at >= 0:
-            window = max(at - 80, 0)  # the header name sits just before, on the same line
-            line_start = max(raw.rfind(b"\n", window, at), raw.rfind(b"\r", window, at)) + 1
-            found = _BASE64_HEADER.match(raw, line_start)
-            if found:
-                yield found
-            at = raw.find(needle, at + 5)
+    """Content-Transfer-Encoding: base64 header lines, found by a literal scan (fast): at every
+    "ase64" (base64, Base64), then at every "ASE64" (BASE64)."""
+    lower, upper = [], []
+    for hit in _SIXTY_FOUR.finditer(raw, 3):  # one pass for both: the regex memchr()s its "6",
+        word = raw[hit.start() - 3: hit.start()]  # twice as fast as two bytes.find() passes
+        if word == b"ase":
+            lower.append(hit.start() - 3)
+        elif word == b"ASE":
+            upper.append(hit.start() - 3)
+    for at in lower + upper:
+        window = max(at - 80, 0)  # the header name sits just before, on the same line
+        line_start = max(raw.rfind(b"\n", window, at), raw.rfind(b"\r", window, at)) + 1
+        found = _BASE64_HEADER.match(raw, line_start)
+        if found:
+            yield found
 
 
 def html_to_text(html: str) -> str:

@@ -27,7 +27,7 @@ from frappe.email.receive import InboundMail
 
 from ..engine.decoding import storable_text
 from ..engine.message import DERIVED_ID_DOMAIN, parse_message
-from . import auto_reply, conversations, journal, settings, timeline
+from . import auto_reply, conversations, journal, pull, settings, timeline
 from .inbound import KeepsHeaders, PTInboundMail
 from .routing_config import check_default_landing_project
 
@@ -234,7 +234,8 @@ class PTEmailAccount(EmailAccount):
 
 	def receive(self):
 		try:
-			return super().receive()
+			with pull.pulling():  # its configuration read once (frappe_adapter.pull)
+				return super().receive()
 		finally:
 			timeline.end_mail()  # nothing after the pull is any mail's
 

@@ -68,15 +68,16 @@ def _take(account, fetched: list[InboundMail], mail_class: type[InboundMail]) ->
 			"seen_status": mail.seen_status, "append_to": mail.append_to,
 			"raw": base64.b64encode(raw).decode(),
 		}).db_insert(ignore_if_duplicate=True)
-	frappe.db.commit()  # durable now; and a fresh snapshot sees what other workers journaled
-	Journal = frappe.qb.DocType(JOURNAL)
-	rows = (frappe.qb.from_(Journal).select(Journal.name)
-			.where((Journal.email_account == account.name) & (Journal.status == WAITING)
-				   & (Journal.attempts < MAX_ATTEMPTS))
-			.orderby(Journal.creation).orderby(Journal.name).run(pluck=True))
+	# A locking read sees the latest committed rows (what other workers journaled, whatever
+	# this transaction's snapshot) and skips the mail another worker is processing right now.
+	rows = frappe.db.get_values(JOURNAL, {"email_account": account.name, "status": WAITING,
+										  "attempts": ["<", MAX_ATTEMPTS]},
+								"name", order_by="creation asc, name asc", for_update=True, skip_locked=True,
+								pluck=True)
 	if rows:  # this pull is one more attempt for each
+		Journal = frappe.qb.DocType(JOURNAL)
 		frappe.qb.update(Journal).set(Journal.attempts, Journal.attempts + 1).where(Journal.name.isin(rows)).run()
-	frappe.db.commit()
+	frappe.db.commit()  # durable now, before any mail is processed (one commit per pull)
 	mails = []
 	for name in rows:
 		mail = by_name.get(name) or _rebuild(name, account, mail_class)

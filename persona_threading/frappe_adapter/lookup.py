@@ -19,7 +19,7 @@ from frappe.utils import get_datetime, now_datetime
 
 from ..engine.lookup import Inbox, Project, StoredMessage
 from ..engine.participants import Participant
-from . import conversations
+from . import conversations, pull
 from .conversations import PROJECT, Target
 
 AGENT_ROLE = "Support Team"  # ERPNext's: adds CCs and replies publicly by email
@@ -27,11 +27,13 @@ LIGHT_AGENT_ROLE = "PT Light Agent"  # reads conversations, writes internal note
 
 
 class FrappeLookup:
-	def __init__(self, target: Target | None = None):
+	def __init__(self, target: Target | None = None, account=None):
 		#: What ``#PREFIX`` and scopes name: Projects, or HD Teams for an HD Ticket inbox. None:
 		#: the kind of the receiving inbox (the first inbox this lookup is asked about: route()
 		#: resolves the receiving inbox before any rule runs).
 		self.target = target
+		#: The receiving Email Account as the pull loaded it: its scopes are read from it.
+		self.account = account
 
 	def conversation_by_key(self, key: str) -> str | None:
 		Conversation = frappe.qb.DocType("PT Conversation")
@@ -96,42 +98,25 @@ class FrappeLookup:
 		return Project(rows[0][0], rows[0][1], rows[0][2] or "", bool(rows[0][3])) if rows else None
 
 	def inbox(self, address: str) -> Inbox | None:
-		Account = frappe.qb.DocType("Email Account")
-		rows = (
-			frappe.qb.from_(Account)
-			.select(Account.name, Account.email_id)
-			.where(Account.email_id == address)
-			.run()
-		)
-		if not rows:
+		found = pull.once(("inbox", address), lambda: self._inbox(address))
+		if found is None:
 			return None
-		name, email_id = rows[0]
-		target = conversations.account_target(name)  # HD Teams when its mail appends to HD Ticket
+		inbox, target = found
 		if self.target is None:
 			self.target = target
-		default_project = (frappe.db.get_value("Email Account", name, target.default_field)
-						   if frappe.get_meta("Email Account").has_field(target.default_field) else None)
-		Scope = frappe.qb.DocType(target.scope_doctype)
-		scopes = (
-			frappe.qb.from_(Scope)
-			.select(Scope[target.scope_field], Scope.approved, Scope.receive_enabled)
-			.where((Scope.parent == name) & (Scope.parenttype == "Email Account")
-				   & (Scope.parentfield == target.scopes_field))
-			.orderby(Scope.idx)
-			.run()
-		)
-		eligible = tuple(p for p, approved, receiving in scopes if approved and receiving)
-		return Inbox(email_id, eligible, default_project or None, has_scopes=bool(scopes))
+		return inbox
+
+	def _inbox(self, address: str) -> tuple[Inbox, Target] | None:
+		found = pull.once("inbox addresses", _inbox_addresses).get((address or "").lower())
+		if found is None:
+			return None
+		name, email_id = found
+		account = self.account if getattr(self.account, "name", None) == name else frappe.get_cached_doc(
+			"Email Account", name)
+		return _inbox_of(account, email_id)
 
 	def is_active_user(self, address: str) -> bool:
-		User = frappe.qb.DocType("User")
-		rows = (
-			frappe.qb.from_(User)
-			.select(User.name)
-			.where((User.name == address) & (User.enabled == 1) & (User.user_type == "System User"))
-			.run()
-		)
-		return bool(rows)
+		return self._desk_user(address) is not None
 
 	def participants(self, conversation: str) -> list[Participant]:
 		Follower = frappe.qb.DocType("PT Conversation Follower")
@@ -152,19 +137,24 @@ class FrappeLookup:
 		return self._has_role(address, LIGHT_AGENT_ROLE)
 
 	def _has_role(self, address: str, role: str) -> bool:
-		"""An enabled desk user holding ``role`` (Has Role is indexed by parent)."""
-		HasRole = frappe.qb.DocType("Has Role")
+		return role in (self._desk_user(address) or ())
+
+	def _desk_user(self, address: str) -> frozenset[str] | None:
+		"""The roles of an enabled desk (System) user, None for anyone else: one query per
+		address and pull (User by name, Has Role by parent), whatever is asked about them."""
+		return pull.once(("desk user", address), lambda: self._read_desk_user(address))
+
+	def _read_desk_user(self, address: str) -> frozenset[str] | None:
 		User = frappe.qb.DocType("User")
+		HasRole = frappe.qb.DocType("Has Role")
 		rows = (
-			frappe.qb.from_(HasRole)
-			.join(User).on(User.name == HasRole.parent)
-			.select(HasRole.parent)
-			.where((HasRole.parent == address) & (HasRole.parenttype == "User") & (HasRole.role == role)
-				   & (User.enabled == 1) & (User.user_type == "System User"))
-			.limit(1)
+			frappe.qb.from_(User)
+			.left_join(HasRole).on((HasRole.parent == User.name) & (HasRole.parenttype == "User"))
+			.select(User.name, HasRole.role)
+			.where((User.name == address) & (User.enabled == 1) & (User.user_type == "System User"))
 			.run()
 		)
-		return bool(rows)
+		return frozenset(role for _, role in rows if role) if rows else None
 
 	def participant_role(self, conversation: str, address: str) -> str | None:
 		Follower = frappe.qb.DocType("PT Conversation Follower")
@@ -187,6 +177,27 @@ class FrappeLookup:
 
 	def automatic_mails_in(self, conversation: str, since) -> int:
 		return _count("PT Automatic Mail", "conversation", conversation, since, sent=1)
+
+
+def _inbox_of(account, email_id: str) -> tuple[Inbox, Target]:
+	"""An Email Account as the engine sees an inbox: its approved, receiving scopes and its
+	default landing target (Projects, or HD Teams when its mail appends to HD Ticket)."""
+	target = conversations.account_target(account)
+	scopes = sorted(account.get(target.scopes_field) or [], key=lambda row: row.idx or 0)
+	eligible = tuple(row.get(target.scope_field) for row in scopes if row.approved and row.receive_enabled)
+	return Inbox(email_id, eligible, account.get(target.default_field) or None, has_scopes=bool(scopes)), target
+
+
+def _inbox_addresses() -> dict[str, tuple[str, str]]:
+	"""Every Email Account by its address (lower case), in one query: a mail names several
+	addresses and most are no inbox; the table holds a site's few inboxes."""
+	Account = frappe.qb.DocType("Email Account")
+	rows = (frappe.qb.from_(Account).select(Account.name, Account.email_id)
+			.where(Account.email_id.isnotnull()).orderby(Account.creation).run())
+	found = {}
+	for name, email_id in rows:
+		found.setdefault(email_id.lower(), (name, email_id))
+	return found
 
 
 def _count(doctype: str, column: str, value: str, since, **equal) -> int:

@@ -9,6 +9,7 @@ from ..engine.carriers import Keyring, generate_secret
 from ..engine.outgoing import Carriers
 from ..engine.limits import NEVER_ANSWER, AutoReplyPolicy, FloodGuard
 from ..engine.router import RoutingPolicy
+from . import pull
 
 SETTINGS = "PT Settings"
 
@@ -29,7 +30,12 @@ def conversation_doctype() -> str:
 
 
 def keyring() -> Keyring:
-	"""The site's token keyring; the secret is created on first use if install did not."""
+	"""The site's token keyring (read once per pull); the secret is created on first use if
+	install did not."""
+	return pull.once("keyring", _read_keyring)
+
+
+def _read_keyring() -> Keyring:
 	secret = settings().get_password("token_secret", raise_exception=False)
 	if not secret:
 		secret = ensure_secret()
@@ -109,12 +115,12 @@ def lifecycle_policy(project: str | None = None) -> lifecycle.LifecyclePolicy:
 		"closed": _lines(s.closed_statuses),
 	}
 	if project:
-		own = frappe.db.get_value(
+		own = pull.once(("project statuses", project), lambda: frappe.db.get_value(
 			"Project",
 			project,
 			["pt_awaiting_input_statuses", "pt_in_progress_status", "pt_resolved_statuses", "pt_closed_statuses"],
 			as_dict=True,
-		)
+		))
 		if own and any(own.values()):
 			mapping = {
 				"awaiting_input": _lines(own.pt_awaiting_input_statuses) or mapping["awaiting_input"],

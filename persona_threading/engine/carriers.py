@@ -133,14 +133,14 @@ def plus_address(address: str, token: str) -> str:
 
 
 def find_all(pattern: re.Pattern[str], text: str) -> list[str]:
-    """Distinct matches, in order of appearance."""
-    return list(dict.fromkeys(m.group(1) for m in pattern.finditer(text or "")))
+    """Distinct matches of the pattern's one group, in order of appearance."""
+    return list(dict.fromkeys(pattern.findall(text))) if text else []
 
 
 def find_plus_tokens(addresses: tuple[str, ...]) -> list[str]:
     found = []
     for address in addresses:
-        match = PLUS_ADDRESS_RE.match(address)
+        match = PLUS_ADDRESS_RE.match(address) if "+" in address else None  # most have no +tag
         if match:
             found.append(match.group(1))
     return list(dict.fromkeys(found))

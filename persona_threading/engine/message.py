@@ -132,7 +132,7 @@ def extract_message_ids(value: str) -> list[str]:
     Accepts ``<id>`` anywhere in the value (so ``<id>; from X on ...`` works) and, when no
     angle-bracketed id is present, a single bare ``local@domain`` token.
     """
-    found = [m.group(1) for m in _ANGLE_ID.finditer(value)]
+    found = _ANGLE_ID.findall(value)
     if not found:
         bare = value.strip()
         if _BARE_ID.match(bare):

@@ -80,8 +80,13 @@ class Directory:
     def gather(cls, addresses: Iterable[str], lookup, cc_blocklist: Iterable[str] = ()) -> "Directory":
         """Ask the Lookup about each address (a handful per mail: inbox, is_agent,
         is_light_agent, each an indexed or cached lookup)."""
-        wanted = {a.lower() for a in addresses if a}
-        return cls(own_addresses=frozenset(a for a in wanted if lookup.inbox(bare_address(a)) is not None),
-                   agents=frozenset(a for a in wanted if lookup.is_agent(a)),
-                   light_agents=frozenset(a for a in wanted if lookup.is_light_agent(a)),
+        own, agents, light_agents = set(), set(), set()
+        for address in {a.lower() for a in addresses if a}:  # one pass over a handful
+            if lookup.inbox(bare_address(address)) is not None:
+                own.add(address)
+            if lookup.is_agent(address):
+                agents.add(address)
+            if lookup.is_light_agent(address):
+                light_agents.add(address)
+        return cls(own_addresses=frozenset(own), agents=frozenset(agents), light_agents=frozenset(light_agents),
                    cc_blocklist=tuple(cc_blocklist))

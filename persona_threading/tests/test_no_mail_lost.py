@@ -104,6 +104,17 @@ class TestOldFashionedMail(LostMailCase):
 		self.assertIn("shown as plain text", decision)
 		self.assertEqual(self.journal_left(), [])
 
+	def test_a_mail_naming_thousands_of_recipients_keeps_the_first_hundred(self):
+		recipients = b", ".join(b"reader%d@list.example" % i for i in range(3000))
+		raw, message_id = raw_mail(b"From: " + unique_customer().encode(), b"Subject: Newsletter reply",
+								   b"Cc: " + recipients + b", postmaster, " + recipients)
+		receive(raw)
+		rows = received(message_id)
+		self.assertEqual(len(rows), 1, rows)
+		cc = frappe.db.get_value("Communication", rows[0].name, "cc").split(", ")
+		self.assertEqual(cc, [f"reader{i}@list.example" for i in range(100)])  # each once, real addresses
+		self.assertEqual(self.journal_left(), [])
+
 	def test_a_body_without_any_header_field_is_kept(self):
 		fixtures = sorted(p for p in (CORPORA / "email-forward-parser-fixtures").rglob("*")
 						  if p.is_file() and p.name not in NOT_MAILS)

@@ -70,19 +70,29 @@ def _detect(doctype: str, target: Target, target_field: str) -> ConversationType
 
 
 def registry() -> dict[str, ConversationType]:
-	"""The conversation DocTypes of this site (once per request)."""
+	"""The conversation DocTypes of this site: detected once per set of installed apps (kept in
+	the site cache, so each pull job does not ask the database again), then once per request."""
 	cache = getattr(frappe.local, "pt_conversation_types", None)
 	if cache is None:
 		cache = frappe.local.pt_conversation_types = {}
 	if frappe.local.site not in cache:
-		found = (_detect(*candidate) for candidate in _CANDIDATES)
-		cache[frappe.local.site] = {kind.doctype: kind for kind in found if kind}
+		key = f"{_CACHE_KEY}:{','.join(frappe.get_installed_apps())}"
+		cache[frappe.local.site] = frappe.cache.get_value(key, _detect_all)
 	return cache[frappe.local.site]
+
+
+_CACHE_KEY = "pt_conversation_types"
+
+
+def _detect_all() -> dict[str, ConversationType]:
+	found = (_detect(*candidate) for candidate in _CANDIDATES)
+	return {kind.doctype: kind for kind in found if kind}
 
 
 def forget() -> None:
 	"""After an app is installed or removed: detect again."""
 	frappe.local.pt_conversation_types = {}
+	frappe.cache.delete_keys(_CACHE_KEY)
 
 
 def of(doctype: str | None) -> ConversationType | None:

@@ -30,9 +30,20 @@ def conversation_doctype() -> str:
 
 
 def keyring() -> Keyring:
-	"""The site's token keyring (read once per pull); the secret is created on first use if
-	install did not."""
-	return pull.once("keyring", _read_keyring)
+	"""The site's token keyring, decrypted once per worker for each saved version of PT
+	Settings (a new secret is saved there, so its ``modified`` tells the version: no pull
+	reads the password table for it again). The secret is created on first use if install
+	did not."""
+	version = (frappe.local.site, str(settings().modified))
+	found = _KEYRINGS.get(version)
+	if found is None:
+		if len(_KEYRINGS) > 64:  # old versions of this worker's sites
+			_KEYRINGS.clear()
+		found = _KEYRINGS[version] = _read_keyring()
+	return found
+
+
+_KEYRINGS: dict[tuple[str, str], Keyring] = {}
 
 
 def _read_keyring() -> Keyring:

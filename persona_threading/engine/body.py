@@ -86,8 +86,9 @@ def _base64_headers(raw: bytes):
     """Content-Transfer-Encoding: base64 header lines, found by a literal scan (fast): at every
     "ase64" (base64, Base64), then at every "ASE64" (BASE64)."""
     lower, upper = [], []
-    for hit in _SIXTY_FOUR.finditer(raw, 3):  # one pass for both: the regex memchr()s its "6",
-        word = raw[hit.start() - 3: hit.start()]  # twice as fast as two bytes.find() passes
+    # One regex pass for both (its literal search was twice as fast as two bytes.find() passes).
+    for hit in _SIXTY_FOUR.finditer(raw, 3):
+        word = raw[hit.start() - 3: hit.start()]
         if word == b"ase":
             lower.append(hit.start() - 3)
         elif word == b"ASE":

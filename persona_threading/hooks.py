@@ -56,7 +56,12 @@ doc_events = {
 	},
 	# Frappe Helpdesk (frappe_adapter/helpdesk.py): the engine's status on receipt, routing in words.
 	"HD Ticket": {
+		"before_insert": "persona_threading.frappe_adapter.helpdesk.route_new_ticket",
+		"after_insert": "persona_threading.frappe_adapter.helpdesk.assign_forwarder",
 		"before_validate": "persona_threading.frappe_adapter.helpdesk.keep_engine_status",
+	},
+	"HD Ticket Comment": {  # a note written in Helpdesk's agent UI reaches the followers
+		"after_insert": "persona_threading.frappe_adapter.helpdesk.note",
 	},
 	"HD Team": {
 		"validate": "persona_threading.frappe_adapter.routing_config.validate_project_prefix",

@@ -220,12 +220,14 @@ class Replayer:
     a mail the mapping does not name takes the ticket of the first mapped mail that lands on it.
     ``identity``: when given (their system is our app, replayed with its own secret), a
     conversation takes the key and thread root of the ticket it corresponds to, so the tokens
-    and Thread-Index roots their mail carries name it, as they did live.
+    and Thread-Index roots their mail carries name it, as they did live. ``report``: one shared
+    with other replayers (a site whose ticket kinds each replay with their own configuration).
     """
 
-    def __init__(self, config: Config | None = None, identity: Identity | None = None):
+    def __init__(self, config: Config | None = None, identity: Identity | None = None,
+                 report: ComparisonReport | None = None):
         self.session = Session(SqliteStore(":memory:"), config)
-        self.report = ComparisonReport()
+        self.report = report if report is not None else ComparisonReport()
         self._identity = identity
         self._ticket_of: dict[str, str | None] = {}  # engine conversation -> their ticket (None: unknown)
         self._conversation_of: dict[str, str] = {}  # their ticket -> the engine conversation mapped last

@@ -12,9 +12,10 @@
 # The adoption test (scripts/adoption-test.sh) runs on $PERSONA_ADOPT_SITE (default
 # adopt.localhost, ERPNext only): it installs and uninstalls the app there itself.
 #
-# The HD Ticket suite (persona_threading.tests.test_helpdesk) runs on $PERSONA_HELPDESK_SITE
-# (default helpdesk.localhost: ERPNext + Frappe Helpdesk, built by scripts/bench/build.sh);
-# it skips itself on any site without Helpdesk. No such site: skipped, with a line saying so.
+# The HD Ticket suite (persona_threading.tests.test_helpdesk and test_helpdesk_agents) runs on
+# $PERSONA_HELPDESK_SITE (default helpdesk.localhost: ERPNext + Frappe Helpdesk, built by
+# scripts/bench/build.sh); it skips itself on any site without Helpdesk. No such site:
+# skipped, with a line saying so.
 #
 # The end-to-end suite (real Dovecot IMAP and an SMTP catcher on loopback, Frappe's real
 # receive() and email queue) runs on a site of its own ($PERSONA_E2E_SITE, default
@@ -124,7 +125,7 @@ if [ "$only" = fuzz ]; then
 fi
 [ "$only" = helpdesk ] && e2e=0
 if [ "$helpdesk" = 1 ] && [ "$only" != e2e ]; then
-  ready_site "$helpdesk_site"  # after Helpdesk (build.sh installs it first); the suite also tries the other order
+  ready_site "$helpdesk_site"  # after Helpdesk (build.sh installs it first); install_order does both orders
 fi
 if [ "$e2e" = 1 ]; then
   ready_site "$e2e_site"
@@ -144,6 +145,20 @@ run_suite() {
   if [ "$rc" -ne 0 ] || [ -z "$n" ] || [ "${n:-0}" -eq 0 ]; then failed=1; echo "   FAILED: $title"; fi
   done_step
 }
+# run_driver TITLE NAME COMMAND...: a driver of real bench commands (install, uninstall) that
+# prints PASS/FAIL lines and ends with "RAN <n> tests" (n: its checks).
+run_driver() {
+  local title="$1" name="$2" rc n; shift 2
+  step "$title"
+  "$@" | tee "$logs/persona-$name-run.log" | grep -v '^RAN '
+  rc=${PIPESTATUS[0]}
+  n="$(sed -n 's/^RAN \([0-9]*\) tests$/\1/p' "$logs/persona-$name-run.log" | tail -1)"
+  ran=$((ran + ${n:-0}))
+  if [ "$rc" -ne 0 ] || [ "${n:-0}" -eq 0 ]; then failed=1; echo "   FAILED: $name"; fi
+  done_step
+}
+# Either install order, for real: Helpdesk reinstalled after the app, then the app after Helpdesk.
+install_order() { (cd "$bench_dir/sites" && ../env/bin/python -m persona_threading.tests.install_order "$1"); }
 if [ "$only" != e2e ] && [ "$only" != helpdesk ]; then
   run_suite "persona_threading tests" "$site" --app persona_threading
   # A default outgoing account, as on any helpdesk (and in Frappe's CI): four stock tests send mail.
@@ -153,19 +168,17 @@ if [ "$only" != e2e ] && [ "$only" != helpdesk ]; then
   # Day one on a live helpdesk: stock history, then install-app only; then uninstall-app. On a
   # site of its own (ERPNext only), since it installs and uninstalls the app.
   if [ -d "$bench_dir/sites/$adopt_site" ]; then
-    step "adoption: history first, then install-app and uninstall-app ($adopt_site)"
-    bash "$here/scripts/adoption-test.sh" "$bench_dir" "$adopt_site" | tee "$logs/persona-adoption-run.log" | grep -v '^RAN '
-    rc=${PIPESTATUS[0]}
-    n="$(sed -n 's/^RAN \([0-9]*\) tests$/\1/p' "$logs/persona-adoption-run.log" | tail -1)"
-    ran=$((ran + ${n:-0}))
-    if [ "$rc" -ne 0 ] || [ "${n:-0}" -eq 0 ]; then failed=1; echo "   FAILED: adoption"; fi
-    done_step
+    run_driver "adoption: history first, then install-app and uninstall-app ($adopt_site)" adoption \
+      bash "$here/scripts/adoption-test.sh" "$bench_dir" "$adopt_site"
   else
     echo "SKIPPED adoption test: bench $bench_dir has no site $adopt_site (set PERSONA_ADOPT_SITE)"
   fi
 fi
 if [ "$helpdesk" = 1 ] && [ "$only" != e2e ]; then
+  run_driver "Frappe Helpdesk: either install order, with bench install-app ($helpdesk_site)" install-order \
+    install_order "$helpdesk_site"
   run_suite "Frappe Helpdesk: mail into HD Ticket ($helpdesk_site)" "$helpdesk_site" --module persona_threading.tests.test_helpdesk
+  run_suite "Frappe Helpdesk: teams, notes, preview, agent UI ($helpdesk_site)" "$helpdesk_site" --module persona_threading.tests.test_helpdesk_agents
 elif [ "$only" = helpdesk ]; then
   failed=1
 fi

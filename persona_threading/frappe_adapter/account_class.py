@@ -150,6 +150,10 @@ def put_last() -> list[str]:
 	frappe.db.set_global("installed_apps", frappe.as_json(order))
 	frappe.db.commit()  # nosemgrep: the order is the site's configuration, read by every worker
 	frappe.clear_cache()
+	# clear_cache() caches the hooks again from this process's memo of them, read in the old
+	# order (in a real `bench install-app` every later process got the other app's class):
+	# drop them, so each process reads them in the new order.
+	frappe.cache.delete_value("app_hooks")
 	from frappe.cache_manager import clear_controller_cache
 
 	clear_controller_cache(DOCTYPE)

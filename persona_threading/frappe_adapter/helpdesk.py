@@ -12,6 +12,11 @@ that the chain decides instead:
 - its agent UI reads a ticket's Communications with its own query (``hd_ticket.api.get_one``):
   ``get_one`` removes private mail for anyone but desk users;
 - agents read the routing decision where they work: an HD Ticket Activity in words.
+
+What Helpdesk does that keeps running: a ticket the engine opens is inserted in its team (and,
+for an agent's forward, for the original sender), so the team's assignment rule and SLA act on
+it as on Helpdesk's own tickets (``route_new_ticket``); notes its agent UI writes (HD Ticket
+Comment) reach the followers by mail, as desk notes on Issue do (``note``).
 """
 
 from __future__ import annotations
@@ -25,8 +30,9 @@ import frappe
 from frappe import _
 
 from ..engine import explanations
+from ..engine.forwards import forward_audit_notes
 from ..engine.limits import should_auto_reply
-from . import conversations, privacy, settings, store, timeline
+from . import conversations, notifications, privacy, settings, store, timeline
 from .conversations import HD_TEAM, HD_TICKET
 
 HD_SETTINGS = "HD Settings"
@@ -96,11 +102,49 @@ def opening(doctype: str, mail):
 		return
 	before = frappe.flags.initial_sync
 	frappe.flags.initial_sync = True
+	frappe.local.pt_opening = mail.decision  # read by route_new_ticket during the insert
 	try:
 		yield
 	finally:
 		frappe.flags.initial_sync = before
+		frappe.local.pt_opening = None
 	frappe.db.after_commit.add(partial(acknowledge, mail))
+
+
+def _opening_forward():
+	"""The decision of the ticket being opened when it is an agent's forward, else None."""
+	decision = getattr(frappe.local, "pt_opening", None)
+	forward = decision is not None and forward_audit_notes(decision.submitted_by, decision.assigned_to)
+	return decision if forward else None
+
+
+def route_new_ticket(doc, method=None) -> None:
+	"""HD Ticket before_insert: the ticket the engine opens (``opening``) is inserted in its team
+	and, for an agent's forward, for the original sender. Helpdesk's own insert then does the
+	rest: the team's Assignment Rule (HD Team.assignment_rule, applied by Frappe on the insert's
+	on_update) assigns an agent, the SLA is chosen with the team known, the contact and customer
+	are the requester's. Written after the insert (as before), Helpdesk's base rotation had
+	already assigned the ticket to anyone, and a forward's contact was the forwarding agent's."""
+	decision = getattr(frappe.local, "pt_opening", None)
+	kind = conversations.of(HD_TICKET)
+	if decision is None or kind is None:
+		return
+	if decision.project and kind.target_field:
+		doc.set(kind.target_field, decision.project)
+	if _opening_forward() and kind.sender_field:
+		doc.set(kind.sender_field, decision.submitted_by)
+
+
+def assign_forwarder(doc, method=None) -> None:
+	"""HD Ticket after_insert, which runs before the insert's on_update applies the assignment
+	rules: an agent's forward is the forwarding agent's, the team's rotation adds nobody."""
+	decision = _opening_forward()
+	if decision is None:
+		return
+	from frappe.desk.form.assign_to import add as assign
+
+	assign({"assign_to": [decision.assigned_to], "doctype": doc.doctype, "name": doc.name,
+			"description": f"Forwarded by you on behalf of {decision.submitted_by}"}, ignore_permissions=True)
 
 
 def acknowledge(mail) -> None:
@@ -204,6 +248,24 @@ def log_activity(doc, method=None) -> None:
 	decision = frappe.parse_json(doc.decision or "{}") or {"action": doc.action, "rule": doc.rule}
 	text = _("Email routing: {0}").format(sentence(decision, HD_TICKET))
 	frappe.get_doc({"doctype": ACTIVITY, "ticket": reference[1], "action": text[:140]}).insert(ignore_permissions=True)
+
+
+# -- notes written in Helpdesk's agent UI --------------------------------------------------------
+
+
+def note(doc, method=None) -> None:
+	"""HD Ticket Comment after_insert: a note written in Helpdesk's agent UI reaches the ticket's
+	followers by mail, as a note written in the desk does on Issue (notifications.desk_note).
+	Not a copy of someone else's note: Helpdesk's merge inserts the source ticket's notes anew."""
+	if not doc.reference_ticket or not settings.enabled():
+		return
+	if doc.commented_by and doc.commented_by != frappe.session.user:
+		return
+	ticket = str(doc.reference_ticket)
+	conversation = store.conversation_of(HD_TICKET, ticket)
+	if conversation:
+		author = (frappe.db.get_value("User", doc.commented_by or doc.owner, "email") or "").lower()
+		notifications.notify_followers(conversation, (HD_TICKET, ticket), "Internal note", author, doc.content or "")
 
 
 # -- privacy in Helpdesk's own endpoints --------------------------------------------------------

@@ -8,12 +8,18 @@ header block plus the record), and stores the report on a PT Preview: nothing is
 the routing tables and no mail is sent. It runs as a background job with progress on the
 form and can be cancelled between batches; `bench ... persona-threading preview` runs the
 same replay in the terminal.
+
+Each kind of ticket replays as its inboxes route live (conversations.py): Issue inboxes by
+Projects, HD Ticket inboxes (Frappe Helpdesk) by HD Teams, each kind in a replay of its own
+(its own prefixes, scopes, default landing target and conversation keys), all in one report.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 from datetime import datetime
+from functools import partial
 from typing import Callable, Iterator
 from zoneinfo import ZoneInfo
 
@@ -25,38 +31,45 @@ from frappe.utils import add_days, get_datetime, getdate, get_system_timezone, n
 from ..config import Config
 from ..engine.message import normalize_message_id, parse_message
 from ..history import rebuild_message
-from ..replay import ComparisonReport, LiveDecision, Replayer
+from ..replay import DISAGREEMENTS, ComparisonReport, LiveDecision, Replayer
 from ..store.sqlite import InboxConfig, ProjectConfig, UserConfig
-from . import settings
-from .lookup import AGENT_ROLE, LIGHT_AGENT_ROLE
+from . import conversations, settings
+from .lookup import LIGHT_AGENT_ROLE
 
 PREVIEW = "PT Preview"
 BATCH = 500
 NAMED_SHOWN = 200  # differences named as time-dependent or changed later, listed on the form
 FIELDS = ("name", "creation", "communication_date", "sent_or_received", "reference_doctype", "reference_name",
-		  "sender", "recipients", "cc", "subject", "content", "message_id", "in_reply_to", "pt_headers")
+		  "sender", "recipients", "cc", "subject", "content", "message_id", "in_reply_to", "pt_headers",
+		  "email_account")
 
 
-def site_config() -> Config:
-	"""The site's routing configuration as the engine's Config: projects, inboxes, agents,
-	policy, and the site's token secret (tokens the app stamped verify as they did live; each
-	replayed conversation takes its ticket's key, see ``identity``)."""
-	Project = frappe.qb.DocType("Project")
+def site_config(doctype: str | None = None) -> Config:
+	"""The site's routing configuration for the inboxes of ``doctype`` (default: Issue) as the
+	engine's Config: its routing targets (Projects, or HD Teams for HD Ticket), each inbox's
+	scopes and default landing target of that kind, agents, policy, and the site's token secret
+	(tokens the app stamped verify as they did live; each replayed conversation takes its
+	ticket's key, see ``identity``)."""
+	target = conversations.target_of(doctype or settings.conversation_doctype())
+	Table = frappe.qb.DocType(target.doctype)
 	projects = {name: (prefix or name, accepts) for name, prefix, accepts in
-				frappe.qb.from_(Project).select(Project.name, Project.pt_inbound_prefix, Project.pt_accepts_inbound).run()}
+				frappe.qb.from_(Table).select(Table.name, Table[target.prefix_field], Table[target.accepts_field]).run()}
+	key = lambda project: projects.get(project, (project, True))[0]  # noqa: E731
 	inboxes = []
 	for account in frappe.get_all("Email Account", filters={"email_id": ["is", "set"]},
-								  fields=["name", "email_id", "pt_default_project"]):
-		scopes = frappe.get_all("PT Inbox Scope", filters={"parent": account.name, "parenttype": "Email Account"},
-								fields=["project", "approved", "receive_enabled"], order_by="idx asc")
-		key = lambda project: projects.get(project, (project, True))[0]  # noqa: E731
+								  fields=["name", "email_id", target.default_field]):
+		scopes = frappe.get_all(target.scope_doctype, filters={"parent": account.name, "parenttype": "Email Account",
+															   "parentfield": target.scopes_field},
+								fields=[target.scope_field, "approved", "receive_enabled"], order_by="idx asc")
+		default = account.get(target.default_field)
 		inboxes.append(InboxConfig(
 			account.email_id,
-			tuple(key(s.project) for s in scopes if s.approved and s.receive_enabled),
-			key(account.pt_default_project) if account.pt_default_project else None,
-			tuple(key(s.project) for s in scopes if not (s.approved and s.receive_enabled))))
+			tuple(key(s[target.scope_field]) for s in scopes if s.approved and s.receive_enabled),
+			key(default) if default else None,
+			tuple(key(s[target.scope_field]) for s in scopes if not (s.approved and s.receive_enabled))))
 	roles = {}
-	for user, role in frappe.get_all("Has Role", filters={"parenttype": "User", "role": ["in", (AGENT_ROLE, LIGHT_AGENT_ROLE)]},
+	wanted = (*conversations.agent_roles(), LIGHT_AGENT_ROLE)
+	for user, role in frappe.get_all("Has Role", filters={"parenttype": "User", "role": ["in", wanted]},
 									 fields=["parent", "role"], as_list=True):
 		roles.setdefault(user, set()).add(role)
 	enabled = set(frappe.get_all("User", filters={"name": ["in", list(roles) or [""]], "enabled": 1,
@@ -67,11 +80,11 @@ def site_config() -> Config:
 				  inboxes=inboxes, users=users, policy=settings.routing_policy(), flood_guard=settings.flood_guard())
 
 
-def identity(ticket: str) -> tuple[str | None, str | None]:
+def identity(doctype: str, ticket: str) -> tuple[str | None, str | None]:
 	"""The key and Outlook thread root of a ticket's conversation on this site: what the tokens
 	and Thread-Index headers of its mail name (indexed on reference_doctype/name)."""
-	row = frappe.db.get_value("PT Conversation", {"reference_doctype": settings.conversation_doctype(),
-												  "reference_name": ticket}, ["key", "thread_root"])
+	row = frappe.db.get_value("PT Conversation", {"reference_doctype": doctype, "reference_name": ticket},
+							  ["key", "thread_root"])
 	return (row[0], row[1]) if row else (None, None)
 
 
@@ -90,13 +103,18 @@ def live_decisions(rows: list[dict]) -> dict[str, LiveDecision]:
 			for r in recorded if r.rule != "backfill"}
 
 
+def doctypes() -> tuple[str, ...]:
+	"""The ticket kinds a preview replays: Issue, and HD Ticket where Frappe Helpdesk is."""
+	return conversations.doctypes() or (settings.conversation_doctype(),)
+
+
 def _conditions(account: str | None, since: str | None, until: str | None = None):
 	Comm = frappe.qb.DocType("Communication")
-	doctype = settings.conversation_doctype()
-	inboxes = [a for a in frappe.get_all("Email Account", filters={"append_to": doctype}, pluck="name")]
-	inboxes += frappe.get_all("IMAP Folder", filters={"append_to": doctype, "parenttype": "Email Account"},
+	kinds = doctypes()
+	inboxes = frappe.get_all("Email Account", filters={"append_to": ["in", kinds]}, pluck="name")
+	inboxes += frappe.get_all("IMAP Folder", filters={"append_to": ["in", kinds], "parenttype": "Email Account"},
 							  pluck="parent")
-	ours = (Comm.reference_doctype == doctype) | (
+	ours = Comm.reference_doctype.isin(kinds) | (
 		Comm.reference_name.isnull() & (Comm.sent_or_received == "Received") & Comm.email_account.isin(inboxes or [""]))
 	where = (Comm.communication_medium == "Email") & Comm.sent_or_received.isin(("Received", "Sent")) & ours
 	if account:
@@ -142,12 +160,31 @@ def _aware(value) -> datetime:
 def replay(account: str | None = None, since: str | None = None, until: str | None = None,
 		   on_batch: Callable[[int], bool] | None = None) -> tuple[ComparisonReport, dict]:
 	"""Replay and compare; ``on_batch(done)`` after each batch, returning False to stop.
-	Returns the report and {replayed, without_headers, stopped}."""
-	stats = {"replayed": 0, "without_headers": 0, "stopped": False}
-	with Replayer(site_config(), identity) as replayer:
+	Returns the report and {replayed, without_headers, stopped, ticket_doctypes} (the last:
+	each disagreement's ticket DocType, by Communication)."""
+	stats = {"replayed": 0, "without_headers": 0, "stopped": False, "ticket_doctypes": {}}
+	report = ComparisonReport()
+	served = {}  # Email Account -> the ticket kind its mail opens (for mail stock put on no ticket)
+	with contextlib.ExitStack() as open_replays:
+		replayers = {}
+
+		def replayer_of(row) -> tuple[str, Replayer]:
+			"""The replay of the row's ticket kind: where stock put it, else what its inbox opens."""
+			doctype = row.reference_doctype
+			if not doctype:
+				if row.email_account not in served:
+					served[row.email_account] = (conversations.account_doctype(row.email_account)
+												 if row.email_account else settings.conversation_doctype())
+				doctype = served[row.email_account]
+			if doctype not in replayers:
+				replayers[doctype] = open_replays.enter_context(
+					Replayer(site_config(doctype), partial(identity, doctype), report=report))
+			return doctype, replayers[doctype]
+
 		for rows in history(account, since, until):
 			live = live_decisions(rows)
 			for row in rows:
+				doctype, replayer = replayer_of(row)
 				raw = rebuild_message(
 					row.pt_headers, message_id=normalize_message_id(row.message_id or ""),
 					in_reply_to=normalize_message_id(row.parent_message_id or ""), subject=row.subject or "",
@@ -158,13 +195,16 @@ def replay(account: str | None = None, since: str | None = None, until: str | No
 					if row.reference_name:
 						replayer.feed_sent(message, row.reference_name, at)
 				else:
-					replayer.feed_received(message, row.reference_name or None, row.name, at, live=live.get(row.name))
+					compared = replayer.feed_received(message, row.reference_name or None, row.name, at,
+													  live=live.get(row.name))
+					if compared is not None and compared.outcome in DISAGREEMENTS:
+						stats["ticket_doctypes"][row.name] = doctype
 					stats["without_headers"] += not row.pt_headers
 				stats["replayed"] += 1
 			if on_batch and on_batch(stats["replayed"]) is False:
 				stats["stopped"] = True
 				break
-		return replayer.report, stats
+	return report, stats
 
 
 def _system_manager_only() -> None:
@@ -228,11 +268,12 @@ def save_report(preview: str, report: ComparisonReport, stats: dict) -> None:
 	doc.update({"status": "Cancelled" if stats["stopped"] else "Done", "processed": stats["replayed"],
 				"without_headers": stats["without_headers"], "disagreement_count": len(report.disagreements),
 				"summary": frappe.as_json(summary), "finished_at": now_datetime(), "disagreements": []})
-	doctype = settings.conversation_doctype()
+	doctypes = stats.get("ticket_doctypes") or {}
 	for c in report.disagreements:
 		engine_ticket = c.engine_ticket if c.engine_ticket and not c.engine_ticket.startswith("new:") else None
 		doc.append("disagreements", {
-			"communication": c.ref, "outcome": c.outcome, "rule": c.rule, "ticket_doctype": doctype,
+			"communication": c.ref, "outcome": c.outcome, "rule": c.rule,
+			"ticket_doctype": doctypes.get(c.ref, settings.conversation_doctype()),
 			"stock_ticket": c.their_ticket, "engine_ticket": engine_ticket, "sender": (c.sender or "")[:140],
 			"subject": (c.subject or "")[:140], "explanation": c.explanation,
 		})

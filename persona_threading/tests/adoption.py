@@ -275,14 +275,15 @@ def stock_again() -> None:
 STEPS = {"stock_history": stock_history, "set_enabled": set_enabled, "replies": replies, "stock_again": stock_again}
 
 
-def main(argv: list[str]) -> None:
-	"""SITE STEP [ARG]: run one step on SITE (the current folder is the bench's sites folder)."""
+def main(argv: list[str], steps: dict | None = None) -> None:
+	"""SITE STEP [ARG]: run one step (of ``steps``, default this driver's) on SITE (the current
+	folder is the bench's sites folder)."""
 	site, name, *args = argv
 	frappe.init(site=site, sites_path=os.getcwd())
 	frappe.connect()
 	frappe.flags.in_test = True  # as the test runner: no real IMAP/SMTP servers are asked
 	try:
-		STEPS[name](*args)
+		(steps or STEPS)[name](*args)
 		frappe.db.commit()
 	finally:
 		frappe.destroy()

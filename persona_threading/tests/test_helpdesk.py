@@ -2,17 +2,18 @@
 
 Runs on a site with Frappe Helpdesk (scripts/run-frappe-tests.sh: helpdesk.localhost, built by
 scripts/bench/build.sh); on any other site every test here is skipped. The table of the issue,
-row by row, in both install orders: "after" is the site as built (the app installed after
-Helpdesk); "before" puts the app before Helpdesk in the site's installed apps, shows that
-Helpdesk's class would then be in effect, and runs the app's install hook as
-``frappe.installer.install_app("helpdesk")`` does after installing Helpdesk.
+row by row, in both install orders, reordered in place: "after" puts the app after Helpdesk in
+the site's installed apps; "before" puts it before, shows that Helpdesk's class would then be
+in effect, and runs the app's install hook as ``frappe.installer.install_app("helpdesk")``
+does after installing Helpdesk. Both orders with the real ``bench install-app`` (and a fresh
+process reading Frappe's cached hooks, which this in-place reorder cannot show): install_order.py.
+Teams, notes, the preview and the agent UI: test_helpdesk_agents.py.
 """
 
 from __future__ import annotations
 
 import email
 import json
-import os
 import unittest
 import uuid
 from email import policy
@@ -320,9 +321,7 @@ class TestLifecycleAndForwards(HelpdeskCase):
 		frappe.db.set_single_value("PT Settings", "allow_external_forward_requesters", 1)
 		self.addCleanup(frappe.db.set_single_value, "PT Settings", "allow_external_forward_requesters", 0)
 		original = f"c-{uuid.uuid4().hex[:8]}@pt-hd-customer.example"
-		body = (f"Can you take this one?\n\n---------- Forwarded message ---------\nFrom: Someone <{original}>\n"
-				f"Date: Mon, 16 Nov 2026 at 09:00\nSubject: VPN down\nTo: {agent}\n\nThe VPN is down again.")
-		raw = new_mail(agent, INBOX_ADDRESS, "Fwd: VPN down", body)
+		raw = forward(agent, original, INBOX_ADDRESS)
 		self.receive(raw)
 		ticket = ticket_of(raw)
 		self.assertEqual(frappe.db.get_value("HD Ticket", ticket, "raised_by"), original)
@@ -367,6 +366,13 @@ class TestLifecycleAndForwards(HelpdeskCase):
 								   ["reference_doctype", "reference_name"])
 		self.assertEqual(name[0], "Issue")
 		self.assertTrue(frappe.db.exists("PT Conversation", {"reference_doctype": "Issue", "reference_name": name[1]}))
+
+
+def forward(agent: str, original: str, to: str) -> bytes:
+	"""An agent's forward of a customer's mail to a helpdesk address."""
+	body = (f"Can you take this one?\n\n---------- Forwarded message ---------\nFrom: Someone <{original}>\n"
+			f"Date: Mon, 16 Nov 2026 at 09:00\nSubject: VPN down\nTo: {agent}\n\nThe VPN is down again.")
+	return new_mail(agent, to, "Fwd: VPN down", body)
 
 
 def hd_agent(email: str = AGENT) -> str:
@@ -479,141 +485,3 @@ class TestPrivacyInHelpdesk(FrappeAPITestCase):
 		self.assertEqual(as_agent.status_code, 200, as_agent.text[-500:])
 		marked = {c["name"]: c.get("pt_private") for c in as_agent.json["message"]["communications"]}
 		self.assertEqual(marked.get(private), 1)
-
-
-TEAM_INBOX, TEAM_ADDRESS = "_PT Helpdesk Teams", "teams@pt-hd.example"
-
-
-class TestHDTeamRouting(FrappeAPITestCase):
-	"""An HD Ticket inbox routes to HD Teams: scopes, #PREFIX, default landing team; 400/403."""
-
-	def setUp(self):
-		super().setUp()
-		if not helpdesk_site():
-			raise unittest.SkipTest("runs on a site with Frappe Helpdesk only")
-		self.billing, self.network = team("PT Billing", "PtBill"), team("PT Network", "PtNet")
-		self.other = team("PT Other", "PtOther")
-		hd_inbox(TEAM_INBOX, TEAM_ADDRESS, pt_team_scopes=scopes(self.billing, self.network), pt_default_team=None)
-		frappe.db.commit()
-
-	def deliver(self, subject: str) -> bytes:
-		raw = new_mail(f"c-{uuid.uuid4().hex[:8]}@pt-hd-customer.example", TEAM_ADDRESS, subject, "Help")
-		receive(raw, account=frappe.get_doc("Email Account", TEAM_INBOX))
-		frappe.db.commit()
-		return raw
-
-	def team_of(self, raw: bytes) -> str | None:
-		return frappe.db.get_value("HD Ticket", ticket_of(raw), "agent_group")
-
-	def test_prefix_of_a_scope_team_routes_there_and_is_stripped(self):
-		raw = self.deliver("#PtNet VPN is down")
-		self.assertEqual(self.team_of(raw), self.network)
-		self.assertEqual(frappe.db.get_value("HD Ticket", ticket_of(raw), "subject"), "VPN is down")
-		activity = frappe.get_all("HD Ticket Activity", {"ticket": ticket_of(raw)}, pluck="action")
-		self.assertIn(f"Email routing: Opened in team {self.network}: the subject starts with its prefix", activity)
-
-	def test_a_team_outside_the_scopes_or_a_project_prefix_does_not_route(self):
-		raw = self.deliver("#PtOther please")
-		self.assertFalse(ticket_of(raw))  # two scopes, no default: the manual queue
-		self.assertEqual(frappe.db.get_value("PT Inbound Queue", {"communication": frappe.db.get_value(
-			"Communication", {"message_id": parse_message(raw).message_id})}, "status"), "Open")
-
-	def test_a_single_scope_and_the_default_landing_team(self):
-		hd_inbox(TEAM_INBOX, TEAM_ADDRESS, pt_team_scopes=scopes(self.billing))
-		self.assertEqual(self.team_of(self.deliver("Invoice wrong")), self.billing)
-		hd_inbox(TEAM_INBOX, TEAM_ADDRESS, pt_team_scopes=scopes(self.billing, self.network),
-				 pt_default_team=self.network)
-		self.assertEqual(self.team_of(self.deliver("Something")), self.network)
-
-	def test_a_queued_mail_opens_a_ticket_in_the_chosen_team(self):
-		from persona_threading.frappe_adapter import api
-
-		raw = self.deliver("No route here")
-		queued = frappe.db.get_value("PT Inbound Queue", {"communication": frappe.db.get_value(
-			"Communication", {"message_id": parse_message(raw).message_id})})
-		ticket = api.queue_create_issue(queued, project=self.billing)
-		self.assertEqual(frappe.db.get_value("HD Ticket", ticket, "agent_group"), self.billing)
-
-	def put_default(self, value, user="Administrator"):
-		from unittest.mock import patch
-
-		from frappe.email.doctype.email_account.email_account import EmailAccount
-
-		with patch.object(EmailAccount, "get_incoming_server"), patch.object(EmailAccount, "validate_smtp_conn"):
-			return self.put(self.resource("Email Account", TEAM_INBOX), {"pt_default_team": value},
-							headers=api_headers(user))
-
-	def test_default_landing_team_over_rest_is_400_or_403_as_for_projects(self):
-		refused = self.put_default(self.other)
-		self.assertEqual(refused.status_code, 400, refused.text[-300:])
-		self.assertIn("must be one of this inbox", refused.text)
-		self.assertEqual(self.put_default("No Such Team 4711").status_code, 400)
-		self.assertEqual(self.put_default(self.billing, user=hd_agent()).status_code, 403)
-		self.assertEqual(self.put_default(self.billing).status_code, 200)
-		self.assertEqual(frappe.db.get_value("Email Account", TEAM_INBOX, "pt_default_team"), self.billing)
-		self.assertEqual(self.put_default(None, user=hd_agent()).status_code, 403)
-		self.assertEqual(self.put_default(None).status_code, 200)
-
-	def test_team_prefixes_are_validated_like_project_prefixes(self):
-		from persona_threading.frappe_adapter.routing_config import PrefixError
-
-		for prefix in ("ptnet", "1bad"):  # PtNet's in another case; not a prefix
-			doc = frappe.get_doc("HD Team", self.other)
-			doc.pt_inbound_prefix = prefix
-			self.assertRaises(PrefixError, doc.save, ignore_permissions=True)
-
-
-class TestInHelpdesksAgentUI(FrappeTestCase):
-	"""In a real browser (as test_browser.py): the routing entry where Helpdesk agents work, and
-	"Why here?" on the desk form of HD Ticket."""
-
-	def setUp(self):
-		if not helpdesk_site():
-			raise unittest.SkipTest("runs on a site with Frappe Helpdesk only")
-		from frappe.utils.password import update_password
-
-		from .test_browser import CHROMIUM, PASSWORD
-
-		if not os.path.exists(CHROMIUM):
-			self.fail(f"no Chromium at {CHROMIUM}: apt-get install chromium (scripts/run-frappe-tests.sh does)")
-		self.agent, self.password = hd_agent(), PASSWORD
-		update_password(self.agent, PASSWORD)
-		raw = mail(subject="Printer on fire")
-		receive(raw, account=hd_inbox())
-		reply = mail(sender=parse_message(raw).from_addr, subject="A new subject",
-					 References=f"<{parse_message(raw).message_id}>")
-		receive(reply, account=hd_inbox())
-		frappe.db.commit()
-		self.ticket = ticket_of(raw)
-
-	def test_the_ticket_in_helpdesk_shows_the_routing_entry_and_the_desk_form_why_here(self):
-		from playwright.sync_api import expect, sync_playwright
-
-		from .test_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, bench_serve
-
-		with bench_serve() as url, sync_playwright() as p:
-			browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-			page = browser.new_page(viewport={"width": 1400, "height": 1000})
-			try:
-				page.goto(f"{url}/login")
-				page.fill("#login_email", self.agent)
-				page.fill("#login_password", self.password)
-				page.click(".btn-login")
-				page.wait_for_load_state("networkidle")
-				page.goto(f"{url}/helpdesk/tickets/{self.ticket}")
-				unfold = page.locator("div.inline-flex:has-text('changes from') button")  # Helpdesk folds
-				unfold.first.wait_for(timeout=60000)  # one user's consecutive activity rows
-				unfold.first.click()
-				expect(page.get_by_text("Email routing: Threaded: it refers to a mail of this conversation")
-					   .first).to_be_visible(timeout=60000)
-				page.goto(f"{url}/app/hd-ticket/{self.ticket}")
-				page.wait_for_function("() => window.cur_frm && String(cur_frm.docname) === %r" % self.ticket,
-									   timeout=60000)
-				page.get_by_role("button", name="Why here?").click()
-				expect(page.locator(".modal.show .pt-why-message")).to_have_count(2, timeout=15000)
-			except Exception:
-				os.makedirs(SCREENSHOTS, exist_ok=True)
-				page.screenshot(path=os.path.join(SCREENSHOTS, f"{self.id()}.png"))
-				raise
-			finally:
-				browser.close()

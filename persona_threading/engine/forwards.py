@@ -24,6 +24,7 @@ from email import policy as email_policy
 from .authenticity import NOT_CONFIGURED, Authenticity
 from .lookup import Lookup
 from .message import InboundMessage
+from .phrases import Phrase
 
 FROM_LABELS = (
     "From", "Von", "De", "De la", "Da", "Van", "Fra", "Från", "Frá", "Od", "От", "Від", "Від кого",
@@ -154,8 +155,8 @@ def forward_audit_notes(submitted_by: str | None, assigned_to: str | None) -> li
     """The audit lines of a conversation opened from an agent's forward; none for other mail."""
     if not (submitted_by and assigned_to and submitted_by != assigned_to):
         return []
-    return [f"Created via forward from {assigned_to} on behalf of {submitted_by}",
-            f"Assigned to {assigned_to} (the forwarding agent)"]
+    return [Phrase("Created via forward from {agent} on behalf of {sender}", agent=assigned_to, sender=submitted_by),
+            Phrase("Assigned to {agent} (the forwarding agent)", agent=assigned_to)]
 
 
 def attribute(message: InboundMessage, lookup: Lookup, external_requesters: bool = False,

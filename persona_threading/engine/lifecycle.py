@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 from .gratitude import is_gratitude
 from .participants.roles import PUBLIC, SENDER_CC, SENDER_REQUESTER
+from .phrases import Phrase
 
 AWAITING_INPUT, IN_PROGRESS, RESOLVED, CLOSED = "awaiting_input", "in_progress", "resolved", "closed"
 
-RESUME_NOTE = "Auto-resumed: inbound reply received while awaiting input"
+RESUME_NOTE = Phrase("Auto-resumed: inbound reply received while awaiting input")
 
 
 @dataclass(frozen=True)
@@ -72,16 +73,17 @@ def on_inbound_reply(status: str | None, text: str, machine_written: bool,
     mail that is not a public reply of the requester or an active CC changes nothing, and the
     note says why. None for both: a caller that does not know them (every reply counts)."""
     if machine_written:
-        return Transition("none", None, None, "machine-written reply: status left as it is")
+        return Transition("none", None, None, Phrase("machine-written reply: status left as it is"))
     transition = _customer_reply(status, text, days_since_update, policy)
     if transition.action == "none" or sender_role is None or (
             sender_role in CUSTOMER_ROLES and visibility == PUBLIC):
         return transition
     who = "CC" if sender_role == SENDER_CC else sender_role.replace("_", " ")
-    kind = "public" if visibility == PUBLIC else "private"
-    return Transition("none", None, None, f"status left {status}: the {who}'s {kind} mail is no customer's reply"
-                                          " (only a public reply of the requester or an active CC resumes or"
-                                          " reopens a ticket)")
+    template = ("status left {status}: the {who}'s public mail is no customer's reply (only a public reply of the"
+                " requester or an active CC resumes or reopens a ticket)") if visibility == PUBLIC else (
+        "status left {status}: the {who}'s private mail is no customer's reply (only a public reply of the"
+        " requester or an active CC resumes or reopens a ticket)")
+    return Transition("none", None, None, Phrase(template, status=Phrase(str(status)), who=Phrase(who)))
 
 
 def _customer_reply(status: str | None, text: str, days_since_update: float,
@@ -93,15 +95,17 @@ def _customer_reply(status: str | None, text: str, days_since_update: float,
         return Transition("resume", target, "status_change_auto", RESUME_NOTE)
     if meaning == RESOLVED:
         if is_gratitude(text) and days_since_update <= policy.gratitude_grace_days:
-            return Transition("none", None, None, "thank-you reply to a resolved ticket: not reopened")
-        return Transition("reopen", target, "status_change_auto", "Reopened: customer replied to a resolved ticket")
+            return Transition("none", None, None, Phrase("thank-you reply to a resolved ticket: not reopened"))
+        return Transition("reopen", target, "status_change_auto",
+                          Phrase("Reopened: customer replied to a resolved ticket"))
     if meaning == CLOSED:
         if is_gratitude(text) and days_since_update <= policy.gratitude_grace_days:
-            return Transition("none", None, None, "thank-you reply to a closed ticket: not reopened")
+            return Transition("none", None, None, Phrase("thank-you reply to a closed ticket: not reopened"))
         reopen = policy.closed == CLOSED_REOPEN or (
             policy.closed == CLOSED_REOPEN_WITHIN and days_since_update <= policy.reopen_within_days)
         if reopen:
-            return Transition("reopen", target, "status_change_auto", "Reopened: customer replied to a closed ticket")
+            return Transition("reopen", target, "status_change_auto",
+                              Phrase("Reopened: customer replied to a closed ticket"))
         return Transition("new_linked", None, "new_linked",
-                          "Customer replied to a closed ticket: a new ticket was opened and linked")
+                          Phrase("Customer replied to a closed ticket: a new ticket was opened and linked"))
     return keep

@@ -22,6 +22,7 @@ from . import decision as act
 from .decision import Decision
 from .lookup import Lookup
 from .message import InboundMessage
+from .phrases import Phrase
 
 #: Shell-style, case-insensitive, matched against the local part or the whole address.
 NEVER_ANSWER = ("noreply*", "no-reply*", "donotreply*", "do-not-reply*", "mailer-daemon", "postmaster",
@@ -95,8 +96,9 @@ def flood_reason(sender: str, lookup: Lookup, now: datetime, guard: FloodGuard =
     opened = lookup.conversations_opened_by(sender, now - timedelta(minutes=guard.minutes))
     if opened < guard.conversations:
         return None
-    return (f"flood guard: {sender} opened {opened} conversations in the last {guard.minutes} minutes"
-            f" (limit {guard.conversations}); no new conversation and no automatic mail until that passes")
+    return Phrase("flood guard: {sender} opened {opened} conversations in the last {minutes} minutes (limit {limit});"
+                  " no new conversation and no automatic mail until that passes", sender=sender, opened=opened,
+                  minutes=guard.minutes, limit=guard.conversations)
 
 
 def apply_flood_guard(decision: Decision, sender: str, lookup: Lookup, now: datetime,
@@ -108,7 +110,8 @@ def apply_flood_guard(decision: Decision, sender: str, lookup: Lookup, now: date
         return decision
     reason = flood_reason(decision.submitted_by or sender, lookup, now, guard)
     if reason:
-        decision.evidence = f"{reason}; {decision.rule} would have opened it ({decision.evidence})"
+        decision.evidence = Phrase("{reason}; {rule} would have opened it ({evidence})", reason=reason,
+                                   rule=decision.rule, evidence=decision.evidence)
         decision.action, decision.rule, decision.project = act.QUEUED, "flood_guard", None
     return decision
 
@@ -123,35 +126,41 @@ def should_auto_reply(message: InboundMessage, decision: Decision, lookup: Looku
     """
     recipient = message.from_addr
     if not policy.enabled:
-        return AutoReplyVerdict(False, "automatic reply is switched off for this inbox")
+        return AutoReplyVerdict(False, Phrase("automatic reply is switched off for this inbox"))
     if decision.action != act.NEW:
-        return AutoReplyVerdict(False, f"only a mail that opens a new conversation is answered (this one: {decision.action})")
+        return AutoReplyVerdict(False, Phrase("only a mail that opens a new conversation is answered"
+                                              " (this one: {action})", action=decision.action))
     if decision.machine:
-        suspected = "suspected " if decision.machine.get("suspected") else ""
-        return AutoReplyVerdict(False, f"machine mail is never answered ({suspected}{decision.machine.get('kind')}:"
-                                       f" {decision.machine.get('signal')})")
+        template = ("machine mail is never answered (suspected {kind}: {signal})" if decision.machine.get("suspected")
+                    else "machine mail is never answered ({kind}: {signal})")
+        return AutoReplyVerdict(False, Phrase(template, kind=decision.machine.get("kind"),
+                                              signal=decision.machine.get("signal")))
     if not recipient:
-        return AutoReplyVerdict(False, "the mail has no sender address to answer")
+        return AutoReplyVerdict(False, Phrase("the mail has no sender address to answer"))
     if lookup.inbox(recipient) is not None:
-        return AutoReplyVerdict(False, f"{recipient} is one of the site's own inboxes")
+        return AutoReplyVerdict(False, Phrase("{recipient} is one of the site's own inboxes", recipient=recipient))
     pattern = never_answer_match(recipient, policy.never_answer)
     if pattern:
-        return AutoReplyVerdict(False, f"{recipient} matches the never-answer pattern {pattern!r}")
+        return AutoReplyVerdict(False, Phrase("{recipient} matches the never-answer pattern {pattern}",
+                                              recipient=recipient, pattern=repr(pattern)))
     fetched_at = fetched_at or now
     if policy.max_age_hours > 0:
         age = fetched_at - mail_time(message.date, fetched_at)
         if age > timedelta(hours=policy.max_age_hours):
-            return AutoReplyVerdict(False, f"the mail is {age.total_seconds() / 3600:.1f} hours old"
-                                           f" (limit {policy.max_age_hours:g})")
+            return AutoReplyVerdict(False, Phrase("the mail is {hours} hours old (limit {limit})",
+                                                  hours=f"{age.total_seconds() / 3600:.1f}",
+                                                  limit=f"{policy.max_age_hours:g}"))
     flooding = flood_reason(recipient, lookup, now, guard)
     if flooding:
         return AutoReplyVerdict(False, flooding)
     window = timedelta(minutes=policy.window_minutes)
     if policy.window_minutes > 0 and lookup.automatic_mails_to(recipient, now - window) > 0:
-        return AutoReplyVerdict(False, f"an automatic mail went to {recipient} in the last"
-                                       f" {policy.window_minutes} minutes (one per window)")
+        return AutoReplyVerdict(False, Phrase("an automatic mail went to {recipient} in the last {minutes} minutes"
+                                              " (one per window)", recipient=recipient, minutes=policy.window_minutes))
     if policy.per_conversation_per_day > 0 and decision.conversation is not None and \
             lookup.automatic_mails_in(decision.conversation, now - DAY) >= policy.per_conversation_per_day:
-        return AutoReplyVerdict(False, f"conversation {decision.conversation} already had"
-                                       f" {policy.per_conversation_per_day} automatic mails today")
-    return AutoReplyVerdict(True, f"a new conversation from {recipient}, within every limit")
+        return AutoReplyVerdict(False, Phrase("conversation {conversation} already had {count} automatic mails today",
+                                              conversation=decision.conversation,
+                                              count=policy.per_conversation_per_day))
+    return AutoReplyVerdict(True, Phrase("a new conversation from {recipient}, within every limit",
+                                         recipient=recipient))

@@ -17,6 +17,7 @@ from .machine_mail import BULK, classify, is_silent
 from .message import InboundMessage
 from .participants import review_participants
 from .participants.directory import bare_address
+from .phrases import Phrase
 from .policy import BULK_QUEUE, DEFAULT_POLICY, DISABLED_EVIDENCE, RoutingPolicy
 from .rules import ROUTING_RULES, THREADING_RULES, RouteContext
 
@@ -138,18 +139,24 @@ def _decide(message: InboundMessage, lookup: Lookup, keyring: Keyring, inbox_add
         return decision
     if silent:  # an out-of-office or a bounce threads silently or nowhere: it never opens one
         decision.action, decision.rule = act.IGNORED, machine.kind
-        decision.evidence = f"machine-written mail ({machine.kind}: {machine.signal}) threads nowhere; stored, opens nothing"
+        decision.evidence = Phrase("machine-written mail ({kind}: {signal}) threads nowhere; stored, opens nothing",
+                                   kind=machine.kind, signal=machine.signal)
         return decision
     if machine is not None and machine.kind == BULK and policy.bulk_mail_action == BULK_QUEUE:
         decision.action, decision.rule = act.QUEUED, "bulk_mail"
-        would = f"; {routed[0]} would have opened it ({routed[1].evidence})" if routed else ""
-        decision.evidence = (f"bulk mail ({machine.signal}) threads nowhere and bulk_mail_action"
-                             f" is queue: waits for a reviewer{would}")
+        if routed:
+            decision.evidence = Phrase("bulk mail ({signal}) threads nowhere and bulk_mail_action is queue: waits for"
+                                       " a reviewer; {rule} would have opened it ({evidence})", signal=machine.signal,
+                                       rule=routed[0], evidence=routed[1].evidence)
+        else:
+            decision.evidence = Phrase("bulk mail ({signal}) threads nowhere and bulk_mail_action is queue: waits for"
+                                       " a reviewer", signal=machine.signal)
     elif routed:
         decision.rule, decision.project, decision.evidence = routed[0], routed[1].project, routed[1].evidence
     elif inbox is not None and inbox.has_scopes:
         decision.action, decision.rule = act.QUEUED, "manual_queue"
-        decision.evidence = f"no rule matched; inbox {inbox.address} has project scopes but no route"
+        decision.evidence = Phrase("no rule matched; inbox {inbox} has project scopes but no route",
+                                   inbox=inbox.address)
     else:
         where = f"inbox {inbox.address}" if inbox else "an unconfigured address"
         decision.evidence = f"no rule matched; {where} has no project scopes"

@@ -10,6 +10,7 @@ from frappe import _
 
 from ..engine import explanations, lifecycle
 from ..engine.decision import Decision
+from ..engine.phrases import Phrase
 from . import conversations, journal, participants, privacy, settings, store
 from .lookup import days_in_status
 
@@ -114,8 +115,8 @@ def queue_attach(queue: str, reference_name: str) -> str:
 	parent = frappe.get_doc(doctype, reference_name)
 	status_before = parent.get("status")
 	user = frappe.session.user
-	store.place_queued(item, doctype, reference_name, "queue_attach",
-					   f"Attached from the manual queue ({queue}) by {user}", opened=False)
+	why = Phrase("Attached from the manual queue ({queue}) by {user}", queue=queue, user=user)
+	store.place_queued(item, doctype, reference_name, "queue_attach", why, opened=False)
 	store.resolve_queue(queue, "Attached", user, f"attached to {doctype} {reference_name}", (doctype, reference_name))
 	placed = participants.people_of_a_placed_mail(item, doctype, reference_name)
 	if status_before is not None:
@@ -146,8 +147,10 @@ def queue_create_issue(queue: str, project: str | None = None) -> str:
 	document = frappe.get_doc(values).insert(ignore_permissions=True)
 	user = frappe.session.user
 	where = f" in project {project}" if project else ""
+	template = "New {doctype} from the manual queue ({queue}) by {user} in project {project}" if project else \
+		"New {doctype} from the manual queue ({queue}) by {user}"
 	store.place_queued(item, doctype, document.name, "queue_new",
-					   f"New {doctype} from the manual queue ({queue}) by {user}{where}", opened=True)
+					   Phrase(template, doctype=Phrase(doctype), queue=queue, user=user, project=project), opened=True)
 	store.resolve_queue(queue, "New Issue", user, f"opened {doctype} {document.name}{where}",
 						(doctype, document.name))
 	participants.people_of_a_placed_mail(item, doctype, document.name)

@@ -17,6 +17,7 @@ from frappe.utils import get_system_timezone, now_datetime
 
 from ..engine.limits import should_auto_reply
 from ..engine.merge_codes import DocRef
+from ..engine.phrases import Phrase
 from . import conversations, helpdesk, settings, store, timeline
 from .lookup import FrappeLookup
 from .merge_codes import SampleResolver, TemplateError, render_auto_reply
@@ -57,8 +58,8 @@ def answer(account, mail, communication) -> None:
 		rendered = render_auto_reply(account.auto_reply_message or DEFAULT_TEMPLATE, communication.as_dict(),
 									 merge_roots(reference, decision.conversation))
 	except TemplateError as error:  # never mailed half-rendered: the admin reads why on the ticket
-		_not_sent(decision.conversation, mail.parsed.from_addr, account, reference,
-				  f"the template of {account.name} cannot be rendered: {error}")
+		_not_sent(decision.conversation, mail.parsed.from_addr, account, reference, Phrase(
+			"the template of {account} cannot be rendered: {error}", account=account.name, error=str(error)))
 		return
 	subject = frappe.db.get_value(*reference, "subject") if frappe.get_meta(reference[0]).has_field("subject") else None
 	sent = make(doctype=reference[0], name=reference[1], subject=f"Re: {subject or communication.subject}",
@@ -66,9 +67,11 @@ def answer(account, mail, communication) -> None:
 				send_email=True, communication_type=AUTOMATED)
 	note = verdict.reason
 	if rendered.unknown or rendered.empty:
-		note += "; rendered empty: " + ", ".join(f"{{{{ {code} }}}}" for code in rendered.unknown + rendered.empty)
+		note = Phrase("{reason}; rendered empty: {codes}", reason=note,
+					  codes=", ".join(f"{{{{ {code} }}}}" for code in rendered.unknown + rendered.empty))
 	_record(decision.conversation, mail.parsed.from_addr, account, sent["name"], True, note)
-	timeline.add_audit_row(*reference, timeline.escape(f"Automatic reply sent to {mail.parsed.from_addr}: {note}"))
+	timeline.add_audit_row(*reference, Phrase("Automatic reply sent to {recipient}: {note}",
+											  recipient=mail.parsed.from_addr, note=note))
 
 
 def merge_roots(reference: tuple[str, str], conversation: str | None) -> dict[str, DocRef]:
@@ -101,7 +104,7 @@ def validate_template(doc, method=None):
 def _not_sent(conversation, recipient, account, reference, reason: str) -> None:
 	_record(conversation, recipient, account, None, False, reason)
 	if all(reference):
-		timeline.add_audit_row(*reference, timeline.escape(f"No automatic reply: {reason}"))
+		timeline.add_audit_row(*reference, Phrase("No automatic reply: {reason}", reason=reason))
 
 
 def _record(conversation, recipient, account, communication, sent: bool, reason: str) -> None:

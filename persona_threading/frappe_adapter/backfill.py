@@ -25,6 +25,7 @@ from ..engine import decision as act
 from ..engine.decision import Decision
 from ..engine.message import normalize_message_id, parse_message
 from ..engine.participants import AGENT, CHANGE_ROLE, REQUESTER, Roster, review_participants
+from ..engine.phrases import Phrase
 from ..history import rebuild_message
 from . import conversations, settings, store, timeline
 from .lookup import FrappeLookup
@@ -57,8 +58,9 @@ def backfill_document(doctype: str, name: str) -> int:
 			_people_of(conversation, communication, lookup)
 	if added:
 		people = ", ".join(f"{p.email} ({p.role})" for p in lookup.participants(conversation) if p.active)
-		timeline.add_audit_row(doctype, name, timeline.escape(
-			f"Conversation built from the existing history: {added} mail(s); participants: {people or 'none'}"))
+		timeline.add_audit_row(doctype, name, Phrase(
+			"Conversation built from the existing history: {count} mail(s); participants: {people}", count=added,
+			people=people or Phrase("none")))
 	return added
 
 

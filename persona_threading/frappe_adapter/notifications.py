@@ -16,6 +16,7 @@ the public messages they could see), Thread-Index and Reply-To, so an answer to 
 from __future__ import annotations
 
 import frappe
+from frappe import _
 from frappe.utils import escape_html
 
 from ..engine import decision as act
@@ -51,6 +52,11 @@ def _messages(conversation: str) -> list[dict]:
 			.where(Message.conversation == conversation).orderby(Message.creation).run(as_dict=True))
 
 
+def _site(text: str) -> str:
+	"""Mail the app writes itself, in the site's language (its readers' own is not known)."""
+	return _(text, lang=frappe.get_system_settings("language") or "en")
+
+
 def _subject(reference: tuple[str, str]) -> str:
 	return frappe.db.get_value(*reference, "subject") or reference[1]
 
@@ -64,7 +70,8 @@ def send_history(conversation: str, reference: tuple[str, str], added: list[str]
 		return
 	body = "".join(f"<div class='pt-history'><p><b>{escape_html(m.sender or '')}</b> "
 				   f"({m.creation:%Y-%m-%d %H:%M})</p>{m.content or ''}</div><hr>" for m in shown)
-	intro = f"<p>You were added to this conversation ({escape_html(reference[1])}). What was said so far:</p>"
+	intro = _site("You were added to this conversation ({0}). What was said so far:").format(reference[1])
+	intro = f"<p>{escape_html(intro)}</p>"
 	for address in added:
 		_send([address], conversation, reference, _subject(reference), intro + body, customers=True)
 
@@ -85,7 +92,8 @@ def after_message(conversation: str, reference: tuple[str, str], decision, autho
 	content = frappe.db.get_value("Communication", {"message_id": decision.message_id}, "content") \
 		if decision.message_id else ""
 	if relayed:
-		html = f"<p><b>{escape_html(author or '')}</b> wrote:</p>{content or ''}"
+		wrote = _site("{0} wrote:").format(f"<b>{escape_html(author or '')}</b>")
+		html = f"<p>{wrote}</p>{content or ''}"
 		_send(relayed, conversation, reference, _subject(reference), html, customers=True)
 	kind = "Internal note" if decision.visibility == "private" else "Public reply"
 	notify_followers(conversation, reference, kind, author, content or "", followers)
@@ -97,8 +105,10 @@ def notify_followers(conversation: str, reference: tuple[str, str], kind: str, a
 	if followers is None:
 		followers = follower_notifications(FrappeLookup().participants(conversation), author)
 	if followers:
-		html = (f"<p><b>{kind}</b> on {escape_html(reference[0])} {escape_html(reference[1])} "
-				f"from {escape_html(author or '')}:</p>{content}")
+		kind = _site(kind)
+		what = _site("{0} on {1} {2} from {3}:").format(f"<b>{escape_html(kind)}</b>", escape_html(_site(reference[0])),
+														 escape_html(reference[1]), escape_html(author or ""))
+		html = f"<p>{what}</p>{content}"
 		_send(followers, conversation, reference, f"[{kind}] {_subject(reference)}", html, customers=False)
 
 

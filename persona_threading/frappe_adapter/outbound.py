@@ -15,6 +15,7 @@ from ..engine.decision import Decision
 from ..engine.message import normalize_message_id, parse_message
 from ..engine.participants import review_participants
 from ..engine.outgoing import stamp, strip_carriers, threading_headers
+from ..engine.phrases import Phrase
 from ..engine.quoting import drop_private_quotes
 from . import auto_reply, backfill, conversations, notifications, participants, privacy, sent_mail, settings, store, timeline
 from .lookup import FrappeLookup
@@ -52,7 +53,7 @@ def stamp_communication(doc, method=None):
 	doc.content, removed = drop_private_quotes(doc.content or "", privacy.private_texts(conversation))
 	if removed:
 		timeline.add_audit_row(doc.reference_doctype, doc.reference_name,
-							   "A quote of a private message (internal note) was removed from an outgoing reply")
+							   Phrase("A quote of a private message (internal note) was removed from an outgoing reply"))
 	state = store.thread_state(conversation)
 	stamped = stamp(
 		key=state["key"],

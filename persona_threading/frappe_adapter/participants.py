@@ -23,7 +23,8 @@ from ..engine.message import parse_message
 from ..engine.participants import (AGENT, CC, FOLLOWER, THIRD_PARTY, Roster, blocking_pattern, reply_recipients,
 								   review_participants)
 from ..engine.participants import responder_follows as follows_on_response
-from . import backfill, notifications, privacy, settings, store, timeline
+from ..engine.phrases import Phrase
+from . import backfill, notifications, phrases, privacy, settings, store, timeline
 from .lookup import FrappeLookup
 
 
@@ -33,11 +34,12 @@ def _conversation_for_edit(doctype: str, name: str) -> str:
 
 
 def panel(doctype: str, name: str) -> dict:
-	"""Participants (requester, CCs, followers, ...) with state and parent, and open warnings."""
+	"""Participants (requester, CCs, followers, ...) with state and parent, open warnings, and
+	the badges each mail carries on its own card of the timeline."""
 	privacy.require_desk_reader(doctype, name)
 	conversation = store.conversation_of(doctype, name)
 	if not conversation:
-		return {"participants": [], "warnings": [], "private": [], "received": []}
+		return {"participants": [], "warnings": [], "private": [], "received": [], "badges": {}}
 	people = frappe.get_all(store.FOLLOWER, filters={"conversation": conversation},
 							fields=["email", "role", "active", "follower_doctype", "follower_name",
 									"delivery_status", "bounce_reason"], order_by="creation asc")
@@ -45,12 +47,14 @@ def panel(doctype: str, name: str) -> dict:
 													  "warning_resolved": 0},
 							  fields=["name", "warning", "sender", "communication"], order_by="creation asc")
 	messages = frappe.get_all(store.MESSAGE, filters={"conversation": conversation, "communication": ["is", "set"]},
-							  fields=["communication", "visibility", "direction"])
+							  fields=["communication", "visibility", "direction", "decision"])
 	private = [m.communication for m in messages if m.visibility == "Private"]
 	received = [m.communication for m in messages if m.visibility == "Public" and m.direction == "Inbound"]
-	for warning in warnings:  # text: Frappe's XSS filter stored "<jonas@…>" as "&lt;jonas@…&gt;"
-		warning.warning = html.unescape(warning.warning or "")
-	return {"participants": people, "warnings": warnings, "private": private, "received": received}
+	badges = {m.communication: marks for m in messages if (marks := timeline.message_badges(m.decision))}
+	for warning in warnings:  # in the reader's language; a warning from before is text that
+		value = warning.warning or ""  # Frappe's XSS filter stored as "&lt;jonas@…&gt;"
+		warning.warning = phrases.shown(value) if phrases.is_stored_phrase(value) else html.unescape(value)
+	return {"participants": people, "warnings": warnings, "private": private, "received": received, "badges": badges}
 
 
 def _refuse_light_agent(what: str) -> None:
@@ -87,9 +91,9 @@ def set_participant(doctype: str, name: str, email: str, role: str, active: int)
 		frappe.db.set_value(store.FOLLOWER, row.name, {"role": role, "active": int(active)})
 	elif int(active):
 		store.add_follower(conversation, email, role)
-	verb = "added" if int(active) else "removed"
-	timeline.add_audit_row(doctype, name, timeline.escape(
-		f"Participants: {email} {verb} as {role} by {frappe.session.user}"))
+	template = "Participants: {email} added as {role} by {user}" if int(active) else \
+		"Participants: {email} removed as {role} by {user}"
+	timeline.add_audit_row(doctype, name, Phrase(template, email=email, role=Phrase(role), user=frappe.session.user))
 	if role == CC and int(active) and (not row or row.role == THIRD_PARTY):  # a new CC, as by email
 		notifications.send_history(conversation, (doctype, name), [email])
 
@@ -103,7 +107,7 @@ def responder_follows(conversation: str, reference: tuple[str, str], user: str) 
 	if change:
 		store.add_follower(conversation, change.email, change.role)
 		if all(reference):
-			timeline.add_audit_row(*reference, timeline.escape(f"Participants: {change.reason}"))
+			timeline.add_audit_row(*reference, Phrase("Participants: {change}", change=change.reason))
 
 
 def resolve_third_party(doctype: str, name: str, message: str, action: str) -> None:
@@ -116,7 +120,7 @@ def resolve_third_party(doctype: str, name: str, message: str, action: str) -> N
 		_refuse_light_agent(_("make a reply public"))
 		row.db_set({"visibility": "Public", "warning_resolved": 1})
 		if blocking_pattern(row.sender or "", settings.routing_policy().cc_blocklist):
-			note = f"reply from {row.sender} made public; not added as CC (blocklist)"
+			note = "Participants: reply from {sender} made public; not added as CC (blocklist) by {user}"
 		else:
 			follower = frappe.db.get_value(store.FOLLOWER, {"conversation": conversation, "email": row.sender},
 										   ["name", "role"], as_dict=True)
@@ -126,13 +130,13 @@ def resolve_third_party(doctype: str, name: str, message: str, action: str) -> N
 				frappe.db.set_value(store.FOLLOWER, follower.name, {"role": CC, "active": 1})
 			else:  # the requester or an internal user keeps their role, active again
 				frappe.db.set_value(store.FOLLOWER, follower.name, "active", 1)
-			note = f"reply from {row.sender} made public and {row.sender} added as CC"
+			note = "Participants: reply from {sender} made public and {sender} added as CC by {user}"
 	elif action == "dismiss":
 		row.db_set("warning_resolved", 1)
-		note = f"third-party warning for {row.sender} dismissed; the reply stays private"
+		note = "Participants: third-party warning for {sender} dismissed; the reply stays private by {user}"
 	else:
 		frappe.throw(_("Unknown action {0}").format(action))
-	timeline.add_audit_row(doctype, name, timeline.escape(f"Participants: {note} by {frappe.session.user}"))
+	timeline.add_audit_row(doctype, name, Phrase(note, sender=row.sender, user=frappe.session.user))
 
 
 def people_of_a_placed_mail(item, doctype: str, name: str) -> None:
@@ -185,8 +189,9 @@ def make_internal(communication: str) -> None:
 	if row.direction != "Inbound" or row.visibility != "Public":
 		frappe.throw(_("Only a received public mail can become an internal note"))
 	frappe.db.set_value(store.MESSAGE, row.name, "visibility", "Private")
-	timeline.add_audit_row(*reference, timeline.escape(
-		f"Participants: the mail from {row.sender} ({communication}) made an internal note by {frappe.session.user}"))
+	timeline.add_audit_row(*reference, Phrase(
+		"Participants: the mail from {sender} ({communication}) made an internal note by {user}", sender=row.sender,
+		communication=communication, user=frappe.session.user))
 
 
 def contact_dashboard(data: dict) -> dict:

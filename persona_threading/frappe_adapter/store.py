@@ -9,6 +9,8 @@ import html
 import json
 
 import frappe
+from frappe import _
+from frappe.translate import get_user_lang
 from frappe.utils import cstr, parse_addr
 from frappe.utils.html_utils import sanitize_html
 
@@ -20,8 +22,9 @@ from ..engine.forwards import forward_audit_notes
 from ..engine.message import InboundMessage, normalize_message_id
 from ..engine.outgoing import new_thread_root
 from ..engine.participants import CHANGE_ROLE, DEACTIVATE, JOIN, REACTIVATE, REQUESTER, sender_role
+from ..engine.phrases import Phrase
 from ..engine.thread_index import decode_thread_index
-from . import conversations, timeline
+from . import conversations, phrases, timeline
 
 CONVERSATION = "PT Conversation"
 MESSAGE = "PT Conversation Message"
@@ -196,7 +199,7 @@ def queue_mail(message: InboundMessage, decision: Decision, communication: str, 
 			"email_account": email_account,
 			"communication": communication,
 			"conversation_message": message_row,
-			"evidence": decision.evidence,
+			"evidence": phrases.stored(decision.evidence),  # said in the reviewer's language
 			"submitted_by": decision.submitted_by if decision.attribution else None,
 			"assigned_to": decision.assigned_to if decision.attribution else None,
 		})
@@ -238,7 +241,7 @@ def store_unprocessed(fields: dict, message: InboundMessage, email_account: str,
 	communication.flags.in_receive = True
 	communication.insert(ignore_permissions=True)
 	decision = Decision(message.message_id, act.QUEUED, "processing_failed",
-						f"stored as it arrived, for a reviewer: {why}", defects=list(message.defects))
+						Phrase("stored as it arrived, for a reviewer: {why}", why=why), defects=list(message.defects))
 	return communication, queue_mail(message, decision, communication.name, email_account, None)
 
 
@@ -276,13 +279,15 @@ def communication_of_message(message_id: str | None):
 def mark_bounced(conversation: str, reference: tuple[str, str], bounces) -> None:
 	"""A delivery failure report: the participant it names is marked, and the ticket says so."""
 	for bounce in bounces:
-		reason = " ".join(part for part in (bounce.status, bounce.reason) if part)[:1000] or "delivery failed"
+		detail = " ".join(part for part in (bounce.status, bounce.reason) if part)[:1000]
 		follower = frappe.db.get_value(FOLLOWER, {"conversation": conversation, "email": bounce.address})
 		if follower:
-			frappe.db.set_value(FOLLOWER, follower, {"delivery_status": "Bounced", "bounce_reason": reason})
+			frappe.db.set_value(FOLLOWER, follower, {"delivery_status": "Bounced",
+													 "bounce_reason": detail or "delivery failed"})
 		if all(reference):
-			timeline.add_audit_row(*reference, timeline.escape(
-				f"Mail to {bounce.address} bounced ({reason}): they did not get the reply"))
+			timeline.add_audit_row(*reference, Phrase(
+				"Mail to {address} bounced ({reason}): they did not get the reply", address=bounce.address,
+				reason=detail or Phrase("delivery failed")))
 
 
 def record_outbound(message: InboundMessage, conversation: str, communication: str | None,
@@ -324,7 +329,7 @@ def _message_row(decision: Decision, communication: str | None, direction: str, 
 			"action": decision.action,
 			"rule": decision.rule,
 			"evidence": decision.evidence[:1000],
-			"warning": decision.warning or None,
+			"warning": phrases.stored(decision.warning) or None,
 			"decision": json.dumps(decision.as_dict()),
 			**extra,
 		})
@@ -359,7 +364,7 @@ def apply_participants(conversation: str, reference: tuple[str, str], decision: 
 		elif kind in (DEACTIVATE, REACTIVATE) and row:
 			frappe.db.set_value(FOLLOWER, row, "active", int(kind == REACTIVATE))
 		if all(reference) and change.get("reason"):
-			timeline.add_audit_row(*reference, timeline.escape(f"Participants: {change['reason']}"))
+			timeline.add_audit_row(*reference, Phrase("Participants: {change}", change=change["reason"]))
 
 
 def add_follower(conversation: str, email: str, role: str | None = None) -> None:
@@ -474,10 +479,11 @@ def apply_forward_attribution(doctype: str, name: str, submitted_by: str | None,
 		frappe.db.set_value(doctype, name, sender_field, submitted_by)
 	from frappe.desk.form.assign_to import add as assign
 
-	assign({"assign_to": [assigned_to], "doctype": doctype, "name": name,
-			"description": f"Forwarded by you on behalf of {submitted_by}"}, ignore_permissions=True)
+	description = _("Forwarded by you on behalf of {0}", lang=get_user_lang(assigned_to)).format(submitted_by)
+	assign({"assign_to": [assigned_to], "doctype": doctype, "name": name, "description": description},
+		   ignore_permissions=True)
 	for note in notes:
-		timeline.add_audit_row(doctype, name, timeline.escape(note))
+		timeline.add_audit_row(doctype, name, note)
 
 
 def stored_decision(message_row: str | None) -> Decision | None:
@@ -488,8 +494,10 @@ def stored_decision(message_row: str | None) -> Decision | None:
 
 def link_documents(old, doctype: str, name: str, note: str) -> None:
 	"""A reply to a closed ticket opened a new one: each points at the other."""
-	timeline.add_audit_row(doctype, name, timeline.escape(f"{note} (follows {old.doctype} {old.name})"))
-	timeline.add_audit_row(old.doctype, old.name, timeline.escape(f"{note}: {doctype} {name}"))
+	timeline.add_audit_row(doctype, name, Phrase("{note} (follows {doctype} {name})", note=note,
+												 doctype=Phrase(old.doctype), name=old.name))
+	timeline.add_audit_row(old.doctype, old.name, Phrase("{note}: {doctype} {name}", note=note,
+														 doctype=Phrase(doctype), name=name))
 
 
 def apply_transition(doctype: str, name: str, status_before: str | None, transition) -> None:
@@ -499,10 +507,11 @@ def apply_transition(doctype: str, name: str, status_before: str | None, transit
 	if target and current != target:
 		frappe.db.set_value(doctype, name, "status", target)
 	if transition.event:
-		timeline.add_audit_row(doctype, name, timeline.escape(
-			f"{transition.event}: {status_before} → {target}. {transition.note}"))
+		timeline.add_audit_row(doctype, name, Phrase(
+			"{event}: {before} → {after}. {note}", event=Phrase(transition.event), before=Phrase(str(status_before)),
+			after=Phrase(str(target)), note=transition.note))
 	elif transition.note:
-		timeline.add_audit_row(doctype, name, timeline.escape(transition.note))
+		timeline.add_audit_row(doctype, name, transition.note)
 
 
 # -- the manual queue -----------------------------------------------------------------
@@ -519,7 +528,7 @@ def resolve_queue(queue: str, status: str, user: str, note: str,
 	})
 
 
-def place_queued(queue, doctype: str, name: str, rule: str, why: str, opened: bool) -> str:
+def place_queued(queue, doctype: str, name: str, rule: str, why: Phrase, opened: bool) -> str:
 	"""Move a queued mail onto a document: its Communication, conversation, message row and,
 	for an agent's forward, the attribution it was queued with (``opened``: a new document)."""
 	if queue.communication:
@@ -529,8 +538,8 @@ def place_queued(queue, doctype: str, name: str, rule: str, why: str, opened: bo
 		queue.subject, doctype, name, email_account=queue.email_account)
 	if queue.conversation_message:
 		frappe.db.set_value(MESSAGE, queue.conversation_message,
-							{"conversation": conversation, "rule": rule, "evidence": why})
+							{"conversation": conversation, "rule": rule, "evidence": str(why)})
 	add_follower(conversation, queue.get("submitted_by") or queue.sender)
-	timeline.add_audit_row(doctype, name, timeline.escape(why))
+	timeline.add_audit_row(doctype, name, why)
 	apply_forward_attribution(doctype, name, queue.get("submitted_by"), queue.get("assigned_to"), set_requester=opened)
 	return conversation

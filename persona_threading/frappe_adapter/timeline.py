@@ -4,8 +4,10 @@ A mail's routing decision is not a Comment: the line is built at render time fro
 Conversation Message (``routing_lines``, Frappe's ``additional_timeline_content`` hook), in
 the reader's language, with what processing that mail did (participants, status, automatic
 reply) folded under it. Events that belong to no mail (an agent's action in the panel, a
-reviewer's) stay one Info comment each (``add_audit_row``). Tokens, rule ids and Message-IDs
-live only in "Why here?".
+reviewer's) are one Info comment each (``add_audit_row``), shown here too. Both are stored as
+phrases (template and parameters) and said in the reader's language (frappe_adapter.phrases);
+rows from before, stored as English HTML, are shown as they are. Tokens, rule ids and
+Message-IDs live only in "Why here?".
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ import json
 
 import frappe
 from frappe import _
+from frappe.utils import get_fullname
 
-from ..engine.explanations import badges, sentence
+from ..engine.explanations import BADGE_TEXTS, badges, sentence
+from ..engine.phrases import Phrase
+from . import phrases
 
 MESSAGE = "PT Conversation Message"
 
@@ -35,13 +40,14 @@ def escape(text: str) -> str:
 	return html.escape(text)
 
 
-def add_audit_row(doctype: str, name: str, html_text: str) -> None:
+def add_audit_row(doctype: str, name: str, note: Phrase | str) -> None:
 	"""One audit note on the document: under the routing line of the mail being processed,
-	else one Info comment on the timeline."""
+	else one Info comment on the timeline. ``note``: a Phrase (said in the reader's language
+	when shown), or HTML that is shown as it is."""
 	current = frappe.local.flags.get("pt_current_mail")
 	if current and current[0] == (doctype, name):
 		notes = json.loads(frappe.db.get_value(MESSAGE, current[1], "notes") or "[]")
-		notes.append(html_text)
+		notes.append(note.as_data() if isinstance(note, Phrase) else note)
 		frappe.db.set_value(MESSAGE, current[1], "notes", json.dumps(notes), update_modified=False)
 		return
 	frappe.get_doc(
@@ -50,7 +56,7 @@ def add_audit_row(doctype: str, name: str, html_text: str) -> None:
 			"comment_type": "Info",
 			"reference_doctype": doctype,
 			"reference_name": name,
-			"content": html_text,
+			"content": phrases.stored(note),
 		}
 	).insert(ignore_permissions=True)
 
@@ -84,7 +90,15 @@ def line_of(row: dict, doctype: str) -> tuple[str, list[str], list[str]] | None:
 		return None
 	headline = _words(*sentence(decision, doctype))
 	marks = [_words(*badge) for badge in badges(decision)]
-	return headline, marks, json.loads(row.get("notes") or "[]")
+	return headline, marks, [phrases.shown_html(note) for note in json.loads(row.get("notes") or "[]")]
+
+
+def message_badges(decision: str | None) -> list[str]:
+	"""The badges a stored mail (its decision's JSON) carries on its own card of the timeline,
+	in the reader's language. "Internal" is not among them: the desk marks private messages
+	from their visibility, which an agent can change after the decision."""
+	marks = badges(json.loads(decision or "{}"))
+	return [_words(*badge) for badge in marks if badge[0] != BADGE_TEXTS["private"]]
 
 
 def routing_lines(doctype: str, docname: str) -> list[dict]:
@@ -98,13 +112,27 @@ def routing_lines(doctype: str, docname: str) -> list[dict]:
 		pills = "".join(f' <span class="indicator-pill gray pt-badge">{html.escape(m)}</span>' for m in marks)
 		summary = f'<span class="pt-routing-headline">{html.escape(headline)}</span>{pills}'
 		if notes:
-			body = "".join(f"<li>{note}</li>" for note in notes)  # stored escaped by add_audit_row's callers
+			body = "".join(f"<li>{note}</li>" for note in notes)  # HTML: escaped by line_of
 			content = (f'<details class="pt-routing-line" data-message="{html.escape(row["name"])}">'
 					   f"<summary>{summary}</summary><ul class=\"pt-routing-notes\">{body}</ul></details>")
 		else:
 			content = f'<div class="pt-routing-line" data-message="{html.escape(row["name"])}">{summary}</div>'
 		items.append({"icon": "mail", "creation": row["creation"], "content": content})
+	for event in _events(doctype, docname, phrased=True):
+		user = frappe.utils.get_link_to_form("User", event.owner, f"<b>{html.escape(get_fullname(event.owner))}</b>")
+		items.append({"creation": event.creation,  # as stock shows an Info comment, in the reader's language
+					  "content": f'<span class="pt-audit-event">{user} {phrases.shown_html(event.content)}</span>'})
 	return items
+
+
+def _events(doctype: str, name: str, phrased: bool = False) -> list[dict]:
+	"""The document's audit Info comments, oldest first; ``phrased``: only those stored as a
+	phrase (stock's timeline shows the others, the desk script leaves these to us)."""
+	filters = {"reference_doctype": doctype, "reference_name": name, "comment_type": "Info"}
+	if phrased:
+		filters["content"] = ["like", f"{phrases.MARK}%"]
+	return frappe.get_all("Comment", filters=filters, fields=["creation", "content", "owner"],
+						  order_by="creation asc")
 
 
 def texts(doctype: str, name: str) -> list[str]:
@@ -117,7 +145,5 @@ def texts(doctype: str, name: str) -> list[str]:
 			headline, marks, notes = line
 			entries.append((row["creation"], " ".join([headline, *marks])))
 			entries += [(row["creation"], note) for note in notes]
-	entries += [(c.creation, c.content) for c in frappe.get_all(
-		"Comment", filters={"reference_doctype": doctype, "reference_name": name, "comment_type": "Info"},
-		fields=["creation", "content"], order_by="creation asc")]
+	entries += [(c.creation, phrases.shown_html(c.content)) for c in _events(doctype, name)]
 	return [text for _, text in sorted(entries, key=lambda e: e[0])]

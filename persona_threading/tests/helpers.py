@@ -131,6 +131,19 @@ def project(prefix: str) -> str:
 		ignore_permissions=True).name
 
 
+#: Where unrouted_inbox() receives: new mail there waits in the manual queue.
+UNROUTED_ADDRESS = "nobody-routes@pt-test.example"
+
+
+def unrouted_inbox():
+	"""An inbox with a project scope that nothing routes to: new mail waits in the queue."""
+	account = support_inbox("_PT Nobody", UNROUTED_ADDRESS)
+	if not account.get("pt_project_scopes"):
+		account.append("pt_project_scopes", {"project": project("PTNOONE"), "approved": 1, "receive_enabled": 0})
+		account.save(ignore_permissions=True)
+	return account
+
+
 def agent(email: str, enabled: bool = True) -> str:
 	"""An internal user (System User via the Support Team role), created once and reused.
 

@@ -24,7 +24,8 @@ from frappe.utils.password import update_password
 from persona_threading.demo.client import new_mail
 from persona_threading.engine.message import parse_message
 
-from .helpers import agent, communication_for, customer_writes_in, receive, support_inbox, unique_customer
+from .helpers import (INBOX_ADDRESS, agent, communication_for, customer_writes_in, issue_of, receive, support_inbox,
+					  unique_customer)
 from .test_snippets import named_customer, snippet
 
 CHROMIUM = os.environ.get("PERSONA_CHROMIUM", "/usr/bin/chromium")
@@ -112,6 +113,17 @@ class BrowserCase(FrappeTestCase):
 		frappe.db.set_value("User", AGENT, "email_signature", "<p>-- The support team</p>")
 		self.addCleanup(frappe.db.commit)
 		self.addCleanup(frappe.db.set_value, "User", AGENT, "email_signature", None)
+
+	def issue_with_an_internal_note(self):
+		"""A customer's Issue, and an agent's internal note on it by email: (the customer, their
+		first mail, the Issue, the note)."""
+		requester = unique_customer()
+		first = new_mail(requester, INBOX_ADDRESS, "Scanner broken", "The scanner shows error E42.")
+		receive(first)
+		note = new_mail(AGENT, INBOX_ADDRESS, "Re: Scanner broken", "Internal: warranty expired last week",
+						In_Reply_To=f"<{parse_message(first).message_id}>")
+		receive(note)
+		return requester, first, issue_of(first), note
 
 	def open_issue(self, page, url, issue):
 		page.goto(f"{url}/app/issue/{issue}")
@@ -210,17 +222,7 @@ class TestInternalNotesInTheBrowser(BrowserCase):
 	def test_a_note_is_marked_internal_and_replying_to_it_quotes_the_customer_instead(self):
 		from playwright.sync_api import expect
 
-		from persona_threading.demo.client import new_mail
-
-		from .helpers import INBOX_ADDRESS, issue_of
-
-		requester = unique_customer()
-		first = new_mail(requester, INBOX_ADDRESS, "Scanner broken", "The scanner shows error E42.")
-		receive(first)
-		issue = issue_of(first)
-		note = new_mail(AGENT, INBOX_ADDRESS, "Re: Scanner broken", "Internal: warranty expired last week",
-						In_Reply_To=f"<{parse_message(first).message_id}>")
-		receive(note)
+		_, _, issue, note = self.issue_with_an_internal_note()
 		note_name = communication_for(parse_message(note).message_id).name
 		self.give_the_agent_a_signature()
 		frappe.db.commit()

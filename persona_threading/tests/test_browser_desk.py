@@ -11,8 +11,9 @@ from persona_threading.demo.client import new_mail
 from persona_threading.engine.message import parse_message
 from persona_threading.frappe_adapter import store
 
-from .helpers import INBOX_ADDRESS, communication_for, issue_of, receive, unique_customer
-from .test_browser import PASSWORD, BrowserCase
+from .helpers import (INBOX_ADDRESS, UNROUTED_ADDRESS, communication_for, issue_of, receive, unique_customer,
+					  unrouted_inbox)
+from .test_browser import AGENT, PASSWORD, BrowserCase
 
 
 class TestWhatWasBrokenOnTheIssue(BrowserCase):
@@ -103,6 +104,13 @@ class AdminCase(BrowserCase):
 		frappe.get_doc("User", ADMIN).add_roles("Projects User", "Support Team", "Sales User")
 		update_password(ADMIN, PASSWORD)
 
+	def admin_reads_german(self):
+		"""The admin's desk in German until the test ends."""
+		frappe.db.set_value("User", ADMIN, "language", "de")
+		self.addCleanup(frappe.db.commit)
+		self.addCleanup(frappe.db.set_value, "User", ADMIN, "language", "en")
+		frappe.db.commit()
+
 
 class TestContactConnections(AdminCase):
 	def test_the_contacts_conversations_link_has_a_count_and_opens_only_theirs(self):
@@ -132,8 +140,8 @@ class TestWorkspaceAndLanguage(AdminCase):
 		from playwright.sync_api import expect
 
 		for _ in range(2):  # mail nobody could route: waits in the queue
-			receive(new_mail(unique_customer(), "nobody-routes@pt-test.example", "Hello?", "Anyone?"),
-					account=_scoped_inbox())
+			receive(new_mail(unique_customer(), UNROUTED_ADDRESS, "Hello?", "Anyone?"),
+					account=unrouted_inbox())
 		frappe.db.commit()
 		waiting = frappe.db.count(store.QUEUE, {"status": "Open"})
 		with self.agent_page(ADMIN) as (page, url):
@@ -146,26 +154,43 @@ class TestWorkspaceAndLanguage(AdminCase):
 	def test_a_german_agent_reads_the_apps_labels_in_german(self):
 		from playwright.sync_api import expect
 
-		frappe.db.set_value("User", ADMIN, "language", "de")
-		self.addCleanup(frappe.db.commit)
-		self.addCleanup(frappe.db.set_value, "User", ADMIN, "language", "en")
-		frappe.db.commit()
+		sender = unique_customer()
+		receive(new_mail(sender, UNROUTED_ADDRESS, "Hallo?", "Jemand da?"), account=unrouted_inbox())
+		queued = frappe.db.get_value(store.QUEUE, {"sender": sender})
+		self.admin_reads_german()
 		with self.agent_page(ADMIN) as (page, url):
-			page.goto(f"{url}/app/pt-inbound-queue")
+			page.goto(f"{url}/app/pt-inbound-queue?sender={sender}")
 			expect(page.locator(".page-title .title-text")).to_have_text("Eingangswarteschlange", timeout=60000)
+			expect(page.locator(".list-row-container .list-row").first).to_contain_text("Keine Route", timeout=30000)
+			page.goto(f"{url}/app/pt-inbound-queue/{queued}")  # why it waits, stored as a phrase: in German
+			expect(page.locator(".frappe-control[data-fieldname='evidence']")).to_contain_text(
+				f"keine Regel hat gepasst; Postfach {UNROUTED_ADDRESS} hat Projekte", timeout=60000)
 			page.goto(f"{url}/app/email-routing")
 			expect(page.locator(".number-widget-box", has_text="Mails in der Warteschlange")).to_be_visible(timeout=60000)
 
 
-def _scoped_inbox():
-	"""An inbox with a project scope that nothing routes to: new mail waits in the queue."""
-	from .helpers import project, support_inbox
+class TestBadgesOnTheMessage(AdminCase):
+	def test_an_out_of_office_and_an_internal_note_carry_their_badges_in_the_readers_language(self):
+		from playwright.sync_api import expect
 
-	account = support_inbox("_PT Nobody", "nobody-routes@pt-test.example")
-	if not account.get("pt_project_scopes"):
-		account.append("pt_project_scopes", {"project": project("PTNOONE"), "approved": 1, "receive_enabled": 0})
-		account.save(ignore_permissions=True)
-	return account
+		requester, first, issue, note = self.issue_with_an_internal_note()
+		away = new_mail(requester, INBOX_ADDRESS, "Automatic reply: Scanner broken", "I am out of the office.",
+						Auto_Submitted="auto-replied", In_Reply_To=f"<{parse_message(first).message_id}>")
+		receive(away)
+		first, away, note = (communication_for(parse_message(raw).message_id).name for raw in (first, away, note))
+		frappe.db.commit()
+		for user, auto_reply, internal in ((AGENT, "Auto-reply", "Internal"), (ADMIN, "Automatische Antwort", "Intern")):
+			if user == ADMIN:
+				self.admin_reads_german()
+			with self.agent_page(user) as (page, url):
+				self.open_issue(page, url, issue)
+				expect(self.on_card(page, away, ".pt-message-badge")).to_have_text(auto_reply, timeout=20000)
+				expect(self.on_card(page, note, ".pt-internal")).to_have_text(internal)
+				expect(self.on_card(page, first, ".pt-message-badge, .pt-internal")).to_have_count(0)  # a request
+
+	def on_card(self, page, communication: str, selector: str):
+		"""``selector`` on the timeline card of one mail."""
+		return page.locator(f".timeline-item[data-name='{communication}']").locator(selector)
 
 
 class TestQueueTriage(AdminCase):
@@ -174,7 +199,7 @@ class TestQueueTriage(AdminCase):
 
 		flooder = unique_customer()
 		for n in range(4):
-			receive(new_mail(flooder, "nobody-routes@pt-test.example", f"Hello? {n}", "Anyone?"), account=_scoped_inbox())
+			receive(new_mail(flooder, UNROUTED_ADDRESS, f"Hello? {n}", "Anyone?"), account=unrouted_inbox())
 		rows = frappe.get_all(store.QUEUE, {"sender": flooder, "status": "Open"}, pluck="name")
 		self.assertEqual(len(rows), 4)
 		frappe.db.commit()

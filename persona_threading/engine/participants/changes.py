@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 from .. import decision as act
 from ..message import InboundMessage
+from ..phrases import Phrase
 from .directory import Directory
 from .roles import (AGENT, ASSIGNEE, CC, FOLLOWER, PUBLIC, REQUESTER, SENDER_AGENT, SENDER_CC,
                     SENDER_LIGHT_AGENT, SENDER_REQUESTER, THIRD_PARTY, Participant, Roster)
@@ -39,6 +40,9 @@ from .standing import OPENING_ACTIONS, Standing, is_silent_machine_mail
 # What a change does to a participant row.
 JOIN, DEACTIVATE, REACTIVATE, CHANGE_ROLE, IGNORE = "join", "deactivate", "reactivate", "role", "ignore"
 
+#: At most this many of a mail's To and Cc addresses are considered (each may cost a lookup
+#: and a row): a mail naming thousands is mass mail, not a conversation's people.
+MAX_NAMED_ADDRESSES = 100
 #: Standings whose mail may add (and bring back) CCs.
 MAY_ADD_CCS = (SENDER_REQUESTER, SENDER_CC, SENDER_AGENT)
 #: Standings whose mail may remove CCs (when the requester is on it).
@@ -127,7 +131,7 @@ class _Planner:
         self.seen: set[str] = set()
         self.ccs_by_email = ccs_by_email
 
-    def add(self, email: str, change: str, role: str | None, reason: str) -> None:
+    def add(self, email: str, change: str, role: str | None, reason: Phrase) -> None:
         self.seen.add(email)
         self.plan.changes.append(ParticipantChange(email, change, role, reason))
 
@@ -137,49 +141,60 @@ class _Planner:
         if self.decision.action == act.OUTBOUND or not self.sender or self.directory.is_own(self.sender):
             self.seen.add(self.sender)
         elif self.opening:
-            self._join_or_become(self.sender, REQUESTER, "opened the conversation")
+            self._join_or_become(self.sender, REQUESTER, Phrase("opened the conversation"))
         else:
             person = self.roster.get(self.sender)
             if person is None:
                 role = REQUESTER if self.roster.requester is None else \
                     AGENT if self.directory.is_internal(self.sender) else THIRD_PARTY
-                self.add(self.sender, JOIN, role, f"{self.sender} joined as {role}: wrote {self.mid}")
+                self.add(self.sender, JOIN, role, Phrase("{email} joined as {role}: wrote {mid}", email=self.sender,
+                                                         role=Phrase(role), mid=self.mid))
             elif not person.active:
-                back = "only a mail of the requester, a CC or an agent naming them brings them back" \
-                    if person.role in EMAIL_ROLES else "followers are added from the form only"
-                self.add(self.sender, IGNORE, person.role, f"{self.sender} wrote {self.mid} but was removed"
-                         f" ({person.role}, inactive): {back}")
+                back = Phrase("only a mail of the requester, a CC or an agent naming them brings them back") \
+                    if person.role in EMAIL_ROLES else Phrase("followers are added from the form only")
+                self.add(self.sender, IGNORE, person.role, Phrase(
+                    "{email} wrote {mid} but was removed ({role}, inactive): {back}", email=self.sender, mid=self.mid,
+                    role=Phrase(person.role), back=back))
             elif person.role == CC and self.roster.requester is None:
-                self._join_or_become(self.sender, REQUESTER, "first to write in to a conversation without one")
+                self._join_or_become(self.sender, REQUESTER, Phrase("first to write in to a conversation without one"))
             self.seen.add(self.sender)
         if assignee and not self.directory.is_own(assignee):
-            self._join_or_become(assignee, ASSIGNEE, "the forwarding agent")
+            self._join_or_become(assignee, ASSIGNEE, Phrase("the forwarding agent"))
 
-    def _join_or_become(self, email: str, role: str, why: str) -> None:
+    def _join_or_become(self, email: str, role: str, why: Phrase) -> None:
         person = self.roster.get(email)
         if person is None:
-            self.add(email, JOIN, role, f"{email} joined as {role}: {why}")
+            self.add(email, JOIN, role, Phrase("{email} joined as {role}: {why}", email=email, role=Phrase(role),
+                                               why=why))
         elif person.role != role or not person.active:
-            self.add(email, CHANGE_ROLE, role, f"{email} is now {role} (was {person.role}): {why}")
+            self.add(email, CHANGE_ROLE, role, Phrase("{email} is now {role} (was {was}): {why}", email=email,
+                                                      role=Phrase(role), was=Phrase(person.role), why=why))
         self.seen.add(email)
 
-    def cc_refusal(self) -> str | None:
+    def cc_refusal(self) -> Phrase | None:
         """Why this mail's author may not add CCs (None: they may)."""
         who = self.message.header_from or self.sender or "(no sender)"
         if self.forged:
-            return f"the From {who} is shown forged"
+            return Phrase("the From {who} is shown forged", who=who)
         if self.standing.role == SENDER_LIGHT_AGENT:
-            return f"{who} is a light agent: their mail never adds CCs"
+            return Phrase("{who} is a light agent: their mail never adds CCs", who=who)
         if self.standing.role not in MAY_ADD_CCS:
-            return f"{who} ({self.standing.role}) is not the requester, a CC or an agent"
+            return Phrase("{who} ({standing}) is not the requester, a CC or an agent", who=who,
+                          standing=Phrase(self.standing.role))
         if not self.ccs_by_email and self.decision.action != act.OUTBOUND:
-            return "CCs by email are switched off: CCs are added from the conversation only"
+            return Phrase("CCs by email are switched off: CCs are added from the conversation only")
         return None
 
     def recipients(self) -> None:
         refusal = self.cc_refusal()
-        by = f"by {self.message.header_from or self.sender} ({self.standing.role}) on {self.mid}"
-        for email in dict.fromkeys(a.lower() for a in self.message.to + self.message.cc):
+        by = Phrase("by {who} ({standing}) on {mid}", who=self.message.header_from or self.sender,
+                    standing=Phrase(self.standing.role), mid=self.mid)
+        named = list(dict.fromkeys(a.lower() for a in self.message.to + self.message.cc))
+        if len(named) > MAX_NAMED_ADDRESSES:
+            self.decision.defects.append(Phrase(
+                "the mail names {count} addresses; only the first {limit} were considered as CCs",
+                count=len(named), limit=MAX_NAMED_ADDRESSES))
+        for email in named[:MAX_NAMED_ADDRESSES]:
             if email in self.seen or self.directory.is_own(email):
                 continue
             person = self.roster.get(email)
@@ -189,24 +204,27 @@ class _Planner:
             blocked = self.directory.blocked_by(email)
             role = person.role if person else None
             if self.directory.is_internal(email) and (person is None or person.role not in (CC, THIRD_PARTY)):
-                self.add(email, IGNORE, role, f"{email} is an internal user: followers are added from the"
-                                              f" form only, not by email (named {by})")
+                self.add(email, IGNORE, role, Phrase("{email} is an internal user: followers are added from the form"
+                                                     " only, not by email (named {by})", email=email, by=by))
             elif person is not None and person.role not in EMAIL_ROLES:
-                self.add(email, IGNORE, role, f"{email} stays an inactive {role}: followers are added from the"
-                                              f" form only, not by email (named {by})")
+                self.add(email, IGNORE, role, Phrase("{email} stays an inactive {role}: followers are added from the"
+                                                     " form only, not by email (named {by})", email=email,
+                                                     role=Phrase(role), by=by))
             elif blocked:
-                self.add(email, IGNORE, role, f"{email} not added as CC: on the CC blocklist ({blocked}),"
-                                              f" named {by}")
+                self.add(email, IGNORE, role, Phrase("{email} not added as CC: on the CC blocklist ({pattern}),"
+                                                     " named {by}", email=email, pattern=blocked, by=by))
             elif refusal:
-                self.add(email, IGNORE, role, f"{email} not added as CC: {refusal}")
+                self.add(email, IGNORE, role, Phrase("{email} not added as CC: {why}", email=email, why=refusal))
             elif person is None:
-                self.add(email, JOIN, CC, f"{email} added as CC {by}")
+                self.add(email, JOIN, CC, Phrase("{email} added as CC {by}", email=email, by=by))
                 self._history_for(email)
             elif person.role == THIRD_PARTY:
-                self.add(email, CHANGE_ROLE, CC, f"{email} is now CC (was {THIRD_PARTY}): named {by}")
+                self.add(email, CHANGE_ROLE, CC, Phrase("{email} is now CC (was {was}): named {by}", email=email,
+                                                        was=Phrase(THIRD_PARTY), by=by))
                 self._history_for(email)
             else:
-                self.add(email, REACTIVATE, person.role, f"{email} is back as {person.role}: named again {by}")
+                self.add(email, REACTIVATE, person.role, Phrase("{email} is back as {role}: named again {by}",
+                                                                email=email, role=Phrase(person.role), by=by))
 
     def _history_for(self, email: str) -> None:
         """Only a conversation that had people before this mail has a history to send."""
@@ -225,23 +243,26 @@ class _Planner:
         requester = self.roster.requester
         if self.agent_response():
             for person in dropped:
-                self.add(person.email.lower(), DEACTIVATE, person.role,
-                         f"{person.email.lower()} removed as CC: the agent's response {self.mid} from {who} left"
-                         " them off (an agent's response defines the CCs)")
+                self.add(person.email.lower(), DEACTIVATE, person.role, Phrase(
+                    "{email} removed as CC: the agent's response {mid} from {who} left them off (an agent's response"
+                    " defines the CCs)", email=person.email.lower(), mid=self.mid, who=who))
             return
         if self.forged or self.standing.role not in MAY_REMOVE_CCS:
-            why = f"{who} ({self.standing.role}) is not the requester or an active CC"
+            why = Phrase("{who} ({standing}) is not the requester or an active CC", who=who,
+                         standing=Phrase(self.standing.role))
         elif requester is None or requester.email.lower() not in on_mail:
-            why = "the requester is not on the mail"
+            why = Phrase("the requester is not on the mail")
         else:
             why = None
         for person in dropped:
             email = person.email.lower()
             if why:
-                self.add(email, IGNORE, person.role, f"{email} stays CC although {self.mid} left them off: {why}")
+                self.add(email, IGNORE, person.role, Phrase("{email} stays CC although {mid} left them off: {why}",
+                                                            email=email, mid=self.mid, why=why))
             else:
-                self.add(email, DEACTIVATE, person.role,
-                         f"{email} removed as CC: {who} ({self.standing.role}) left them off {self.mid}")
+                self.add(email, DEACTIVATE, person.role, Phrase(
+                    "{email} removed as CC: {who} ({standing}) left them off {mid}", email=email, who=who,
+                    standing=Phrase(self.standing.role), mid=self.mid))
 
     def agent_response(self) -> bool:
         """An agent's public reply to the customer side (the requester or an active CC is on
@@ -259,4 +280,5 @@ def responder_follows(roster: Roster, user: str, internal: bool) -> ParticipantC
     user = (user or "").lower()
     if not user or not internal or roster.get(user) is not None:
         return None
-    return ParticipantChange(user, JOIN, FOLLOWER, f"{user} follows the conversation: replied from it")
+    return ParticipantChange(user, JOIN, FOLLOWER, Phrase("{email} follows the conversation: replied from it",
+                                                          email=user))

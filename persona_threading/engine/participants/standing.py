@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from .. import decision as act
 from ..machine_mail import is_silent
 from ..message import InboundMessage
+from ..phrases import Phrase
 from .directory import Directory
 from .roles import (AGENT, ASSIGNEE, CC, FOLLOWER, PRIVATE, PUBLIC, REQUESTER, SENDER_AGENT, SENDER_CC,
                     SENDER_FOLLOWER, SENDER_LIGHT_AGENT, SENDER_REQUESTER, SENDER_THIRD_PARTY, THIRD_PARTY,
@@ -41,11 +42,11 @@ def is_silent_machine_mail(decision) -> bool:
     return is_silent(decision.machine)
 
 
-def third_party_warning(message: InboundMessage) -> str:
+def third_party_warning(message: InboundMessage) -> Phrase:
     """"reply from a third party: NAME <addr>" (just the address without a display name)."""
     name = message.from_name.strip()
     who = f"{name} <{message.from_addr}>" if name else message.from_addr
-    return f"reply from a third party: {who}"
+    return Phrase("reply from a third party: {who}", who=who)
 
 
 def standing_of(decision, message: InboundMessage, roster: Roster, directory: Directory,

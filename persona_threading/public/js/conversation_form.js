@@ -113,8 +113,10 @@ persona_threading.participants_html = function (people) {
 
 persona_threading.show_participants = function (frm) {
 	const args = { doctype: frm.doctype, name: frm.docname };
-	frappe.xcall("persona_threading.api.conversation_participants", args).then(({ participants, warnings, private: hidden, received }) => {
+	frappe.xcall("persona_threading.api.conversation_participants", args).then(({ participants, warnings, private: hidden, received, badges }) => {
 		persona_threading.mark_private(frm, hidden || []);
+		frm.pt_badges = badges || {};
+		persona_threading.show_message_badges(frm);
 		frm.pt_received = new Set(received || []); // public mail from customers: "Make internal"
 		if (frm.timeline && frm.timeline.__pt_internal && frm.pt_received.size) frm.timeline.refresh();
 		const call = (method, extra) =>
@@ -179,6 +181,7 @@ persona_threading.mark_private = function (frm, names) {
 		timeline.render_timeline_items = function () {
 			const out = render(...arguments);
 			persona_threading.mark_private(frm, [...frm.pt_private]);  // re-rendered: mark again
+			persona_threading.show_message_badges(frm);
 			return out;
 		};
 		timeline.__pt_private = true;
@@ -190,6 +193,38 @@ persona_threading.mark_private = function (frm, names) {
 				.prepend(`<span class="indicator-pill orange pt-internal">${__("Internal")}</span> `);
 		}
 	}
+};
+
+// Each mail's badges (auto-reply, bounce, third party, forwarded by) on its own card, in the
+// reader's language (the server says them); "Internal" is mark_private's.
+persona_threading.show_message_badges = function (frm) {
+	for (const [name, labels] of Object.entries(frm.pt_badges || {})) {
+		const $item = $(frm.wrapper).find(`.timeline-item[data-name="${CSS.escape(name)}"]`);
+		if (!$item.length || $item.find(".pt-message-badge").length) continue;
+		const pills = labels.map((label) =>
+			`<span class="indicator-pill gray pt-message-badge">${frappe.utils.escape_html(label)}</span>`);
+		$item.find(".timeline-content, .timeline-message-box").first().prepend(pills.join(" ") + " ");
+	}
+};
+
+// The app's audit events are stored as phrases (template and parameters) and said by the
+// server in the reader's language (timeline.routing_lines): stock's Info rows would show
+// their JSON, so stock leaves them out.
+persona_threading.leave_phrases_to_the_server = function (frm) {
+	const timeline = frm.timeline;
+	if (!timeline || timeline.__pt_phrases) return false;
+	const info = timeline.get_info_timeline_contents.bind(timeline);
+	timeline.get_info_timeline_contents = function () {
+		const logs = this.doc_info.info_logs;
+		this.doc_info.info_logs = (logs || []).filter((log) => !(log.content || "").startsWith('{"phrase":'));
+		try {
+			return info();
+		} finally {
+			this.doc_info.info_logs = logs;
+		}
+	};
+	timeline.__pt_phrases = true;
+	return true;
 };
 
 if (frappe.views.CommunicationComposer && !frappe.views.CommunicationComposer.__pt_quotes) {
@@ -204,7 +239,11 @@ if (frappe.views.CommunicationComposer && !frappe.views.CommunicationComposer.__
 }
 
 frappe.ui.form.on("Issue", {
+	onload(frm) {
+		persona_threading.leave_phrases_to_the_server(frm);  // before the timeline's first render
+	},
 	refresh(frm) {
+		if (persona_threading.leave_phrases_to_the_server(frm) && !frm.is_new()) frm.timeline.refresh();
 		if (!frm.is_new()) persona_threading.show_participants(frm);
 	},
 });

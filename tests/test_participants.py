@@ -77,6 +77,16 @@ def test_everyone_on_the_opening_mail_joins_once_and_the_inbox_never_does(desk):
     assert [f["header"] for f in followers] == ["From", "To", "Cc", "Cc", "Cc"]
 
 
+def test_a_mail_naming_hundreds_of_addresses_adds_the_first_hundred_and_says_so(desk):
+    named = ", ".join(f"reader{i}@list.example" for i in range(300))
+    raw = (f"From: zed@customer.example\r\nTo: support@help.example\r\nCc: {named}\r\n"
+           "Subject: Mass mail\r\nMessage-ID: <mass@customer.example>\r\n\r\nHello all\r\n").encode()
+    decision = desk.deliver(raw)
+    joined = [email for email, (change, role) in changes(decision).items() if role == CC]
+    assert joined == [f"reader{i}@list.example" for i in range(99)]  # the first 100 named include the inbox
+    assert any("names 301 addresses; only the first 100" in defect for defect in decision.defects)
+
+
 # -- public or private --------------------------------------------------------------------
 
 

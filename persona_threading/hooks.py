@@ -51,6 +51,7 @@ doc_events = {
 		"after_insert": "persona_threading.frappe_adapter.notifications.desk_note",
 	},
 	"Issue": {
+		"before_insert": "persona_threading.frappe_adapter.helpdesk.route_new_ticket",  # its project on the insert
 		"on_update": "persona_threading.frappe_adapter.store.follow_project",
 		"onload": "persona_threading.frappe_adapter.snippets.mark_sent_mail",
 	},

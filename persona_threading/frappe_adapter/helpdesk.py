@@ -102,12 +102,10 @@ def opening(doctype: str, mail):
 		return
 	before = frappe.flags.initial_sync
 	frappe.flags.initial_sync = True
-	frappe.local.pt_opening = mail.decision  # read by route_new_ticket during the insert
 	try:
 		yield
 	finally:
 		frappe.flags.initial_sync = before
-		frappe.local.pt_opening = None
 	frappe.db.after_commit.add(partial(acknowledge, mail))
 
 
@@ -119,14 +117,15 @@ def _opening_forward():
 
 
 def route_new_ticket(doc, method=None) -> None:
-	"""HD Ticket before_insert: the ticket the engine opens (``opening``) is inserted in its team
-	and, for an agent's forward, for the original sender. Helpdesk's own insert then does the
-	rest: the team's Assignment Rule (HD Team.assignment_rule, applied by Frappe on the insert's
-	on_update) assigns an agent, the SLA is chosen with the team known, the contact and customer
-	are the requester's. Written after the insert (as before), Helpdesk's base rotation had
-	already assigned the ticket to anyone, and a forward's contact was the forwarding agent's."""
+	"""before_insert of a conversation DocType (Issue, HD Ticket): the document the engine opens
+	(``PTInboundMail._create_reference_document``) is inserted in its routing target (Project,
+	HD Team) and, for an agent's forward, for the original sender. The DocType's own insert then
+	does the rest: Assignment Rules on the project or the team (Frappe applies them on the
+	insert's on_update) see it, Helpdesk's SLA is chosen with the team known, the contact and
+	customer are the requester's. Written after the insert (as before), Helpdesk's base rotation
+	had already assigned the ticket to anyone, and a forward's contact was the forwarding agent's."""
 	decision = getattr(frappe.local, "pt_opening", None)
-	kind = conversations.of(HD_TICKET)
+	kind = conversations.of(doc.doctype)
 	if decision is None or kind is None:
 		return
 	if decision.project and kind.target_field:

@@ -294,8 +294,12 @@ class PTInboundMail(KeepsHeaders):
 		reopens = decision.action == act.THREADED  # its conversation's document was deleted
 		if decision.action != act.NEW and not reopens:
 			return None
-		with helpdesk.opening(doctype, self):  # Helpdesk's acknowledgement waits for the engine's limits
-			name = super()._create_reference_document(doctype)
+		frappe.local.pt_opening = decision  # its target and requester, set before the insert (route_new_ticket)
+		try:
+			with helpdesk.opening(doctype, self):  # Helpdesk's acknowledgement waits for the engine's limits
+				name = super()._create_reference_document(doctype)
+		finally:
+			frappe.local.pt_opening = None
 		if name:
 			store.shape_new_document(doctype, name, decision, self._clean_subject(decision))
 			if self._linked_from is not None:

@@ -481,8 +481,9 @@ def shape_new_document(doctype: str, name: str, decision: Decision, subject: str
 	"""A document the engine opened: project, subject, forward attribution, assignment."""
 	meta = frappe.get_meta(doctype)
 	values = {}
-	target_field = conversations.of(doctype).target_field if conversations.of(doctype) else "project"
-	if decision.project and meta.has_field(target_field):  # the routing target: Project, or HD Team
+	kind = conversations.of(doctype)
+	target_field = kind.target_field if kind else "project"  # set on the insert (route_new_ticket) when known
+	if decision.project and not kind and meta.has_field(target_field):
 		values[target_field] = decision.project
 	if subject and meta.has_field("subject"):
 		values["subject"] = subject[:140]

@@ -50,6 +50,33 @@ class TestProjectRouting(MultiScopeInboxCase):
 		self.assertEqual((issue.project, issue.subject), (self.acme, "Printer broken"))
 		self.assertIn(f"Opened in project {self.acme}: the subject starts with its prefix", timeline("Issue", issue.name))
 
+	def test_the_projects_assignment_rule_assigns_the_routed_issue_not_the_general_rotation(self):
+		member, anyone = (agent(f"pt-{who}-{uuid.uuid4().hex[:6]}@pt-test.example") for who in ("acme", "any"))
+		self.assignment_rule(member, 99, f"project == '{self.acme}'")
+		self.assignment_rule(anyone, 1, "status == 'Open'")  # everyone else's Issues
+		raw = new_mail(unique_customer(), self.address, "#ptacme Scanner offline", "help")
+		receive(raw, account=self.account)
+		issue = issue_of(raw)
+		self.assertEqual(frappe.db.get_value("Issue", issue, "project"), self.acme)
+		assigned = frappe.get_all("ToDo", {"reference_type": "Issue", "reference_name": issue, "status": "Open"},
+								  pluck="allocated_to")
+		self.assertEqual(assigned, [member], "the project's rule saw the project on the insert")
+
+	def assignment_rule(self, user: str, priority: int, condition: str) -> None:
+		rule = frappe.get_doc({"doctype": "Assignment Rule", "name": f"PT rule {uuid.uuid4().hex[:6]}",
+							   "document_type": "Issue", "priority": priority, "rule": "Round Robin",
+							   "assign_condition": condition, "users": [{"user": user}],
+							   "assignment_days": [{"day": day} for day in ("Monday", "Tuesday", "Wednesday",
+																			"Thursday", "Friday", "Saturday", "Sunday")]})
+		rule.insert(ignore_permissions=True)
+		frappe.db.commit()  # receive() commits; the rule must go again for the other tests
+
+		def remove():
+			frappe.delete_doc("Assignment Rule", rule.name, ignore_permissions=True, force=True)
+			frappe.db.commit()
+
+		self.addCleanup(remove)
+
 	def test_multi_scope_inbox_without_route_queues_with_the_raw_mail(self):
 		raw = new_mail(unique_customer(), self.address, "No prefix here", "help")
 		receive(raw, account=self.account)

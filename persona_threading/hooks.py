@@ -52,6 +52,7 @@ doc_events = {
 	},
 	"Issue": {
 		"before_insert": "persona_threading.frappe_adapter.helpdesk.route_new_ticket",  # its project on the insert
+		"after_insert": "persona_threading.frappe_adapter.helpdesk.assign_forwarder",  # before the rules run
 		"on_update": "persona_threading.frappe_adapter.store.follow_project",
 		"onload": "persona_threading.frappe_adapter.snippets.mark_sent_mail",
 	},

@@ -135,15 +135,11 @@ def route_new_ticket(doc, method=None) -> None:
 
 
 def assign_forwarder(doc, method=None) -> None:
-	"""HD Ticket after_insert, which runs before the insert's on_update applies the assignment
-	rules: an agent's forward is the forwarding agent's, the team's rotation adds nobody."""
+	"""after_insert of a conversation DocType, which runs before the insert's on_update applies
+	the assignment rules: an agent's forward is the forwarding agent's, a rotation adds nobody."""
 	decision = _opening_forward()
-	if decision is None:
-		return
-	from frappe.desk.form.assign_to import add as assign
-
-	assign({"assign_to": [decision.assigned_to], "doctype": doc.doctype, "name": doc.name,
-			"description": f"Forwarded by you on behalf of {decision.submitted_by}"}, ignore_permissions=True)
+	if decision is not None:
+		store.assign_forwarder(doc.doctype, doc.name, decision.submitted_by, decision.assigned_to)
 
 
 def acknowledge(mail) -> None:

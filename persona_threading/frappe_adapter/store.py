@@ -503,15 +503,24 @@ def apply_forward_attribution(doctype: str, name: str, submitted_by: str | None,
 	if not notes:
 		return
 	sender_field = frappe.get_meta(doctype).get("sender_field")
-	if set_requester and sender_field:
-		frappe.db.set_value(doctype, name, sender_field, submitted_by)
+	if set_requester and sender_field and frappe.db.get_value(doctype, name, sender_field) != submitted_by:
+		frappe.db.set_value(doctype, name, sender_field, submitted_by)  # not already set on the insert
+	assign_forwarder(doctype, name, submitted_by, assigned_to)
+	for note in notes:
+		timeline.add_audit_row(doctype, name, note)
+
+
+def assign_forwarder(doctype: str, name: str, submitted_by: str, assigned_to: str) -> None:
+	"""The forwarding agent gets the document assigned, once (on the insert for a document the
+	forward opens: helpdesk.assign_forwarder, before the assignment rules run)."""
+	if frappe.db.exists("ToDo", {"reference_type": doctype, "reference_name": name, "allocated_to": assigned_to,
+								 "status": "Open"}):
+		return
 	from frappe.desk.form.assign_to import add as assign
 
 	description = _("Forwarded by you on behalf of {0}", lang=get_user_lang(assigned_to)).format(submitted_by)
 	assign({"assign_to": [assigned_to], "doctype": doctype, "name": name, "description": description},
 		   ignore_permissions=True)
-	for note in notes:
-		timeline.add_audit_row(doctype, name, note)
 
 
 def stored_decision(message_row: str | None) -> Decision | None:

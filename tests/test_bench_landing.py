@@ -26,7 +26,7 @@ def _result(issue, decision="none", evidence="", error=None):
 
 
 def test_a_reply_to_a_closed_issue_is_a_linked_new_issue_with_the_app_and_the_old_one_with_stock():
-    mail = _reply("in-reply-to", closed=True)
+    mail = _reply("closed", closed=True)
     target = issue_name(mail["target"])
     app = landing.check("app", 2000, [(mail, _result("ISS-2026-00001", "new/in_reply_to",
                                                       f"Issue {target} is closed, so a new linked one was opened"))], NOW)
@@ -36,6 +36,15 @@ def test_a_reply_to_a_closed_issue_is_a_linked_new_issue_with_the_app_and_the_ol
     report = {"sizes": {2000: {"landing": {"app": app, "stock": stock}}}}
     text = "\n".join(landing.lines(report))
     assert "app: linked new Issue (reply to a closed Issue)" in text and "MISPLACED" not in text
+
+
+def test_replies_answer_issues_under_way_and_one_kind_in_five_a_closed_one():
+    mails = build_mails(2000, 40, set(), 3)
+    now = dt.datetime.now(dt.timezone.utc)
+    closed = {m["kind"]: {is_closed(history_time(m["target"], now), now) for m in mails if m["kind"] == k}
+              for k in ("in-reply-to", "references", "subject", "closed") for m in mails if m["kind"] == k}
+    assert closed == {"in-reply-to": {False}, "references": {False}, "subject": {False}, "closed": {True}}
+    assert len({m["target"] for m in mails if m["target"] is not None}) == 32  # each Issue answered once
 
 
 def test_a_mail_that_landed_elsewhere_is_misplaced():
@@ -49,7 +58,7 @@ def test_a_mail_that_landed_elsewhere_is_misplaced():
 
 
 def test_two_mails_on_one_new_issue_and_errors_are_misplaced():
-    first, second = build_mails(2000, 8, set(), 1)[0], build_mails(2000, 8, set(), 1)[4]
+    first, second = build_mails(2000, 8, set(), 1)[0], build_mails(2000, 8, set(), 1)[5]
     rows = landing.check("stock", 2000, [(first, _result("ISS-2026-00003")), (second, _result("ISS-2026-00003"))], NOW)
     assert rows[0]["problem"] is None and "is the one <" in rows[1]["problem"]
     rows = landing.check("stock", 2000, [(first, _result(None, error="Traceback ..."))], NOW)

@@ -40,7 +40,9 @@ ROOT = Path(__file__).resolve().parents[2]  # the checkout
 ACCOUNT = "_PT Bench Support"
 SUPPORT = "support@pt-bench.example"
 AGENT = "agent@pt-bench.example"
-KINDS = ("new", "in-reply-to", "references", "subject")
+# Replies go to Issues under way (as most replies do); one kind in five answers an Issue
+# closed long ago, where the two systems do different work by design (landing.py says which).
+KINDS = ("new", "in-reply-to", "references", "subject", "closed")
 KIND_TITLES = {"new": "new mail", "in-reply-to": "In-Reply-To reply", "references": "References-only reply",
-               "subject": "subject-only reply"}
+               "subject": "subject-only reply", "closed": "reply to a closed Issue"}
 HISTORY_PREFIX = "PTB-"  # names of the generated history rows; a reset deletes them

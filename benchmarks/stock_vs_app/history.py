@@ -46,10 +46,14 @@ def ids(i: int) -> tuple[str, str, str]:
 
 
 def build_mails(size: int, count: int, avoid: set[int], seed: int) -> list[dict]:
-    """``count`` mails, the four kinds in turn; replies go to distinct history Issues < size."""
+    """``count`` mails, the kinds in turn; replies go to distinct history Issues < size: those of
+    the last CLOSED_AFTER_DAYS (still under way), a "closed" reply to an older, Closed one."""
     rng = random.Random(seed)
-    pool = [i for i in rng.sample(range(size), min(size, count + len(avoid) + 8)) if i not in avoid]
     now = dt.datetime.now(dt.timezone.utc)
+    under_way = [i for i in range(size) if i not in avoid and not is_closed(history_time(i, now), now)]
+    pools = {False: rng.sample(under_way, len(under_way)),
+             True: [i for i in rng.sample(range(size), min(size, count + len(avoid) + 8)) if i not in avoid
+                    and is_closed(history_time(i, now), now)]}
     mails = []
     for n in range(count):
         kind = KINDS[n % len(KINDS)]
@@ -60,10 +64,15 @@ def build_mails(size: int, count: int, avoid: set[int], seed: int) -> list[dict]
             sender, subj, extra = f"new-{seed}-{n}@newcustomers.example", f"Cannot print invoices (case {seed}-{n})", ""
             body = "Hello,\n\nsince this morning no invoice prints. Can you help?\n\nRegards\n"
         else:
+            pool = pools[kind == "closed"]
+            if not pool:
+                raise ValueError(f"{size:,} history Issues have too few {'closed' if kind == 'closed' else 'open'} "
+                                 f"ones for {count} mails: lower PT_BENCH_MAILS")
             target = pool.pop()
             c1, agent_reply, _ = ids(target)
             sender, subj = customer(target), f"Re: {subject(target)}"
-            extra = {"in-reply-to": f"In-Reply-To: <{agent_reply}>\nReferences: <{c1}> <{agent_reply}>\n",
+            in_reply_to = f"In-Reply-To: <{agent_reply}>\nReferences: <{c1}> <{agent_reply}>\n"
+            extra = {"in-reply-to": in_reply_to, "closed": in_reply_to,
                      "references": f"References: <{c1}> <{agent_reply}>\n", "subject": ""}[kind]
             body = ("Thanks, but it happens again.\n\nOn Mon, Support <support@pt-bench.example> wrote:\n"
                     "> We have looked into it.\n")

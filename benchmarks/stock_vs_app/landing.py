@@ -21,8 +21,8 @@ from . import HISTORY_PREFIX, KIND_TITLES
 from .history import history_time, is_closed, issue_name
 
 ITS_ISSUE, NEW_ISSUE, LINKED_ISSUE = "its Issue", "new Issue", "linked new Issue"
-HEADER = {"in-reply-to": "In-Reply-To", "references": "References"}
-RULE = {"in-reply-to": "in_reply_to", "references": "references"}  # the app's rule for each reply
+HEADER = {"in-reply-to": "In-Reply-To", "closed": "In-Reply-To", "references": "References"}
+RULE = {"in-reply-to": "in_reply_to", "closed": "in_reply_to", "references": "references"}  # the app's rule for each reply
 
 
 def expected(side: str, mail: dict, now: dt.datetime) -> tuple[str, str]:
@@ -37,7 +37,7 @@ def expected(side: str, mail: dict, now: dt.datetime) -> tuple[str, str]:
         if closed:
             return LINKED_ISSUE, "reply to a closed Issue"
         return ITS_ISSUE, f"{HEADER[kind]} names a mail of it"
-    if kind == "in-reply-to":
+    if kind in ("in-reply-to", "closed"):
         return ITS_ISSUE, "In-Reply-To names a mail of it" + ("; a closed one reopens" if closed else "")
     stock = "stock reads no References and matches" if kind == "references" else "stock matches"
     return NEW_ISSUE, f"no In-Reply-To; {stock} no subjects in an IMAP inbox"

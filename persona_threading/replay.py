@@ -120,10 +120,13 @@ class ComparisonReport:
         self.disagreements: list[Comparison] = []
         self.explained = dict.fromkeys(EXPLAINED, 0)  # differences named, not counted as disagreements
         self.named: list[Comparison] = []
+        self.routed_live = 0  # compared mails our app itself routed when they arrived
 
-    def add(self, comparison: Comparison, explained: str | None = None) -> None:
+    def add(self, comparison: Comparison, explained: str | None = None, live: bool = False) -> None:
         """Count a comparison; ``explained`` (TIME_DEPENDENT, CHANGED_LATER): a difference with
-        a known cause, listed in ``named`` instead of ``disagreements``."""
+        a known cause, listed in ``named`` instead of ``disagreements``. ``live``: our app
+        routed the mail when it arrived (what the summary compares with)."""
+        self.routed_live += live and comparison.outcome != UNMAPPED
         if explained:
             self.explained[explained] += 1
             self.named.append(comparison)
@@ -146,6 +149,7 @@ class ComparisonReport:
                 "disagree": len(self.disagreements), "outcomes": dict(self.outcomes),
                 "rules": {rule: dict(self.rules[rule]) for rule in sorted(self.rules)},
                 "not_compared": dict(self.not_compared), "explained": dict(self.explained),
+                "routed_live": self.routed_live,
                 "disagreements": [c.as_dict() for c in self.disagreements],
                 "named": [c.as_dict() for c in self.named]}
 
@@ -161,7 +165,7 @@ class ComparisonReport:
         """Human output, terminal-safe: counts, then each disagreement with its explanation."""
         width = max(map(len, OUTCOMES + tuple(self.rules)))
         n = self.not_compared
-        lines = [f"compared {self.compared} mails with the other system's tickets: {self.outcomes[SAME]} agree,"
+        lines = [f"compared {self.compared} mails with {self._compared_with()}: {self.outcomes[SAME]} agree,"
                  f" {len(self.disagreements)} disagree; {self.outcomes[UNMAPPED]} not in the mapping",
                  f"not compared: {n[OUTBOUND]} sent from our inboxes, {n[SENT]} sent mails recorded,"
                  f" {n[SENT_SKIPPED]} sent mails skipped (no conversation for their ticket)",
@@ -184,6 +188,17 @@ class ComparisonReport:
                       f"    engine: {_engine_side(c)}; they: {c.their_ticket or 'no ticket'}"]
             lines += [f"    | {line}" for line in c.explanation.splitlines()]
         return [terminal_safe(line) for line in lines]
+
+
+    def _compared_with(self) -> str:
+        """What the replay was compared with: another system (stock Frappe, a mapping), our
+        app's own live routing (a period it routed), or both (switched on during the period)."""
+        if not self.routed_live:
+            return "the other system's tickets"
+        if self.routed_live == self.compared:
+            return "the tickets this app put them on live"
+        return (f"their tickets ({self.routed_live} routed live by this app,"
+                f" {self.compared - self.routed_live} by the other system)")
 
 
 def _engine_side(c: Comparison) -> str:
@@ -271,7 +286,7 @@ class Replayer:
         comparison = Comparison(ref, message.message_id, message.date or None, message.subject,
                                 message.from_addr, outcome, decision.action, decision.rule, decision.explain(),
                                 None if opened else ours, their_ticket if mapped else None, cause)
-        self.report.add(comparison, explained)
+        self.report.add(comparison, explained, live is not None)
         return comparison
 
     def feed_sent(self, message: InboundMessage, their_ticket: str, at: datetime | None = None) -> Decision | None:

@@ -183,6 +183,44 @@ def test_a_replay_of_our_own_routing_names_what_depends_on_time_or_was_changed_l
     assert "closed" in linked.cause and "moved after routing" in moved.cause and "reviewer" in placed.cause
     assert listed(report) == [("c-4@customer.example", "other_ticket", "in_reply_to", "T1", "T3")]
     assert report.compared == 6 and report.as_dict()["named"][0]["cause"] == linked.cause
+    # three of the six were routed live by the app, the rest by the other system: the summary says so
+    assert report.summary_lines()[0].startswith(
+        "compared 6 mails with their tickets (3 routed live by this app, 3 by the other system): 2 agree")
+
+
+def test_a_difference_that_is_only_the_flood_guard_is_named_time_dependent_not_a_disagreement():
+    """The flood guard counts in a window of arrival times: a replay by Date queues a mail that
+    opened a ticket live (fetched late, spread out), and opens one that live waited in the queue
+    (fetched in one batch) and a reviewer then placed. Neither is a disagreement the admin reads."""
+    from dataclasses import replace
+
+    from persona_threading.engine.limits import FloodGuard
+    from persona_threading.replay import LiveDecision
+
+    def new_order(i, minute):
+        return mail(f"o-{i}@shop.example", f"Order {i}", sender="erin@shop.example").replace(
+            b"12:00:00", f"12:{minute:02d}:00".encode())
+
+    with Replayer(replace(HELPDESK, flood_guard=FloodGuard(conversations=3, minutes=10))) as r:
+        for i in range(3):
+            feed(r, new_order(i, i), f"T{i}", live=LiveDecision("new", "new", f"T{i}"))
+        # live the fourth opened T3: it arrived after the window had passed
+        opened_live = feed(r, new_order(3, 3), "T3", live=LiveDecision("new", "new", "T3"))
+        # a new mail an hour later; live the fetch brought it with a burst, it was queued, a reviewer put it on T0
+        queued_live = feed(r, new_order(4, 0).replace(b"12:00:00", b"13:00:00"), "T0",
+                           live=LiveDecision("queued", "flood_guard", None))
+        report = r.report
+    assert (opened_live.outcome, opened_live.rule) == ("queued", "flood_guard")
+    assert (queued_live.outcome, queued_live.rule) == ("new_instead_of_existing", "new")
+    assert listed(report) == [] and report.as_dict()["disagree"] == 0
+    assert report.explained == {"time_dependent": 2, "changed_later": 0}
+    assert "did not queue" in opened_live.cause and "live it queued" in queued_live.cause
+    assert report.compared == 5 and report.outcomes["same"] == 3
+    summary = "\n".join(report.summary_lines())
+    assert summary.startswith("compared 5 mails with the tickets this app put them on live: 3 agree, 0 disagree")
+    assert "disagreements: none" in summary
+    assert "2 depend on time (flood guard" in summary
+    assert f"o-3@shop.example: {opened_live.cause}" in summary and "o-4@shop.example: the flood guard" in summary
 
 
 @pytest.mark.skipif(not RFC3834.is_dir(), reason="shared corpora (sisimai) not present")
@@ -290,6 +328,7 @@ def test_compare_summary_is_terminal_safe_and_explains_each_disagreement(tmp_pat
                                                    "hostile@evil.example": "ISS-1"}))
     code, out, err = compare(tmp_path, capsys, str(tmp_path / "map.json"), *paths)
     assert code == 0, err
+    assert out.startswith("compared ") and " mails with the other system's tickets: " in out.splitlines()[0]
     assert "\x1b" not in out and "\u202e" not in out
     assert "new_instead_of_existing: " in out and "Subject: \\x1b[2Jwipe \\u202eevil" in out
     assert "    engine: new by new (a new conversation); they: ISS-1\n    | new by new -> conversation 2" in out

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -330,6 +331,13 @@ class TestSnippetComposerInTheBrowser(BrowserCase):
 class TestPreviewReportInTheBrowser(BrowserCase):
 	ADMIN = "pt-browser-admin@pt-test.example"
 
+	def admin(self) -> None:
+		"""A System Manager who reads the report (a preview reads every mail of the site)."""
+		if not frappe.db.exists("User", self.ADMIN):
+			frappe.get_doc({"doctype": "User", "email": self.ADMIN, "first_name": "Admin", "send_welcome_email": 0,
+							"roles": [{"role": "System Manager"}]}).insert(ignore_permissions=True)
+		update_password(self.ADMIN, PASSWORD)
+
 	def test_the_report_shows_the_counts_and_a_disagreements_explanation(self):
 		from playwright.sync_api import expect
 
@@ -338,10 +346,7 @@ class TestPreviewReportInTheBrowser(BrowserCase):
 		from .test_preview import INBOX, planted_history
 
 		planted_history()
-		if not frappe.db.exists("User", self.ADMIN):
-			frappe.get_doc({"doctype": "User", "email": self.ADMIN, "first_name": "Admin", "send_welcome_email": 0,
-							"roles": [{"role": "System Manager"}]}).insert(ignore_permissions=True)
-		update_password(self.ADMIN, PASSWORD)
+		self.admin()
 		doc = frappe.get_doc({"doctype": "PT Preview", "email_account": INBOX}).insert()
 		doc.start()
 		preview.run(doc.name)  # what the worker runs
@@ -359,6 +364,52 @@ class TestPreviewReportInTheBrowser(BrowserCase):
 			expect(page.locator(".pt-preview-chart svg").first).to_be_visible()
 			explained = page.locator(".pt-preview-disagreement", has_text="existing_instead_of_new")
 			expect(explained.locator(".pt-preview-explanation")).to_contain_text("references")
+			# a colour per outcome: the same one in the table and on the disagreement's row
+			for outcome, colour in (("same", "green"), ("existing_instead_of_new", "blue")):
+				pill = summary.locator(f"tr[data-outcome='{outcome}'] .indicator-pill")
+				expect(pill).to_have_class(re.compile(rf"\b{colour}\b"))
+			expect(explained.locator(".indicator-pill")).to_have_class(re.compile(r"\bblue\b"))
+			# the legend: every outcome in words with its colour, folded until opened
+			legend = summary.locator(".pt-preview-legend")
+			legend.locator("summary").click()
+			expect(legend.locator(".pt-preview-legend-item")).to_have_count(10)
+			for colour, words in (("green", "Same ticket"), ("orange", "New ticket instead of the existing one"),
+								  ("cyan", "Depends on time"), ("pink", "Changed later")):
+				expect(legend.locator(".pt-preview-legend-item", has_text=words).locator(".indicator")).to_have_class(
+					re.compile(rf"\b{colour}\b"))
+			expect(page.locator(".pt-preview-named-list")).to_have_count(0)  # stock's history: nothing named
+
+	def test_what_depends_on_time_or_was_changed_later_is_shown_apart_not_as_a_disagreement(self):
+		"""A period the app routed live: the lifecycle reply and the moved reply are listed under
+		"Not counted as disagreements", with their reasons and their own colours."""
+		from playwright.sync_api import expect
+
+		from persona_threading.frappe_adapter import preview
+
+		from .test_preview import LIVE_INBOX, live_history
+
+		live = live_history()
+		self.admin()
+		doc = frappe.get_doc({"doctype": "PT Preview", "email_account": LIVE_INBOX}).insert()
+		doc.start()
+		preview.run(doc.name)
+		frappe.db.commit()
+		with self.agent_page(self.ADMIN) as (page, url):
+			page.goto(f"{url}/app/pt-preview/{doc.name}")
+			summary = page.locator(".pt-preview-summary")
+			expect(summary).to_be_visible(timeout=60000)
+			expect(summary.locator(".pt-disagree")).to_have_text("0")
+			expect(summary.locator(".pt-explained")).to_have_text("2")
+			for outcome, colour in (("time_dependent", "cyan"), ("changed_later", "pink")):
+				row = summary.locator(f"tr[data-outcome='{outcome}']")
+				expect(row.locator("td").nth(1)).to_have_text("1")
+				expect(row.locator(".indicator-pill")).to_have_class(re.compile(rf"\b{colour}\b"))
+			named = page.locator(".pt-preview-named-list")
+			expect(named.locator("summary")).to_have_text("Not counted as disagreements (2)")
+			named.locator("summary").click()
+			expect(named.locator(".pt-preview-named", has_text=live["linked"])).to_contain_text("closed")
+			expect(named.locator(".pt-preview-named", has_text=live["moved"])).to_contain_text("moved after routing")
+			expect(page.locator(".pt-preview-disagreement")).to_have_count(0)
 
 
 class TestSuspendedList(BrowserCase):

@@ -297,6 +297,9 @@ class TestPreviewOfWhatTheAppRouted(FrappeTestCase):
 					for mid, rule in live["rules"].items() if rule}
 		self.assertEqual(recorded, {mid: rule for mid, rule in live["rules"].items() if rule}, "the live routing")
 		report, stats = preview.replay(account=LIVE_INBOX)
+		# every mail received was compared (a bounce, a forward or a flood mail not compared would pass unseen)
+		self.assertEqual((report.compared, report.outcomes["unmapped"], report.routed_live),
+						 (len(live["rules"]), 0, len(live["rules"])), (report.as_dict(), stats))
 		self.assertEqual([(d.ref, d.outcome, d.rule, d.explanation) for d in report.disagreements], [])
 		self.assertEqual(report.explained, {"time_dependent": 1, "changed_later": 1})
 		named = {c.ref: c.cause for c in report.named}

@@ -178,13 +178,19 @@ def check() -> bool:
 	state = status()
 	if state["ours"]:
 		return True
-	subject = _("persona_threading is bypassed: Email Account is handled by {0}").format(state["in_effect"])
+	tell_system_managers(_("persona_threading is bypassed: Email Account is handled by {0}").format(state["in_effect"]),
+						 state["message"], "PT Settings", "PT Settings")
+	return False
+
+
+def tell_system_managers(subject: str, message: str, document_type: str, document_name: str) -> None:
+	"""A notification (the bell, and mail where they chose it) for each System Manager, once
+	while an unread one with the same subject is there: install and every migrate call this."""
 	for user in _system_managers():
 		if not frappe.db.exists("Notification Log", {"for_user": user, "subject": subject, "read": 0}):
 			frappe.get_doc({"doctype": "Notification Log", "for_user": user, "type": "Alert",
-							"document_type": "PT Settings", "document_name": "PT Settings", "subject": subject,
-							"email_content": state["message"]}).insert(ignore_permissions=True)
-	return False
+							"document_type": document_type, "document_name": document_name, "subject": subject,
+							"email_content": message}).insert(ignore_permissions=True)
 
 
 def _system_managers() -> list[str]:

@@ -158,10 +158,11 @@ def after_migrate():
 	ensure_reviewer_role()
 	ensure_light_agent_role()
 	fill_settings_defaults()
-	from . import account_class, helpdesk
+	from . import account_class, auto_reply, helpdesk
 
 	helpdesk.install_fields()  # HD Team routing, where Frappe Helpdesk is installed
 	account_class.check()  # another app's Email Account class in effect: System Managers are told
+	auto_reply.check_templates()  # a template stock took that the app cannot render: they are told too
 
 
 def fill_settings_defaults():

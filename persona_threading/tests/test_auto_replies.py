@@ -259,6 +259,34 @@ class TestStockTemplates(FrappeTestCase):
 			frappe.db.set_value("Email Account", "_PT Templates", "auto_reply_message", self.PROTIP)
 			frappe.db.commit()
 
+	def test_a_template_saved_before_install_that_cannot_render_is_told_to_the_system_managers(self):
+		"""Stock saved it (an unknown name renders as nothing there); the app refuses it, so
+		after install or migrate the bell says which inbox stopped answering and why, once."""
+		from persona_threading.frappe_adapter import install
+
+		subject = "The automatic reply of Email Account _PT Templates cannot be rendered"
+		notices = lambda: frappe.get_all("Notification Log", filters={"subject": subject, "read": 0},  # noqa: E731
+										 fields=["for_user", "email_content", "document_type", "document_name"])
+		frappe.db.delete("Notification Log", {"subject": subject})
+		frappe.db.set_value("Email Account", "_PT Templates", "auto_reply_message", "<p>Dear {{ customer_name }}</p>")
+		frappe.db.commit()
+		try:
+			install.after_migrate()
+			told = {n.for_user: n for n in notices()}
+			self.assertIn("Administrator", told)  # every System Manager
+			notice = told["Administrator"]
+			self.assertEqual((notice.document_type, notice.document_name), ("Email Account", "_PT Templates"))
+			self.assertIn("{{ customer_name }}", notice.email_content)
+			self.assertIn("No automatic reply is sent from this inbox", notice.email_content)
+			install.after_migrate()  # the next migrate does not say it again while it is unread
+			self.assertEqual(len(notices()), len(told))
+		finally:
+			frappe.db.set_value("Email Account", "_PT Templates", "auto_reply_message", self.PROTIP)
+			frappe.db.delete("Notification Log", {"subject": subject})
+			frappe.db.commit()
+		install.after_migrate()  # a template that renders: nothing to tell
+		self.assertEqual(notices(), [])
+
 	def test_the_default_text_names_the_ticket_and_asks_nothing_the_app_contradicts(self):
 		frappe.db.set_value("Email Account", "_PT Templates", "auto_reply_message", "")
 		frappe.db.commit()

@@ -10,7 +10,10 @@
 # with CI=1 (without it `bench run-tests` exits 0 on failures).
 #
 # The adoption test (scripts/adoption-test.sh) runs on $PERSONA_ADOPT_SITE (default
-# adopt.localhost, ERPNext only): it installs and uninstalls the app there itself.
+# adopt.localhost, ERPNext only): it installs and uninstalls the app there itself. A bench
+# without that site gets it (new_erpnext_site, as build.sh makes it; the MariaDB login is
+# $PERSONA_DB_ROOT_PASSWORD's root, else build.sh's own); with no login to make it, the run
+# fails: a suite that did not run is no pass.
 #
 # The HD Ticket suite (persona_threading.tests.test_helpdesk and test_helpdesk_agents) runs on
 # $PERSONA_HELPDESK_SITE (default helpdesk.localhost: ERPNext + Frappe Helpdesk, built by
@@ -108,6 +111,26 @@ ready_site() {
   done_step
   bench_cli --site "$1" set-config allow_tests true >/dev/null
 }
+# The adoption test's site, made when missing (an existing one is used as it is, never dropped).
+make_adopt_site() {
+  [ -d "$bench_dir/sites/$adopt_site" ] && return 0
+  local db_user="" db_pass=""
+  if [ -n "${PERSONA_DB_ROOT_PASSWORD:-}" ]; then
+    db_user=root db_pass="$PERSONA_DB_ROOT_PASSWORD"
+  elif [ -s "$persona_cache/db-admin-password" ]; then
+    db_user=persona_admin db_pass="$(cat "$persona_cache/db-admin-password")"
+  fi
+  [ -n "$db_user" ] && mysql -h 127.0.0.1 -u "$db_user" -p"$db_pass" -e 'select 1' >/dev/null 2>&1 \
+    || die "bench $bench_dir has no site $adopt_site for the adoption test and no MariaDB login to make one:" \
+           "set PERSONA_DB_ROOT_PASSWORD (the site is then made, ERPNext only) or PERSONA_ADOPT_SITE (an ERPNext site" \
+           "without this app, which the test installs and uninstalls)"
+  step "bench new-site $adopt_site with ERPNext (the adoption test's site)"
+  new_erpnext_site "$bench_dir" "$adopt_site" "$logs/persona-new-site-$adopt_site.log" "$db_user" "$db_pass" \
+    || die "$new_site_failed"
+  touch "$bench_dir/sites/$adopt_site/.done-site"
+  done_step
+}
+case "$only" in e2e|helpdesk|fuzz) ;; *) make_adopt_site ;; esac
 e2e=1
 if ! [ -d "$bench_dir/sites/$e2e_site" ]; then
   e2e=0; echo "SKIPPED end-to-end suite: bench $bench_dir has no site $e2e_site (set PERSONA_E2E_SITE)"
@@ -170,8 +193,8 @@ if [ "$only" != e2e ] && [ "$only" != helpdesk ]; then
   if [ -d "$bench_dir/sites/$adopt_site" ]; then
     run_driver "adoption: history first, then install-app and uninstall-app ($adopt_site)" adoption \
       bash "$here/scripts/adoption-test.sh" "$bench_dir" "$adopt_site"
-  else
-    echo "SKIPPED adoption test: bench $bench_dir has no site $adopt_site (set PERSONA_ADOPT_SITE)"
+  else  # make_adopt_site made it or stopped the run: a suite that did not run is no pass
+    failed=1; echo "   FAILED: adoption test: bench $bench_dir has no site $adopt_site"
   fi
 fi
 if [ "$helpdesk" = 1 ] && [ "$only" != e2e ]; then

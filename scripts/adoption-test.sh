@@ -49,12 +49,12 @@ if installed; then
 fi
 
 # 1. history on stock Frappe, then install-app only
-if run stock_history installed && bench_step "bench install-app persona_threading" install-app persona_threading; then
-  run replies installed
+if run stock_history install && bench_step "bench install-app persona_threading" install-app persona_threading; then
+  run replies install
 fi
 # 2. the app installed but switched off for the history, then switched on
-if installed && run set_enabled 0 && run stock_history switched_on && run set_enabled 1; then
-  run replies switched_on
+if installed && run set_enabled 0 && run stock_history switch_on && run set_enabled 1; then
+  run replies switch_on
 fi
 # 3. uninstall: stock receives again
 if installed && bench_step "bench uninstall-app persona_threading" uninstall-app persona_threading --yes --no-backup --force; then

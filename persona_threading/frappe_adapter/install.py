@@ -197,6 +197,9 @@ def ensure_reviewer_role():
 		update_permission_property("PT Inbound Queue", REVIEWER_ROLE, 0, "write", 1)
 
 
+LIGHT_AGENT_DOCTYPES = ("Issue", "PT Conversation")
+
+
 def ensure_light_agent_role():
 	"""Light agents read conversations and write internal notes; their mail never adds CCs
 	and is never public (engine.participants), whatever other roles they have."""
@@ -208,7 +211,7 @@ def ensure_light_agent_role():
 		frappe.get_doc({"doctype": "Role", "role_name": LIGHT_AGENT_ROLE, "desk_access": 1}).insert(
 			ignore_permissions=True
 		)
-	for doctype in ("Issue", "PT Conversation"):
+	for doctype in LIGHT_AGENT_DOCTYPES:
 		if not frappe.db.exists("Custom DocPerm", {"parent": doctype, "role": LIGHT_AGENT_ROLE}):
 			add_permission(doctype, LIGHT_AGENT_ROLE, 0)
 
@@ -229,5 +232,27 @@ def before_uninstall():
 	from .lookup import LIGHT_AGENT_ROLE
 
 	frappe.db.delete("Custom DocPerm", {"role": ("in", (LIGHT_AGENT_ROLE, REVIEWER_ROLE))})
+	own = frappe.get_all("DocType", filters={"module": "Persona Threading"}, pluck="name")
+	if own:  # the app's DocTypes go with it; their permission rows would stay behind
+		frappe.db.delete("Custom DocPerm", {"parent": ("in", own)})
+	drop_copied_permissions("Issue")
 	frappe.db.delete("Scheduled Job Type", {"method": ("like", "persona_threading.%")})
 	frappe.clear_cache()
+
+
+def drop_copied_permissions(doctype: str) -> None:
+	"""Frappe's add_permission first copies a DocType's standard rows into Custom DocPerm; left
+	once the app's own rows are gone, they would pin today's standard permissions (a later
+	ERPNext change to them would never apply). Dropped while still identical to the standard."""
+	from frappe.permissions import rights
+
+	columns = ("role", "permlevel", "if_owner", *rights)
+
+	def rows(table: str) -> list[tuple]:
+		Perm = frappe.qb.DocType(table)
+		found = frappe.qb.from_(Perm).select(*(Perm[c] for c in columns)).where(Perm.parent == doctype).run()
+		return sorted(tuple(value or 0 for value in row) for row in found)
+
+	custom = rows("Custom DocPerm")
+	if custom and custom == rows("DocPerm"):
+		frappe.db.delete("Custom DocPerm", {"parent": doctype})

@@ -5,16 +5,18 @@ steps, each a process of its own (``python -m persona_threading.tests.adoption S
 in the bench's sites folder: ``bench execute`` refuses an app the site does not have),
 orchestrated by scripts/adoption-test.sh (part of scripts/run-frappe-tests.sh):
 
-1. the site runs stock Frappe + ERPNext without the app: ``stock_history`` (a customer's
+1. the site runs stock Frappe + ERPNext without the app: ``stock_history install`` (a customer's
    request with a CC, stock's auto-reply with the Email Account field's own ProTip template
    and a Jinja block, an agent's answer from the Issue);
 2. ``bench install-app persona_threading``, nothing else; ``replies``: the customer's reply
    by In-Reply-To, a References-only reply with a new subject, the CC's reply and a reply to
    stock's auto-reply land on the existing Issue, the CC is an active CC, and a new
    request's automatic reply reads ``Reference: Issue ISS-…`` with the block evaluated;
-3. the same with the app installed but PT Settings' Enabled off for the history, then on;
+3. the same with the app installed but PT Settings' Enabled off for the history, then on
+   (``stock_history switch_on``, ``replies switch_on``);
 4. ``bench uninstall-app persona_threading``; ``stock_again``: a new mail opens an Issue
-   through stock code, and the forms still load and save.
+   through stock code, the forms still load and save, and no custom field or permission row
+   of the app is left (compared with the site before the first install).
 
 Each check prints ``PASS name`` or ``FAIL name: why``; a step with a failure exits non-zero.
 What one step hands the next is kept in the site's folder (adoption-state.json).
@@ -34,6 +36,9 @@ AGENT = "pt-adopt-agent@pt-adopt.example"
 TEMPLATE = ("<p>Thank you for writing to us.</p><p>Reference: {{ reference_doctype }} {{ reference_name }}</p>"
 			"{% if subject %}<p>About: {{ subject }}</p>{% else %}<p>No subject</p>{% endif %}")
 STATE = "adoption-state.json"
+#: The two histories (scripts/adoption-test.sh passes the label): how each check line names it.
+HISTORY = {"install": "app not installed yet", "switch_on": "app installed, switched off"}
+AFTER = {"install": "after install-app", "switch_on": "after switching on"}
 
 
 class Checks:
@@ -81,6 +86,12 @@ def _save(label: str, values: dict) -> None:
 	state[label] = values
 	with open(frappe.get_site_path(STATE), "w") as handle:
 		json.dump(state, handle, indent=1)
+
+
+def _custom_permissions() -> list[tuple]:
+	"""The site's Custom DocPerm rows as (DocType, role, level): uninstall must leave no other."""
+	return sorted({(r.parent, r.role, r.permlevel) for r in frappe.get_all(
+		"Custom DocPerm", fields=["parent", "role", "permlevel"])})
 
 
 def _installed() -> bool:
@@ -141,9 +152,12 @@ def stock_history(label: str) -> None:
 	from persona_threading.demo.client import new_mail
 	from persona_threading.engine.message import parse_message
 
-	checks = Checks(f"stock history ({label})")
-	if _installed():
-		checks.check("the app is switched off", not frappe.db.get_single_value("PT Settings", "enabled"))
+	checks = Checks(f"stock history ({HISTORY[label]})")
+	if label == "install":
+		checks.check("the app is not installed", not _installed())
+		_save("permissions", {"before_install": _custom_permissions()})  # what uninstall must leave
+	else:
+		checks.check("the app is switched off", _installed() and not frappe.db.get_single_value("PT Settings", "enabled"))
 	tag = uuid.uuid4().hex[:8]
 	customer, cc = f"maria-{tag}@acme.pt-adopt.example", f"tom-{tag}@acme.pt-adopt.example"
 	subject = f"Invoice {tag} is wrong"
@@ -183,7 +197,7 @@ def replies(label: str) -> None:
 	from persona_threading.frappe_adapter import participants, store
 	from persona_threading.engine.message import parse_message
 
-	checks = Checks(f"after install ({label})")
+	checks = Checks(AFTER[label])
 	checks.check("the app is installed and on", _installed() and frappe.db.get_single_value("PT Settings", "enabled"))
 	past = _state()[label]
 	customer, cc, issue, subject = past["customer"], past["cc"], past["issue"], past["subject"]
@@ -247,9 +261,17 @@ def stock_again() -> None:
 	checks.check("the app is not installed", not _installed())
 	account = inbox()
 	checks.check("the Email Account is stock's again", type(account) is EmailAccount, type(account).__module__)
-	for doctype in ("Email Account", "Communication", "Issue", "Project"):
+	from persona_threading.frappe_adapter.install import CUSTOM_FIELDS
+
+	for doctype in sorted({*CUSTOM_FIELDS, "Issue"}):  # Notification's recipients field too
 		left = [f.fieldname for f in frappe.get_meta(doctype).fields if f.fieldname.startswith("pt_")]
 		checks.check(f"{doctype} has no fields of the app", not left, str(left))
+	left = frappe.get_all("Custom Field", filters={"fieldname": ["like", "pt\\_%"]}, pluck="name")
+	checks.check("no custom field of the app on any DocType", not left, str(left))
+	before = {tuple(row) for row in _state().get("permissions", {}).get("before_install", [])}
+	added = sorted(set(_custom_permissions()) - before)
+	checks.check("no permission row the app added (its roles, its DocTypes, Issue's copied rows)", not added,
+				 str(added))
 	description = frappe.get_meta("Email Account").get_field("auto_reply_message").description or ""
 	checks.check("the auto-reply field's description is stock's", "issue." not in description, description)
 	checks.check("no scheduled job of the app", not frappe.db.exists("Scheduled Job Type",

@@ -30,6 +30,13 @@ def save_snippet_from_communication(communication: str, title: str) -> str:
 	return snippets.save_from_communication(communication, title)
 
 
+@frappe.whitelist(methods=["POST"])
+def save_snippet(title: str, content: str, sender: str = "") -> str:
+	"""The composer's text becomes a snippet: the agent's own words only (no quoted earlier
+	mail, ``!filter`` line or signature of ``sender`` or the user)."""
+	return snippets.save_typed(title, content, sender)
+
+
 @frappe.whitelist()
 def conversation_participants(doctype: str = "Issue", name: str = "") -> dict:
 	"""{participants: [{email, role, active, follower_doctype, follower_name, delivery_status,
@@ -41,13 +48,15 @@ def conversation_participants(doctype: str = "Issue", name: str = "") -> dict:
 
 @frappe.whitelist(methods=["POST"])
 def set_participant(doctype: str, name: str, email: str, role: str, active: int = 1) -> None:
-	"""Add (active=1) or remove (active=0) a CC or a follower (write permission; blocklist holds)."""
+	"""Add (active=1) or remove (active=0) a CC or a follower (desk users with write permission,
+	else 403; the blocklist holds)."""
 	participants.set_participant(doctype, name, email, role, active)
 
 
 @frappe.whitelist(methods=["POST"])
 def resolve_third_party(doctype: str, name: str, message: str, action: str) -> None:
-	"""A third party's reply: ``make_public`` (and add the sender as CC) or ``dismiss``."""
+	"""A third party's reply: ``make_public`` (and add the sender as CC) or ``dismiss`` (desk users
+	with write permission, else 403)."""
 	participants.resolve_third_party(doctype, name, message, action)
 
 
@@ -65,4 +74,4 @@ def make_internal(communication: str) -> None:
 
 
 __all__ = ["make_internal", "reply_recipients", "why_here", "search_snippets", "render_snippet",
-		   "save_snippet_from_communication", "conversation_participants", "set_participant", "resolve_third_party"]
+		   "save_snippet", "save_snippet_from_communication", "conversation_participants", "set_participant", "resolve_third_party"]

@@ -1,11 +1,13 @@
 """Frappe's Notification (an admin's automated mail on a document) for conversations: beside
 stock's recipients, a Select chooses the conversation's customers as Zendesk's and Lime's
 automations do: "Requester" or "Requester and CCs" (the active CCs, in Cc; never inactive CCs,
-followers or third parties; the CC blocklist holds). Everything else is stock, via super().
+followers or third parties; the CC blocklist holds). Its mail is marked ``Auto-Submitted:
+auto-generated`` (RFC 3834: it answers no message). Everything else is stock, via super().
 """
 
 from __future__ import annotations
 
+import frappe
 from frappe.email.doctype.notification.notification import Notification
 
 from ..engine.participants import reply_recipients
@@ -14,6 +16,9 @@ from .lookup import FrappeLookup
 
 FIELD = "pt_conversation_recipients"
 REQUESTER, REQUESTER_AND_CCS = "Requester", "Requester and CCs"
+#: RFC 3834: automatic mail that answers no message is "auto-generated" ("auto-replied" is the
+#: inbox's automatic reply); outbound.thread_email_queue reads it while the mail is queued.
+AUTO_GENERATED_FLAG = "pt_auto_generated"
 
 
 def conversation_recipients(doc, choice: str | None) -> tuple[list[str], list[str]]:
@@ -30,10 +35,12 @@ def conversation_recipients(doc, choice: str | None) -> tuple[list[str], list[st
 class PTNotification(Notification):
 	def send_an_email(self, doc, context):
 		self.flags.pt_email = True  # only mail goes to customers (a system notification never)
+		frappe.flags[AUTO_GENERATED_FLAG] = True
 		try:
 			return super().send_an_email(doc, context)
 		finally:
 			self.flags.pt_email = False
+			frappe.flags[AUTO_GENERATED_FLAG] = False
 
 	def get_list_of_recipients(self, doc, context):
 		recipients, cc, bcc = super().get_list_of_recipients(doc, context)

@@ -23,7 +23,7 @@ from ..engine import decision as act
 from ..engine.outgoing import stamp
 from ..engine.participants import follower_notifications, public_history, relay_recipients
 from ..engine.participants.standing import is_silent_machine_mail
-from . import sent_mail, settings, store
+from . import privacy, sent_mail, settings, store
 from .lookup import FrappeLookup
 
 
@@ -114,8 +114,11 @@ def notify_followers(conversation: str, reference: tuple[str, str], kind: str, a
 
 def desk_note(doc, method=None) -> None:
 	"""Comment after_insert: a note written in the desk (the timeline's comment box) reaches the
-	followers as a note sent by email does; customers never see it."""
+	followers as a note sent by email does; customers never see it. A website user's comment
+	(ERPNext's portal lets a customer comment on their Issue) is no internal note."""
 	if doc.comment_type != "Comment" or not doc.reference_name or not settings.enabled():
+		return
+	if not privacy._desk_user(doc.owner):
 		return
 	conversation = store.conversation_of(doc.reference_doctype, doc.reference_name)
 	if conversation:

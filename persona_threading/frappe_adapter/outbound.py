@@ -17,7 +17,8 @@ from ..engine.participants import review_participants
 from ..engine.outgoing import stamp, strip_carriers, threading_headers
 from ..engine.phrases import Phrase
 from ..engine.quoting import drop_private_quotes
-from . import auto_reply, backfill, conversations, notifications, participants, privacy, sent_mail, settings, store, timeline
+from . import (auto_reply, automated_mail, backfill, conversations, notifications, participants, privacy, sent_mail,
+			   settings, store, timeline)
 from .lookup import FrappeLookup
 
 
@@ -110,6 +111,8 @@ def thread_email_queue(doc, method=None):
 	)
 	if automatic:
 		headers.update(auto_reply.LOOP_HEADERS)
+		if frappe.flags.get(automated_mail.AUTO_GENERATED_FLAG):  # a Notification's mail answers no message
+			headers["Auto-Submitted"] = "auto-generated"
 	doc.message = sent_mail.set_headers(doc.message, headers)
 	# Mail built from a text of its own (Helpdesk's reply, acknowledgement): carriers into the MIME.
 	doc.message = sent_mail.with_carriers(doc.message, state["key"], settings.keyring(), settings.carriers())

@@ -5,7 +5,8 @@ an agent who replies from the Issue follows it); CCs can be added here too (the 
 holds; a new CC gets the public history once) and an inactive one added back; a third
 party's reply is made public (and its sender a CC) or its warning dismissed; a customer's
 public mail is made an internal note. Every change leaves an audit row on the Issue. What
-the panel shows is for desk users only (privacy.require_desk_reader).
+the panel shows is for desk users only (privacy.require_desk_reader), and so are its edits
+(privacy.require_desk_editor).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from .lookup import FrappeLookup
 
 
 def _conversation_for_edit(doctype: str, name: str) -> str:
-	frappe.has_permission(doctype, "write", doc=name, throw=True)
+	privacy.require_desk_editor(doctype, name)
 	return backfill.conversation_for(doctype, name)
 
 
@@ -184,8 +185,6 @@ def make_internal(communication: str) -> None:
 	if not row or not reference or not all(reference):
 		frappe.throw(_("{0} is no mail of a conversation").format(communication))
 	_conversation_for_edit(*reference)
-	if not privacy._desk_user():
-		raise frappe.PermissionError(_("Only desk users make a message internal"))
 	if row.direction != "Inbound" or row.visibility != "Public":
 		frappe.throw(_("Only a received public mail can become an internal note"))
 	frappe.db.set_value(store.MESSAGE, row.name, "visibility", "Private")

@@ -29,6 +29,15 @@ def require_desk_reader(doctype: str, name: str) -> None:
 		raise frappe.PermissionError(frappe._("Only desk users see how {0} {1} is routed").format(doctype, name))
 
 
+def require_desk_editor(doctype: str, name: str) -> None:
+	"""The participants panel's edits (CCs, followers, a third party's reply, making a mail
+	internal) are for desk users who may write the document: 403 for anyone else, also a
+	website user the document is shared with for writing."""
+	frappe.has_permission(doctype, "write", doc=name, throw=True)
+	if not _desk_user():
+		raise frappe.PermissionError(frappe._("Only desk users change the participants of {0} {1}").format(doctype, name))
+
+
 def conversation_permission(doc, ptype=None, user=None):
 	"""has_permission hook on the conversation DocType: a light agent never mails from it
 	(stock's reply from the form asks for "email"): no public reply, no CCs by that path."""

@@ -7,10 +7,13 @@ replies, but leaves an unknown code visible for the agent instead of blanking it
 
 from __future__ import annotations
 
+from email.utils import parseaddr
+
 import frappe
 from frappe import _
 
 from ..engine.merge_codes import AS_WRITTEN, DocRef, render
+from ..engine.snippet_text import own_text
 from . import store
 from .merge_codes import FrappeResolver
 
@@ -84,7 +87,27 @@ def save_from_communication(communication: str, title: str) -> str:
 	written_in_desk = frappe.db.get_value("User", comm.owner, "user_type") == "System User"
 	if comm.sent_or_received != "Sent" or comm.communication_type != "Communication" or not written_in_desk:
 		frappe.throw(_("Only a message written and sent from the desk can become a snippet"), frappe.PermissionError)
-	return frappe.get_doc({"doctype": SNIPPET, "title": title, "content": comm.content}).insert().name
+	return save_typed(title, comm.content or "", comm.sender, user=comm.owner)
+
+
+def save_typed(title: str, content: str, sender: str | None = None, user: str | None = None) -> str:
+	"""A snippet of the agent's own words in ``content`` (the composer's text, or a sent
+	message): without the quoted earlier mail, a ``!filter`` line and the signature."""
+	text = own_text(content or "", signatures(user or frappe.session.user, sender))
+	if not text.strip():
+		frappe.throw(_("There is no text of your own to save as a snippet"))
+	return frappe.get_doc({"doctype": SNIPPET, "title": title, "content": text}).insert().name
+
+
+def signatures(user: str, sender: str | None) -> list[str]:
+	"""The signatures a mail ``user`` wrote from ``sender`` may carry: the user's own, the
+	sending inbox's (both as stock's composer adds them) and the default outgoing account's
+	(what the server appends)."""
+	address = parseaddr(sender or "")[1]
+	found = [frappe.db.get_value("User", user, "email_signature"),
+			 address and frappe.db.get_value("Email Account", {"email_id": address, "add_signature": 1}, "signature"),
+			 frappe.db.get_value("Email Account", {"default_outgoing": 1, "add_signature": 1}, "signature")]
+	return [s for s in found if s]
 
 
 def mark_sent_mail(doc, method=None) -> None:

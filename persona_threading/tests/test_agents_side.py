@@ -47,6 +47,20 @@ def text_of(mail) -> str:
 	return parse_message(mail.as_bytes()).text
 
 
+def html_of(mail) -> str:
+	"""The mail's HTML part, decoded (quoted-printable would split a token across lines)."""
+	return "".join(part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
+				   for part in mail.walk() if part.get_content_type() == "text/html")
+
+
+def website_user() -> str:
+	"""A customer with a portal login (created once)."""
+	if not frappe.db.exists("User", WEBSITE_USER):
+		frappe.get_doc({"doctype": "User", "email": WEBSITE_USER, "first_name": "Portal",
+						"user_type": "Website User", "send_welcome_email": 0}).insert(ignore_permissions=True)
+	return WEBSITE_USER
+
+
 class SideCase(FrappeTestCase):
 	@classmethod
 	def setUpClass(cls):
@@ -75,6 +89,17 @@ class SideCase(FrappeTestCase):
 			frappe.db.set_value("Issue", issue, "status", status)
 			frappe.db.commit()
 		return frappe.db.get_value("Issue", issue, "status")
+
+	def assert_carries_the_thread(self, mail, conversation):
+		"""This conversation's token in the body and in the hidden tag (a reply that quotes
+		either threads back, also with the subject token switched off)."""
+		from persona_threading.engine.carriers import THREAD_TOKEN_RE, TICKET_TAG_RE
+		from persona_threading.frappe_adapter import settings, store
+
+		token = settings.keyring().token(store.thread_state(conversation)["key"])
+		html = html_of(mail)
+		self.assertIn(token, THREAD_TOKEN_RE.findall(html), "body token")
+		self.assertIn(token, TICKET_TAG_RE.findall(html), "hidden tag")
 
 	def visibility(self, raw) -> str:
 		comm = communication_for(parse_message(raw).message_id)
@@ -130,6 +155,9 @@ class TestOnlyCustomersChangeTheStatus(SideCase):
 		self.assertEqual(self.status(issue), "Resolved")
 		entries = timeline("Issue", issue)
 		self.assertTrue(any("the third party&#x27;s private mail" in e for e in entries))
+		# the follower is an agent of the helpdesk: the row names the role their mail counts as
+		self.assertTrue(any("status left Resolved: the agent&#x27;s private mail is no customer&#x27;s reply" in e
+							for e in entries), entries)
 
 	def test_a_thank_you_while_awaiting_input_resumes_the_issue(self):
 		"""Gratitude keeps a resolved ticket resolved; awaiting input, any reply is input."""
@@ -259,7 +287,7 @@ class TestNotificationsThread(SideCase):
 	def test_a_followers_reply_to_a_notification_threads_without_the_subject_token(self):
 		from persona_threading import api
 
-		requester, cc, first, issue, _ = self.conversation()
+		requester, cc, first, issue, conversation = self.conversation()
 		api.set_participant("Issue", issue, FOLLOWER, "Follower", 1)
 		said = f"The paper tray is stuck ({uuid.uuid4().hex})"
 		receive(answer(requester, INBOX_ADDRESS, said, first, cc=cc))
@@ -267,19 +295,20 @@ class TestNotificationsThread(SideCase):
 		self.assertEqual(len(notices), 1)
 		notice = notices[0]
 		self.assertIn(parse_message(first).message_id, notice["References"] or "")
-		self.assertIn("pt-ticket:", notice.as_string())
+		self.assert_carries_the_thread(notice, conversation)
 		reply = customer_reply(notice.as_bytes(), FOLLOWER, "Internal: I will check the tray", quote=False,
 							   to=INBOX_ADDRESS)
 		receive(reply)
 		self.assertEqual(issue_of(reply), issue)
 
 	def test_the_history_mail_to_a_new_cc_carries_the_threads_headers(self):
-		requester, _, first, issue, _ = self.conversation(cc=False)
+		requester, _, first, issue, conversation = self.conversation(cc=False)
 		colleague = unique_customer()
 		receive(answer(requester, INBOX_ADDRESS, "Adding my colleague", first, cc=colleague))
 		history = [m for m in mails_to(colleague) if "It jams." in text_of(m)]
 		self.assertEqual(len(history), 1)
 		self.assertIn(parse_message(first).message_id, history[0]["References"] or "")
+		self.assert_carries_the_thread(history[0], conversation)
 		reply = customer_reply(history[0].as_bytes(), colleague, "I see it too", quote=False, to=INBOX_ADDRESS)
 		receive(reply)
 		self.assertEqual(issue_of(reply), issue)
@@ -308,6 +337,30 @@ class TestDeskNotes(SideCase):
 		self.assertEqual([m for m in mails_to(LIGHT) if said in text_of(m)], [])  # its author
 		for customer in (requester, cc):
 			self.assertEqual([m for m in mails_to(customer) if said in text_of(m)], [])
+
+	def test_a_customers_portal_comment_is_no_internal_note_an_agents_desk_comment_is(self):
+		from frappe.desk.form.utils import add_comment
+
+		from persona_threading import api
+
+		_, _, _, issue, _ = self.conversation()
+		api.set_participant("Issue", issue, FOLLOWER, "Follower", 1)
+		frappe.db.commit()
+		portal, desk = uuid.uuid4().hex, uuid.uuid4().hex
+		frappe.set_user(website_user())  # what ERPNext's portal comment box does (Document.add_comment)
+		try:
+			frappe.get_doc("Issue", issue).add_comment(text=f"<p>Any news? ({portal})</p>", comment_by="Portal")
+		finally:
+			frappe.set_user("Administrator")
+		frappe.set_user(AGENT)
+		try:
+			add_comment("Issue", issue, f"<p>Internal: vendor called back ({desk})</p>", AGENT, "Agent")
+		finally:
+			frappe.set_user("Administrator")
+		self.assertEqual([m for m in mails_to(FOLLOWER) if portal in text_of(m)], [])
+		notes = [m for m in mails_to(FOLLOWER) if desk in text_of(m)]
+		self.assertEqual(len(notes), 1)
+		self.assertIn("Internal note", notes[0]["Subject"] or "")
 
 
 # -- 10: the admin's and the agent's tools ----------------------------------------------------
@@ -359,25 +412,40 @@ class TestAdminAndAgentTools(SideCase):
 		sent = self.reply_from_the_issue(issue, requester)
 		self.assertRaises(frappe.ValidationError, api.make_internal, sent)  # our own reply: not this way
 
+	def notify_on_status_change(self, issue, choice: str) -> str:
+		"""An admin's Notification on Issue status changes emailing the conversation's ``choice``;
+		the status changes once. Returns the marker in the mail's subject."""
+		marker = uuid.uuid4().hex
+		alert = frappe.get_doc({"doctype": "Notification", "name": f"PT side {marker}", "subject": f"Status {marker}",
+								"document_type": "Issue", "event": "Value Change", "value_changed": "status",
+								"channel": "Email", "message": f"<p>Your ticket is now {{{{ doc.status }}}} {marker}</p>",
+								"pt_conversation_recipients": choice, "enabled": 1}).insert(ignore_permissions=True)
+		self.addCleanup(frappe.delete_doc, "Notification", alert.name, ignore_permissions=True, force=True)
+		doc = frappe.get_doc("Issue", issue)
+		doc.status = "Replied"
+		doc.save(ignore_permissions=True)
+		return marker
+
 	def test_a_notification_emails_the_requester_and_active_ccs_as_the_admin_chose(self):
 		requester, cc, first, issue, _ = self.conversation()
 		dropped = unique_customer()
 		receive(answer(requester, INBOX_ADDRESS, "Adding a colleague", first, cc=f"{cc}, {dropped}"))
 		receive(answer(requester, INBOX_ADDRESS, "Without them after all", first, cc=cc))  # dropped: inactive
-		marker = uuid.uuid4().hex
-		alert = frappe.get_doc({"doctype": "Notification", "name": f"PT side {marker}", "subject": f"Status {marker}",
-								"document_type": "Issue", "event": "Value Change", "value_changed": "status",
-								"channel": "Email", "message": f"<p>Your ticket is now {{{{ doc.status }}}} {marker}</p>",
-								"pt_conversation_recipients": "Requester and CCs", "enabled": 1}).insert(
-			ignore_permissions=True)
-		self.addCleanup(frappe.delete_doc, "Notification", alert.name, ignore_permissions=True, force=True)
-		doc = frappe.get_doc("Issue", issue)
-		doc.status = "Replied"
-		doc.save(ignore_permissions=True)
+		marker = self.notify_on_status_change(issue, "Requester and CCs")
 		mails = [m for m in mails_to(requester) if marker in (m["Subject"] or "")]
 		self.assertEqual(len(mails), 1)
 		self.assertIn(cc, mails[0]["Cc"] or "")
 		self.assertEqual([m for m in mails_to(dropped) if marker in (m["Subject"] or "")], [])
+		# RFC 3834: a notification answers no message (the inbox's automatic reply is auto-replied)
+		self.assertEqual(mails[0]["Auto-Submitted"], "auto-generated")
+
+	def test_a_notification_to_the_requester_only_leaves_the_ccs_out(self):
+		requester, cc, _, issue, _ = self.conversation()
+		marker = self.notify_on_status_change(issue, "Requester")
+		mails = [m for m in mails_to(requester) if marker in (m["Subject"] or "")]
+		self.assertEqual(len(mails), 1)
+		self.assertNotIn(cc, f"{mails[0]['To']} {mails[0]['Cc'] or ''}")
+		self.assertEqual([m for m in mails_to(cc) if marker in (m["Subject"] or "")], [])
 
 	def test_the_conversation_follows_its_issues_project(self):
 		from .helpers import project
@@ -400,9 +468,7 @@ class TestRoutingInternalsOverREST(FrappeAPITestCase):
 	def test_website_users_get_403_and_desk_agents_200(self):
 		support_inbox()
 		agent(AGENT)
-		if not frappe.db.exists("User", WEBSITE_USER):
-			frappe.get_doc({"doctype": "User", "email": WEBSITE_USER, "first_name": "Portal",
-							"user_type": "Website User", "send_welcome_email": 0}).insert(ignore_permissions=True)
+		website_user()
 		first = new_mail(WEBSITE_USER, INBOX_ADDRESS, "Portal printer", "It jams.", Cc=unique_customer())
 		receive(first)
 		issue = issue_of(first)
@@ -420,3 +486,37 @@ class TestRoutingInternalsOverREST(FrappeAPITestCase):
 			self.assertNotIn("stranger", json.dumps(refused.json))
 			served = self.get(self.method(f"persona_threading.api.{method}"), args, headers=desk)
 			self.assertEqual(served.status_code, 200, f"{method}: {served.text[-500:]}")
+
+	def test_a_website_user_with_a_write_share_changes_no_participant(self):
+		"""Adding people, following, making a third party's reply public: desk users only, also
+		when the customer's share would let them write the Issue (403, nothing changed)."""
+		support_inbox()
+		agent(AGENT)
+		website_user()
+		first = new_mail(WEBSITE_USER, INBOX_ADDRESS, "Portal scanner", "It jams.")
+		receive(first)
+		issue = issue_of(first)
+		stranger = unique_customer()
+		receive(answer(stranger, INBOX_ADDRESS, "A stranger writes", first))
+		conversation = frappe.db.get_value("PT Conversation", {"reference_name": issue})
+		warning = frappe.db.get_value("PT Conversation Message", {"conversation": conversation, "sender": stranger})
+		frappe.share.add_docshare("Issue", issue, WEBSITE_USER, read=1, write=1, notify=0,
+								  flags={"ignore_share_permission": True})
+		frappe.db.commit()
+		self.assertTrue(frappe.has_permission("Issue", "write", doc=issue, user=WEBSITE_USER))  # stock: shared
+		outsider, desk = api_headers(WEBSITE_USER), api_headers(AGENT)
+		colleague = unique_customer()
+		edits = (("set_participant", {"email": colleague, "role": "CC", "active": 1}),
+				 ("resolve_third_party", {"message": warning, "action": "make_public"}))
+		for method, args in edits:
+			refused = self.post(self.method(f"persona_threading.api.{method}"),
+								{"doctype": "Issue", "name": issue, **args}, headers=outsider)
+			self.assertEqual(refused.status_code, 403, f"{method}: {refused.text[-500:]}")
+		frappe.db.rollback()
+		people = frappe.get_all("PT Conversation Follower", filters={"conversation": conversation}, pluck="email")
+		self.assertNotIn(colleague, people)
+		self.assertEqual(frappe.db.get_value("PT Conversation Message", warning, ["visibility", "warning_resolved"]),
+						 ("Private", 0))
+		served = self.post(self.method("persona_threading.api.set_participant"),
+						   {"doctype": "Issue", "name": issue, "email": colleague, "role": "CC", "active": 1}, headers=desk)
+		self.assertEqual(served.status_code, 200, served.text[-500:])

@@ -92,6 +92,24 @@ class TestResponseDefinesTheCCsInTheBrowser(AgentsSideCase):
 			self.assertNotIn(self.cc, values[0] + values[1])  # never re-added by the composer
 
 
+class TestComposerComparesWholeAddresses(AgentsSideCase):
+	def test_an_active_cc_whose_address_ends_the_requesters_is_still_copied(self):
+		"""ann@… is not joann@…: a reply to joann@… starts with ann@…, an active CC, in Cc."""
+		self.cc = unique_customer()
+		self.requester = f"jo{self.cc}"
+		first = new_mail(self.requester, INBOX_ADDRESS, "Router down again", "Still red.", Cc=self.cc)
+		receive(first)
+		self.issue = issue_of(first)
+		frappe.db.commit()
+		self.assertEqual(self.people()[self.cc], ("CC", 1))
+		with self.agent_page() as (page, url):
+			self.open_issue(page, url, self.issue)
+			self.compose(page, communication_for(parse_message(first).message_id).name)  # Reply, not Reply All
+			to, cc = page.evaluate(f"() => [{COMPOSER}.get_value('recipients') || '', {COMPOSER}.get_value('cc') || '']")
+		self.assertEqual([a.strip() for a in to.split(",") if a.strip()], [self.requester])
+		self.assertEqual([a.strip() for a in cc.split(",") if a.strip()], [self.cc])
+
+
 class TestFollowInTheBrowser(AgentsSideCase):
 	def test_an_agent_follows_and_unfollows_from_the_panel(self):
 		from playwright.sync_api import expect

@@ -127,3 +127,20 @@ class TestPermissionsAndSaving(SnippetCase):
 		received = frappe.get_last_doc("Communication", filters={"reference_name": self.issue,
 																	 "sent_or_received": "Received"})
 		self.assertRaises(frappe.PermissionError, api.save_snippet_from_communication, received.name, "Nope")
+
+	def test_a_sent_reply_saved_as_snippet_keeps_the_agents_words_only(self):
+		"""As the desk stores a reply from the composer: the agent's text, their signature, a
+		"!filter" line left in, stock's "---" and the quoted mail."""
+		frappe.db.set_value("User", AGENT, "email_signature", "<p>-- Ada, second-level support</p>")
+		self.addCleanup(frappe.db.set_value, "User", AGENT, "email_signature", None)
+		content = ('<div class="ql-editor read-mode"><p>Open the tray and pull gently.</p><p>!trayy</p>'
+				   '<p>-- Ada, second-level support</p><p><br></p><p>---</p><p><br></p>'
+				   f'<p>On 7th December 2026, 10:02 AM, {self.customer} wrote:</p>'
+				   '<blockquote>The printer on floor 3 jams.<br></blockquote></div>')
+		frappe.set_user(AGENT)
+		sent = make(doctype="Issue", name=self.issue, subject="Re: printer", content=content,
+					recipients=self.customer, sender=INBOX_ADDRESS, send_email=True)["name"]
+		saved = frappe.db.get_value("PT Snippet", api.save_snippet_from_communication(sent, "Tray"), "content")
+		self.assertIn("Open the tray and pull gently.", saved)
+		for left_out in ("!trayy", "Ada, second-level support", "---", "wrote:", "floor 3 jams", "ql-editor"):
+			self.assertNotIn(left_out, saved)

@@ -256,8 +256,10 @@ persona_threading.apply_reply_recipients = function (composer, { to, cc, inactiv
 	// merged into what stock filled in (replying to a CC's mail puts only the CC in To)
 	const dialog = composer.dialog;
 	const split = (value) => (value || "").split(",").map((a) => a.trim()).filter(Boolean);
-	const has = (list, address) => list.some((a) => a.toLowerCase().includes(address.toLowerCase()));
-	const gone = (a) => (inactive || []).some((i) => a.toLowerCase().includes(i.toLowerCase()));
+	// "Ann <ann@x.com>" is ann@x.com, and joann@x.com is someone else: whole addresses compare
+	const bare = (a) => ((/<([^>]*)>/.exec(a) || [])[1] || a).trim().toLowerCase();
+	const has = (list, address) => list.some((a) => bare(a) === bare(address));
+	const gone = (a) => (inactive || []).some((i) => bare(i) === bare(a));
 	const stock_to = split(dialog.get_value("recipients"));
 	const stock_cc = split(dialog.get_value("cc"));
 	const recipients = stock_to.filter((a) => !gone(a));

@@ -120,44 +120,17 @@ frappe.provide("persona_threading.snippets");
 				});
 		}
 
-		// The agent's own text: what the composer added below it (the quoted earlier mail, from
-		// stock's "---" separator on, and the signature) is not part of a snippet.
-		async typed_html() {
-			const root = this.quill.root.cloneNode(true);
-			const blocks = [...root.children];
-			const separator = blocks.findIndex((el) => el.textContent.trim() === "---");
-			if (separator >= 0) blocks.slice(separator).forEach((el) => el.remove());
-			const squeeze = (text) => (text || "").replace(/\s+/g, "");
+		// The server keeps the agent's own text (engine/snippet_text.py, as for a sent message):
+		// not the quoted earlier mail stock's composer added below it, nor the signature.
+		save_typed_text() {
+			const content = this.quill.root.innerHTML;
 			const dialog = this.composer && this.composer.dialog;
-			const signature = dialog && this.composer.get_signature
-				? squeeze($("<div>").html(await this.composer.get_signature(dialog.get_value("sender") || "")).text())
-				: "";
-			const left = [...root.children];
-			if (signature) {
-				let tail = "";
-				for (let i = left.length - 1; i >= 0; i--) {
-					tail = squeeze(left[i].textContent) + tail;
-					if (tail === signature) {
-						left.slice(i).forEach((el) => el.remove());
-						break;
-					}
-					if (tail.length > signature.length) break;
-				}
-			}
-			while (root.lastElementChild && !root.lastElementChild.textContent.trim()
-				&& !root.lastElementChild.querySelector("img")) {
-				root.lastElementChild.remove(); // the empty lines between the text and what followed
-			}
-			return root.innerHTML;
-		}
-
-		async save_typed_text() {
-			const content = await this.typed_html();
+			const sender = (dialog && dialog.get_value("sender")) || "";
 			frappe.prompt(
 				{ fieldname: "title", fieldtype: "Data", label: __("Snippet title"), reqd: 1 },
 				({ title }) =>
-					frappe.db
-						.insert({ doctype: "PT Snippet", title, content })
+					frappe
+						.xcall(API + "save_snippet", { title, content, sender })
 						.then(() => frappe.show_alert({ message: __("Snippet saved"), indicator: "green" })),
 				__("Save as snippet")
 			);

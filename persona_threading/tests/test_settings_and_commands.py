@@ -116,6 +116,52 @@ class TestBackfillAndCommands(FrappeTestCase):
 		self.assertEqual(backfill.backfill_document("Issue", issue), 0, "idempotent")
 		self.assertEqual(len(people()), 4)
 
+	def test_backfill_ends_a_cc_an_agent_dropped_inactive_and_leaves_followers_alone(self):
+		"""The customer copied two people; the agent's later answer kept one: the other ends an
+		inactive CC (as live). A colleague already following the ticket, and one who had stopped
+		following it, are copied in that history too: the backfill leaves both rows as they were."""
+		from frappe.core.doctype.communication.email import make
+
+		from persona_threading.demo.client import new_mail
+		from persona_threading.frappe_adapter import participants, store
+
+		from .helpers import agent
+
+		support_inbox()
+		helper = agent("pt-backfill-agent@pt-test.example")
+		following, stopped = agent("pt-backfill-follower@pt-test.example"), agent("pt-backfill-stopped@pt-test.example")
+		customer, kept, dropped = unique_customer(), unique_customer(), unique_customer()
+		frappe.db.set_single_value("PT Settings", "enabled", 0)  # stock routes the history
+		try:
+			raw = new_mail(customer, INBOX_ADDRESS, "Backfill the Cc", "Hello", Cc=f"{kept}, {dropped}, {following}, {stopped}")
+			receive(raw)
+			issue = communication_for(parse_message(raw).message_id).reference_name
+			frappe.set_user(helper)
+			try:
+				make(doctype="Issue", name=issue, subject="Re: Backfill the Cc", content="<p>On it.</p>",
+					 recipients=customer, cc=f"{kept}, {following}", sender=INBOX_ADDRESS, send_email=True)
+			finally:
+				frappe.set_user("Administrator")
+		finally:
+			frappe.db.set_single_value("PT Settings", "enabled", 1)
+		conversation = store.ensure_conversation("Issue", issue)  # the followers were there first
+		store.add_follower(conversation, following, "Follower")
+		store.add_follower(conversation, stopped, "Follower")
+		frappe.db.set_value(store.FOLLOWER, {"conversation": conversation, "email": stopped}, "active", 0)
+		rows_before = {r.email: r for r in frappe.get_all(store.FOLLOWER, filters={"conversation": conversation},
+														   fields=["email", "role", "active", "modified"])}
+
+		self.assertEqual(backfill.backfill_document("Issue", issue), 2)
+		rows = {r.email: r for r in frappe.get_all(store.FOLLOWER, filters={"conversation": conversation},
+													fields=["email", "role", "active", "modified"])}
+		people = {email: (r.role, r.active) for email, r in rows.items()}
+		self.assertEqual(people, {customer: ("Requester", 1), kept: ("CC", 1), dropped: ("CC", 0),
+								  helper: ("Agent", 1), following: ("Follower", 1), stopped: ("Follower", 0)})
+		for email in (following, stopped):
+			self.assertEqual(rows[email].modified, rows_before[email].modified, f"{email} was touched")
+		composer = participants.recipients_of_a_public_reply("Issue", issue)  # what the agent's next reply copies
+		self.assertEqual((composer["to"], sorted(composer["cc"])), ([customer], [kept]))
+
 	def test_an_agents_first_answer_on_a_ticket_from_before_the_app_continues_its_thread(self):
 		from frappe.core.doctype.communication.email import make
 

@@ -11,6 +11,7 @@ import json
 import frappe
 from frappe import _
 from frappe.translate import get_user_lang
+from frappe.model.naming import make_autoname
 from frappe.utils import cstr, parse_addr
 from frappe.utils.html_utils import sanitize_html
 
@@ -35,9 +36,10 @@ FOLLOWER_DOCTYPES = ("Contact", "User", "Customer")
 
 
 def fitted(doctype: str, values: dict) -> dict:
-	"""``values`` as the database will take them: text valid UTF-8 (engine.decoding), and
-	each Data field short enough for its column AFTER Frappe's XSS filter, which turns a
-	mail's ``<x@y>`` into ``&lt;x@y&gt;`` on save (a 140-character Date header became 180)."""
+	"""``values`` as the database will hold them: text valid UTF-8 (engine.decoding), and each
+	Data field as Frappe's XSS filter leaves it (a mail's ``<x@y>`` becomes ``&lt;x@y&gt;``),
+	cut to its column (a 140-character Date header became 180 once escaped). Filtered here,
+	once: the filter on save then finds nothing left to escape."""
 	meta = frappe.get_meta(doctype)
 	out = {}
 	for key, value in values.items():
@@ -45,18 +47,25 @@ def fitted(doctype: str, values: dict) -> dict:
 			value = storable_text(value)
 			field = meta.get_field(key)
 			if field and field.fieldtype == "Data":
-				value = _fit(value, field.length or 140, bool(field.ignore_xss_filter))
+				value = _fit(value, field.length or 140, not _xss_filtered(field))
 		out[key] = value
 	return out
+
+
+def _xss_filtered(field) -> bool:
+	"""Whether Frappe's XSS filter escapes this field on save (BaseDocument._sanitize_content)."""
+	return not (field.ignore_xss_filter or field.options == "Email")
 
 
 def _fit(value: str, length: int, raw: bool) -> str:
 	value = value[:length]
 	if raw or ("<" not in value and ">" not in value):
 		return value
-	while value and len(sanitize_html(value)) > length:  # shrinks by the expansion: a few rounds
-		value = value[:max(len(value) * length // len(sanitize_html(value)) - 1, 0)]
-	return value
+	clean = sanitize_html(value)
+	while len(clean) > length:  # shrinks by the expansion: a few rounds
+		value = value[:max(len(value) * length // len(clean) - 1, 0)]
+		clean = sanitize_html(value)
+	return clean
 
 
 def conversation_of(doctype: str, name: str) -> str | None:
@@ -70,23 +79,41 @@ def parent_document(conversation: str):
 		None,
 		None,
 	)
-	if not (doctype and name) or not frappe.db.exists(doctype, name):
+	if not (doctype and name):
 		return None
-	return frappe.get_doc(doctype, name)
+	try:
+		return frappe.get_doc(doctype, name)
+	except frappe.DoesNotExistError:
+		frappe.clear_last_message()
+		return None
 
 
 def _record(doc) -> None:
 	"""Insert one of the app's own bookkeeping rows (a conversation, a message with its
 	followers, a follower). They have no controller logic and hold only values the app just
 	read or made, so Frappe's validation lifecycle (link checks, validate and save hooks) is
-	skipped: it was a third of the app's own cost per stored mail (``make bench``). Unique
-	indexes still hold (UniqueValidationError), and after_insert listeners still hear of it."""
-	doc.set_new_name()
+	skipped: it was a third of the app's own cost per stored mail (``make bench``). What a
+	mail wrote still goes through Frappe's XSS filter (list and report views show these
+	fields as HTML); unique indexes still hold (UniqueValidationError), and after_insert
+	listeners still hear of it."""
+	_name(doc)
 	doc.set_parent_in_children()
+	doc._sanitize_content()
 	doc.db_insert()
 	for child in doc.get_all_children():
+		_name(child)
+		child._sanitize_content()
 		child.db_insert()
 	doc.run_method("after_insert")
+
+
+def _name(doc) -> None:
+	"""A random name, as Frappe gives a row named by hash (no naming rule or hook can apply
+	to these rows), without its naming lifecycle; any other rule through Frappe's own."""
+	if (doc.meta.autoname or "hash") == "hash":
+		doc.name = make_autoname("hash", doc.doctype)
+	else:
+		doc.set_new_name()
 
 
 def create_conversation(
@@ -178,8 +205,11 @@ def record_inbound(
 	The mail it calls for (notifications.after_message) is the caller's to send, after this."""
 	conversation = decision.conversation
 	reference = (communication.reference_doctype, communication.reference_name)
+	created = False
 	if conversation is None and all(reference):
-		conversation = conversation_of(*reference) or create_conversation(
+		conversation = conversation_of(*reference)
+		created = conversation is None
+		conversation = conversation or create_conversation(
 			message.subject or communication.subject,
 			*reference,
 			project=decision.project,
@@ -194,7 +224,7 @@ def record_inbound(
 	row = _insert_message(message, decision, communication.name, direction)
 	if conversation:
 		timeline.begin_mail(reference, row)  # its audit notes go under its routing line
-		apply_participants(conversation, reference, decision)
+		apply_participants(conversation, reference, decision, new_conversation=created)
 	elif decision.action in (act.QUEUED, act.IGNORED):
 		queue_mail(message, decision, communication.name, email_account, row)
 	return row
@@ -370,12 +400,19 @@ def _message_row(decision: Decision, communication: str | None, direction: str, 
 	return doc.name
 
 
-def apply_participants(conversation: str, reference: tuple[str, str], decision: Decision) -> None:
+def apply_participants(conversation: str, reference: tuple[str, str], decision: Decision,
+					   new_conversation: bool = False) -> None:
 	"""Apply the engine's participant changes for one mail (engine.participants): who joins,
-	leaves, comes back or changes role; one audit row on the document for each, with why."""
+	leaves, comes back or changes role; one audit row on the document for each, with why.
+	``new_conversation``: made for this mail, so nobody is on it yet but whom this adds."""
+	added = set()
 	for change in (decision.participants or {}).get("changes", []):
 		email, kind, role = change["email"], change["change"], change.get("role")
-		row = frappe.db.get_value(FOLLOWER, {"conversation": conversation, "email": email})
+		if new_conversation and email not in added:
+			row = None
+		else:
+			row = frappe.db.get_value(FOLLOWER, {"conversation": conversation, "email": email})
+		added.add(email)
 		if kind == JOIN and not row:
 			_insert_follower(conversation, email, role)
 		elif kind == CHANGE_ROLE:

@@ -85,6 +85,24 @@ class TestInboundThreading(FrappeTestCase):
 		raw = customer_reply(agent_raw, customer, "Thanks", subject="edited", quote=False)
 		self.assert_lands_on(raw, issue, "in_reply_to")
 
+	def test_markup_a_mail_wrote_reaches_the_apps_records_escaped(self):
+		"""Frappe's list and report views show Data and Text fields as HTML: what a mail wrote
+		reaches the app's records as Frappe's XSS filter leaves it (no script, ids escaped). The decision itself is kept
+		as the engine made it ("Why here?" escapes it and still links the Message-ID)."""
+		customer = unique_customer()
+		first = first_mail(customer, subject='<img src=x onerror="alert(1)">Printer broken')
+		receive(first)
+		issue = communication_for(parse_message(first).message_id).reference_name
+		subject = frappe.db.get_value("PT Conversation", {"reference_name": issue}, "subject")
+		self.assertNotIn("onerror", subject)  # as Frappe's XSS filter leaves it
+		self.assertIn("Printer broken", subject)
+		reply = first_mail(customer, subject="Re: Printer broken", In_Reply_To=f"<{parse_message(first).message_id}>")
+		comm = self.assert_lands_on(reply, issue, "in_reply_to")
+		decision = frappe.db.get_value("PT Conversation Message", {"communication": comm.name}, "decision")
+		self.assertIn(f"<{parse_message(first).message_id}>", json.loads(decision)["evidence"])
+		(item,) = [i for i in api.why_here("Issue", issue) if i["communication"] == comm.name]
+		self.assertEqual(set(item["links"].values()), {communication_for(parse_message(first).message_id).name})
+
 	def test_a_strangers_threaded_reply_is_a_third_party_not_a_follower(self):
 		customer, issue, agent_raw = self.open_issue()
 		stranger = unique_customer()

@@ -184,6 +184,34 @@ class TestBackfillAndCommands(FrappeTestCase):
 		self.assertEqual(frappe.db.get_value("PT Conversation Follower", {"conversation": conversation, "email": cc},
 											 ["role", "active"]), ("CC", 1))
 
+	def test_a_reply_to_history_threads_by_the_ids_it_names_never_by_the_ticket_name_in_its_subject(self):
+		"""What the README promises on install: a reply naming a pre-install mail's Message-ID
+		lands on its Issue; stock's subject reference "(#ISS-…)" (which anyone can write) and its
+		subject-and-sender guess do not thread, whoever sends them: a new Issue opens."""
+		from persona_threading.demo.client import new_mail
+
+		support_inbox()
+		customer = unique_customer()
+		frappe.db.set_single_value("PT Settings", "enabled", 0)  # stock routes the history
+		try:
+			raw = new_mail(customer, INBOX_ADDRESS, "Invoice copy", "Please resend it.")
+			receive(raw)
+		finally:
+			frappe.db.set_single_value("PT Settings", "enabled", 1)
+		request = parse_message(raw).message_id
+		issue = communication_for(request).reference_name
+
+		def lands(raw: bytes) -> str:
+			receive(raw)
+			return communication_for(parse_message(raw).message_id).reference_name
+
+		self.assertEqual(lands(new_mail(customer, INBOX_ADDRESS, "Another topic", "And this?",
+										References=f"<{request}>")), issue)
+		named = lands(new_mail(customer, INBOX_ADDRESS, f"Re: Invoice copy (#{issue})", "Still waiting."))
+		guessed = lands(new_mail(customer, INBOX_ADDRESS, "Re: Invoice copy", "Hello again."))
+		self.assertNotIn(issue, (named, guessed))
+		self.assertNotEqual(named, guessed)
+
 	def test_explain_command_prints_every_rule(self):
 		customer = unique_customer()
 		raw = first_mail(customer)

@@ -4,7 +4,15 @@ through Frappe's XSS filter, which escaped it: ``From: Maria <maria@acme.test>``
 In-Reply-To nor References. The field now skips the filter (install.py); this puts back the
 rows stored before. A row is escaped when it has no raw angle bracket (every header block
 with an address or a Message-ID has one) but the filter's entities; only those three are
-undone, in one pass (``&amp;lt;`` was a literal ``&lt;``)."""
+undone, in one pass (``&amp;lt;`` stays ``&lt;``).
+
+What the filter lost cannot come back, and neither loss changes what a replay reads (From,
+Message-ID, In-Reply-To, References, Thread-Index, Auto-Submitted):
+- line endings: it turned CRLF into LF; the block stays LF (the parser reads either);
+- an entity written in the mail itself: the filter kept a literal ``&amp;`` or ``&lt;`` as
+  it was, so it cannot be told from an escaped ``&`` or ``<`` and now reads ``&`` or ``<``
+  (a subject ``R&amp;D`` reads ``R&D``).
+A row where the filter kept a raw tag it allows (a subject with ``<b>``) is left as it is."""
 
 import re
 

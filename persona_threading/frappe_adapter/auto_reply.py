@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import frappe
 from frappe.core.doctype.communication.email import make
-from frappe.utils import escape_html, get_system_timezone, now_datetime
+from frappe.utils import get_system_timezone, now_datetime
 
 from ..engine.limits import should_auto_reply
 from ..engine.merge_codes import DocRef
@@ -104,32 +104,6 @@ def render_sample(account):
 	return render_auto_reply(account.auto_reply_message, sample, {
 		"issue": DocRef(doctype, f"{doctype}-SAMPLE"), "conversation": DocRef(store.CONVERSATION, "SAMPLE")},
 		SampleResolver())
-
-
-def check_templates() -> list[str]:
-	"""Install and migrate: a template saved before (stock renders an unknown name as nothing;
-	the app refuses it) would silently stop the inbox's automatic replies, so the System
-	Managers are told, once per inbox while unread. Returns the inboxes told about."""
-	from .account_class import tell_system_managers
-
-	broken = []
-	for name in frappe.get_all("Email Account", filters={"auto_reply_message": ["is", "set"]}, pluck="name",
-							   order_by="name asc"):
-		account = frappe.get_doc("Email Account", name)
-		if not (account.auto_reply_message or "").strip():
-			continue
-		try:
-			render_sample(account)
-		except TemplateError as error:
-			broken.append(name)
-			consequence = (frappe._("No automatic reply is sent from this inbox until the template is fixed.")
-						   if account.enable_auto_reply and conversations.appends_to(account) else "")
-			tell_system_managers(
-				frappe._("The automatic reply of Email Account {0} cannot be rendered").format(name),
-				" ".join(filter(None, (escape_html(str(error)), consequence, frappe._(
-					"Saving the Email Account is refused until the template renders.")))),
-				"Email Account", name)
-	return broken
 
 
 def _not_sent(conversation, recipient, account, reference, reason: str) -> None:

@@ -158,11 +158,42 @@ def after_migrate():
 	ensure_reviewer_role()
 	ensure_light_agent_role()
 	fill_settings_defaults()
-	from . import account_class, auto_reply, helpdesk
+	from . import account_class, helpdesk
 
 	helpdesk.install_fields()  # HD Team routing, where Frappe Helpdesk is installed
 	account_class.check()  # another app's Email Account class in effect: System Managers are told
-	auto_reply.check_templates()  # a template stock took that the app cannot render: they are told too
+	check_auto_reply_templates()  # a template stock took that the app cannot render: they are told too
+
+
+def check_auto_reply_templates() -> list[str]:
+	"""A template saved before (stock renders an unknown name as nothing; the app refuses it)
+	would silently stop the inbox's automatic replies, so the System Managers are told, once
+	per inbox while unread. Returns the inboxes told about."""
+	from frappe.utils import escape_html
+
+	from . import conversations
+	from .account_class import tell_system_managers
+	from .auto_reply import render_sample
+	from .merge_codes import TemplateError
+
+	broken = []
+	for name in frappe.get_all("Email Account", filters={"auto_reply_message": ["is", "set"]}, pluck="name",
+							   order_by="name asc"):
+		account = frappe.get_doc("Email Account", name)
+		if not (account.auto_reply_message or "").strip():
+			continue
+		try:
+			render_sample(account)
+		except TemplateError as error:
+			broken.append(name)
+			consequence = (frappe._("No automatic reply is sent from this inbox until the template is fixed.")
+						   if account.enable_auto_reply and conversations.appends_to(account) else "")
+			tell_system_managers(
+				frappe._("The automatic reply of Email Account {0} cannot be rendered").format(name),
+				" ".join(filter(None, (escape_html(str(error)), consequence, frappe._(
+					"Saving the Email Account is refused until the template renders.")))),
+				"Email Account", name)
+	return broken
 
 
 def fill_settings_defaults():

@@ -111,9 +111,11 @@ ready_site() {
   done_step
   bench_cli --site "$1" set-config allow_tests true >/dev/null
 }
-# The adoption test's site, made when missing (an existing one is used as it is, never dropped).
-make_adopt_site() {
-  [ -d "$bench_dir/sites/$adopt_site" ] && return 0
+# make_site NAME PURPOSE: an ERPNext site the suites need, made when missing (an existing one is
+# used as it is, never dropped); without a MariaDB login to make it the run stops: a suite
+# that did not run is no pass.
+make_site() {
+  [ -d "$bench_dir/sites/$1" ] && return 0
   local db_user="" db_pass=""
   if [ -n "${PERSONA_DB_ROOT_PASSWORD:-}" ]; then
     db_user=root db_pass="$PERSONA_DB_ROOT_PASSWORD"
@@ -121,23 +123,26 @@ make_adopt_site() {
     db_user=persona_admin db_pass="$(cat "$persona_cache/db-admin-password")"
   fi
   [ -n "$db_user" ] && mysql -h 127.0.0.1 -u "$db_user" -p"$db_pass" -e 'select 1' >/dev/null 2>&1 \
-    || die "bench $bench_dir has no site $adopt_site for the adoption test and no MariaDB login to make one:" \
-           "set PERSONA_DB_ROOT_PASSWORD (the site is then made, ERPNext only) or PERSONA_ADOPT_SITE (an ERPNext site" \
-           "without this app, which the test installs and uninstalls)"
-  step "bench new-site $adopt_site with ERPNext (the adoption test's site)"
-  new_erpnext_site "$bench_dir" "$adopt_site" "$logs/persona-new-site-$adopt_site.log" "$db_user" "$db_pass" \
-    || die "$new_site_failed"
-  touch "$bench_dir/sites/$adopt_site/.done-site"
+    || die "bench $bench_dir has no site $1 for $2 and no MariaDB login to make one:" \
+           "set PERSONA_DB_ROOT_PASSWORD (the site is then made, ERPNext only) or name an existing site ($3)"
+  step "bench new-site $1 with ERPNext ($2)"
+  new_erpnext_site "$bench_dir" "$1" "$logs/persona-new-site-$1.log" "$db_user" "$db_pass" || die "$new_site_failed"
+  touch "$bench_dir/sites/$1/.done-site"
   done_step
 }
-case "$only" in e2e|helpdesk|fuzz) ;; *) make_adopt_site ;; esac
+case "$only" in
+  helpdesk|fuzz) ;;
+  e2e) make_site "$e2e_site" "the end-to-end suite" PERSONA_E2E_SITE ;;
+  *) make_site "$adopt_site" "the adoption test (an ERPNext site without this app)" PERSONA_ADOPT_SITE
+     make_site "$e2e_site" "the end-to-end suite" PERSONA_E2E_SITE ;;
+esac
 e2e=1
-if ! [ -d "$bench_dir/sites/$e2e_site" ]; then
-  e2e=0; echo "SKIPPED end-to-end suite: bench $bench_dir has no site $e2e_site (set PERSONA_E2E_SITE)"
-fi
 helpdesk=1
-if ! [ -d "$bench_dir/sites/$helpdesk_site" ]; then
-  helpdesk=0; echo "SKIPPED HD Ticket suite: bench $bench_dir has no site $helpdesk_site with Frappe Helpdesk (set PERSONA_HELPDESK_SITE)"
+if [ "${PERSONA_HELPDESK:-1}" = 0 ]; then  # asked for: said in the summary, never silently
+  helpdesk=0; echo "SKIPPED HD Ticket suite on request: PERSONA_HELPDESK=0"
+elif ! [ -d "$bench_dir/sites/$helpdesk_site" ]; then
+  die "bench $bench_dir has no site $helpdesk_site with Frappe Helpdesk for the HD Ticket suite:" \
+      "name one (PERSONA_HELPDESK_SITE), or skip that suite on purpose with PERSONA_HELPDESK=0"
 fi
 [ "$only" = e2e ] || [ "$only" = helpdesk ] || ready_site "$site"
 if [ "$only" = fuzz ]; then

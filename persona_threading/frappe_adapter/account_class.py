@@ -25,6 +25,7 @@ from frappe.email.doctype.email_account.email_account import EmailAccount
 from frappe.email.receive import InboundMail
 
 from . import conversations
+from .alerts import tell_system_managers
 from .email_account import PTEmailAccount as _AppEmailAccount
 from .email_account import SafeInboundMail
 
@@ -181,23 +182,6 @@ def check() -> bool:
 	tell_system_managers(_("persona_threading is bypassed: Email Account is handled by {0}").format(state["in_effect"]),
 						 state["message"], "PT Settings", "PT Settings")
 	return False
-
-
-def tell_system_managers(subject: str, message: str, document_type: str, document_name: str) -> None:
-	"""A notification (the bell, and mail where they chose it) for each System Manager, once
-	while an unread one with the same subject is there: install and every migrate call this."""
-	for user in _system_managers():
-		if not frappe.db.exists("Notification Log", {"for_user": user, "subject": subject, "read": 0}):
-			frappe.get_doc({"doctype": "Notification Log", "for_user": user, "type": "Alert",
-							"document_type": document_type, "document_name": document_name, "subject": subject,
-							"email_content": message}).insert(ignore_permissions=True)
-
-
-def _system_managers() -> list[str]:
-	HasRole, User = frappe.qb.DocType("Has Role"), frappe.qb.DocType("User")
-	return (frappe.qb.from_(HasRole).join(User).on(User.name == HasRole.parent).select(HasRole.parent).distinct()
-			.where((HasRole.role == "System Manager") & (HasRole.parenttype == "User") & (User.enabled == 1)
-				   & (User.name != "Guest")).run(pluck=True))
 
 
 @frappe.whitelist()

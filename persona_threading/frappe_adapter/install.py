@@ -172,7 +172,7 @@ def check_auto_reply_templates() -> list[str]:
 	from frappe.utils import escape_html
 
 	from . import conversations
-	from .account_class import tell_system_managers
+	from .alerts import tell_system_managers
 	from .auto_reply import render_sample
 	from .merge_codes import TemplateError
 

@@ -28,6 +28,7 @@ from frappe.email.receive import InboundMail
 
 from ..engine.message import parse_message
 from . import concurrency
+from .alerts import tell_system_managers
 
 JOURNAL = "PT Inbound Journal"
 MAX_ATTEMPTS = 5
@@ -119,7 +120,9 @@ def failed(name: str, error: str) -> None:
 		values["status"] = PARKED
 	if parked and not row.notified:
 		values["notified"] = 1
-		_tell_system_managers(name, row, values["error_summary"])
+		subject = frappe._("A received mail could not be stored ({0}): {1}").format(row.email_account,
+																				 values["error_summary"])
+		tell_system_managers(subject, subject, JOURNAL, name)
 	frappe.db.set_value(JOURNAL, name, values, update_modified=False)
 
 
@@ -157,18 +160,3 @@ def plain_error(error: str) -> str:
 	last = next((line.strip() for line in reversed(error.strip().splitlines()) if line.strip()), "")
 	words = next((text for name, text in _PLAIN_ERRORS if name in last), "Processing this mail failed")
 	return f"{words}: {last}"[:255]
-
-
-def _tell_system_managers(name: str, row, summary: str) -> None:
-	Role = frappe.qb.DocType("Has Role")
-	User = frappe.qb.DocType("User")
-	users = (frappe.qb.from_(Role).join(User).on(User.name == Role.parent)
-			 .select(User.name).distinct()
-			 .where((Role.role == "System Manager") & (Role.parenttype == "User") & (User.enabled == 1)
-					& (User.user_type == "System User"))
-			 .run(pluck=True))
-	subject = frappe._("A received mail could not be stored ({0}): {1}").format(row.email_account, summary)
-	for user in users:
-		frappe.get_doc({"doctype": "Notification Log", "for_user": user, "type": "Alert", "subject": subject[:140],
-						"email_content": subject, "document_type": JOURNAL, "document_name": name}
-					   ).insert(ignore_permissions=True)

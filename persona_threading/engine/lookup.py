@@ -53,11 +53,8 @@ class Lookup(Protocol):
     def conversation_by_key(self, key: str) -> str | None:
         """The conversation minted with this key."""
 
-    def messages_by_ids(self, message_ids: Sequence[str], history: bool = True) -> list[StoredMessage]:
-        """Stored messages (inbound or outbound) with any of these Message-IDs, newest first.
-        ``history``: also in mail a store kept before it routed (Frappe: stock's records, adopted
-        when found); the duplicate check of a mail's own id asks without (a mail stored before
-        is stock's duplicate, and stock's own check still runs)."""
+    def messages_by_ids(self, message_ids: Sequence[str]) -> list[StoredMessage]:
+        """Stored messages (inbound or outbound) with any of these Message-IDs, newest first."""
 
     def conversation_by_thread_root(self, root: str) -> str | None:
         """The conversation whose first message carried this Outlook thread root."""

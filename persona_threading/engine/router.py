@@ -91,7 +91,7 @@ def _decide(message: InboundMessage, lookup: Lookup, keyring: Keyring, inbox_add
             exhaustive: bool, policy: RoutingPolicy, authenticity: Authenticity) -> Decision:
     decision = Decision(message.message_id, act.NEW, "new", "", defects=list(message.defects))
     ctx = RouteContext(lookup, keyring, resolve_inbox(message, lookup, inbox_address), policy, authenticity)
-    stored = lookup.messages_by_ids([message.message_id], history=False) if message.message_id else []
+    stored = lookup.messages_by_ids([message.message_id]) if message.message_id else []
     original = find_original(message, stored)
     if original:
         decision.action = decision.rule = act.DUPLICATE

@@ -7,11 +7,13 @@ import frappe
 
 
 def tell_system_managers(subject: str, message: str, document_type: str, document_name: str) -> None:
-	"""A notification for each enabled System Manager, once while an unread one with the same
-	subject is there (install and every migrate may say the same again)."""
+	"""A notification for each enabled System Manager, once while an unread one about the same
+	document with the same subject is there (install and every migrate may say the same again;
+	two parked mails failing alike are two notices)."""
 	subject = subject[:140]
 	for user in _system_managers():
-		if not frappe.db.exists("Notification Log", {"for_user": user, "subject": subject, "read": 0}):
+		if not frappe.db.exists("Notification Log", {"for_user": user, "subject": subject, "read": 0,
+													  "document_type": document_type, "document_name": document_name}):
 			frappe.get_doc({"doctype": "Notification Log", "for_user": user, "type": "Alert",
 							"document_type": document_type, "document_name": document_name, "subject": subject,
 							"email_content": message}).insert(ignore_permissions=True)

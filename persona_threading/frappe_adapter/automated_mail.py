@@ -35,12 +35,13 @@ def conversation_recipients(doc, choice: str | None) -> tuple[list[str], list[st
 class PTNotification(Notification):
 	def send_an_email(self, doc, context):
 		self.flags.pt_email = True  # only mail goes to customers (a system notification never)
+		outer = frappe.flags.get(AUTO_GENERATED_FLAG)  # one sent while another is queued keeps its mark
 		frappe.flags[AUTO_GENERATED_FLAG] = True
 		try:
 			return super().send_an_email(doc, context)
 		finally:
 			self.flags.pt_email = False
-			frappe.flags[AUTO_GENERATED_FLAG] = False
+			frappe.flags[AUTO_GENERATED_FLAG] = outer
 
 	def get_list_of_recipients(self, doc, context):
 		recipients, cc, bcc = super().get_list_of_recipients(doc, context)

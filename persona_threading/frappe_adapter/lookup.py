@@ -40,7 +40,7 @@ class FrappeLookup:
 		rows = frappe.qb.from_(Conversation).select(Conversation.name).where(Conversation.key == key).run()
 		return rows[0][0] if rows else None
 
-	def messages_by_ids(self, message_ids: Sequence[str], history: bool = True) -> list[StoredMessage]:
+	def messages_by_ids(self, message_ids: Sequence[str]) -> list[StoredMessage]:
 		"""Recorded messages; ids the app has no record of fall back to stock's own records
 		(Communication.message_id, Email Queue.message_id, indexed by Frappe): the document such
 		mail belongs to is adopted on the spot (backfill of that one document), so mail the
@@ -50,7 +50,7 @@ class FrappeLookup:
 			return []
 		rows = self._recorded(ids)
 		missing = set(ids) - {mid for mid, *_ in rows}
-		if missing and history:
+		if missing:
 			from .backfill import adopt_history
 
 			if adopt_history([mid for mid in ids if mid in missing]):

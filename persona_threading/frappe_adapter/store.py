@@ -30,6 +30,7 @@ from . import conversations, phrases, timeline
 CONVERSATION = "PT Conversation"
 MESSAGE = "PT Conversation Message"
 FOLLOWER = "PT Conversation Follower"
+MESSAGE_FOLLOWER = "PT Message Follower"
 QUEUE = "PT Inbound Queue"
 SUSPENDED = "Suspended"
 FOLLOWER_DOCTYPES = ("Contact", "User", "Customer")
@@ -357,7 +358,7 @@ def _message_followers(message: InboundMessage) -> list[dict]:
 	for role, addresses in (("To", message.to), ("Cc", message.cc)):
 		named = dict.fromkeys(a.lower() for a in addresses)  # each once; a mail may repeat 3,000
 		followers += [{"email": a, "role": role} for a in list(named)[:MAX_MESSAGE_FOLLOWERS]]
-	return followers
+	return [fitted(MESSAGE_FOLLOWER, row) for row in followers]
 
 
 def _insert_message(message: InboundMessage, decision: Decision, communication: str, direction: str) -> str:

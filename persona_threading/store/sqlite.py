@@ -143,7 +143,7 @@ class SqliteStore:
         row = self.db.execute("SELECT id FROM conversations WHERE key = ?", (key,)).fetchone()
         return str(row[0]) if row else None
 
-    def messages_by_ids(self, message_ids: Sequence[str], history: bool = True) -> list[StoredMessage]:
+    def messages_by_ids(self, message_ids: Sequence[str]) -> list[StoredMessage]:
         ids = list(dict.fromkeys(message_ids))
         if not ids:
             return []

@@ -65,11 +65,11 @@ def failing_lookup(error: Exception):
 	original = FrappeLookup.messages_by_ids
 	fired = []
 
-	def messages_by_ids(self, ids, history=True):
+	def messages_by_ids(self, ids):
 		if not fired:
 			fired.append("lookup")
 			raise error
-		return original(self, ids, history)
+		return original(self, ids)
 
 	with patch.object(FrappeLookup, "messages_by_ids", messages_by_ids):
 		yield fired

@@ -77,6 +77,23 @@ class TestBackfillAndCommands(FrappeTestCase):
 		receive(reply)
 		self.assertEqual(communication_for(f"r-{issue.name}@pt-customer.example").reference_name, issue.name)
 
+	def test_a_mail_stored_before_the_app_was_on_and_fetched_again_is_stored_once(self):
+		"""A second inbox, or a server that hands the mail over again: the copy stock stored
+		while the app was off is the same mail (its Issue adopted on the spot), not a new one."""
+		from persona_threading.demo.client import new_mail
+
+		support_inbox()
+		raw = new_mail(unique_customer(), INBOX_ADDRESS, "Stored before", "Hello")
+		frappe.db.set_single_value("PT Settings", "enabled", 0)  # stock stores it
+		try:
+			receive(raw)
+		finally:
+			frappe.db.set_single_value("PT Settings", "enabled", 1)
+		receive(raw)
+		mid = parse_message(raw).message_id
+		self.assertEqual(frappe.db.count("Communication", {"message_id": mid}), 1)
+		self.assertEqual(frappe.db.count("PT Conversation Message", {"message_id": mid}), 1)
+
 	def test_backfill_keeps_the_people_of_the_history(self):
 		"""Requester = raised_by, CCs of the customer's and the agent's mail active as the last
 		mail left them, the answering agent an Agent; a second run changes nothing."""

@@ -338,16 +338,15 @@ class TestPreviewReportInTheBrowser(BrowserCase):
 							"roles": [{"role": "System Manager"}]}).insert(ignore_permissions=True)
 		update_password(self.ADMIN, PASSWORD)
 
-	def test_the_report_shows_the_counts_and_a_disagreements_explanation(self):
+	@contextlib.contextmanager
+	def report(self, inbox: str):
+		"""A preview of ``inbox`` run as its worker runs it, its report open: (page, summary)."""
 		from playwright.sync_api import expect
 
 		from persona_threading.frappe_adapter import preview
 
-		from .test_preview import INBOX, planted_history
-
-		planted_history()
 		self.admin()
-		doc = frappe.get_doc({"doctype": "PT Preview", "email_account": INBOX}).insert()
+		doc = frappe.get_doc({"doctype": "PT Preview", "email_account": inbox}).insert()
 		doc.start()
 		preview.run(doc.name)  # what the worker runs
 		frappe.db.commit()
@@ -355,6 +354,15 @@ class TestPreviewReportInTheBrowser(BrowserCase):
 			page.goto(f"{url}/app/pt-preview/{doc.name}")
 			summary = page.locator(".pt-preview-summary")
 			expect(summary).to_be_visible(timeout=60000)
+			yield page, summary
+
+	def test_the_report_shows_the_counts_and_a_disagreements_explanation(self):
+		from playwright.sync_api import expect
+
+		from .test_preview import INBOX, planted_history
+
+		planted_history()
+		with self.report(INBOX) as (page, summary):
 			expect(summary.locator(".pt-disagree")).to_have_text("3")
 			expect(summary.locator("tr[data-outcome='existing_instead_of_new'] td").nth(1)).to_have_text("1")
 			# outcomes in words, with their meaning; why "replayed" and "compared" differ
@@ -384,20 +392,10 @@ class TestPreviewReportInTheBrowser(BrowserCase):
 		"Not counted as disagreements", with their reasons and their own colours."""
 		from playwright.sync_api import expect
 
-		from persona_threading.frappe_adapter import preview
-
 		from .test_preview import LIVE_INBOX, live_history
 
 		live = live_history()
-		self.admin()
-		doc = frappe.get_doc({"doctype": "PT Preview", "email_account": LIVE_INBOX}).insert()
-		doc.start()
-		preview.run(doc.name)
-		frappe.db.commit()
-		with self.agent_page(self.ADMIN) as (page, url):
-			page.goto(f"{url}/app/pt-preview/{doc.name}")
-			summary = page.locator(".pt-preview-summary")
-			expect(summary).to_be_visible(timeout=60000)
+		with self.report(LIVE_INBOX) as (page, summary):
 			expect(summary.locator(".pt-disagree")).to_have_text("0")
 			expect(summary.locator(".pt-explained")).to_have_text("2")
 			for outcome, colour in (("time_dependent", "cyan"), ("changed_later", "pink")):

@@ -128,6 +128,10 @@ class SafeInboundMail(InboundMail):
 			self._noted("read the From address", exc)
 			self.from_email = self.engine_view.from_addr
 			self.from_real_name = self.engine_view.from_name or self.from_email
+		self._storable_sender()
+
+	def _storable_sender(self):
+		"""The sender as Frappe's Email fields take it, whichever way the mail was read."""
 		self.from_email = storable_text(self.from_email or "")
 		# A display name becomes a Contact's name (140 characters with the last name): cut it.
 		self.from_real_name = storable_text(self.from_real_name or "")[:MAX_NAME_CHARS]
@@ -199,6 +203,7 @@ class SafeInboundMail(InboundMail):
 		self.content, self.content_type = self.text_content or "[Blank Email]", "text/plain"
 		self.subject = storable_text(view.subject.strip()[:140]) or "No Subject"
 		self.from_email, self.from_real_name = view.from_addr, view.from_name or view.from_addr
+		self._storable_sender()
 		self.message_id = (view.message_id if view.message_id and not view.message_id.endswith(DERIVED_ID_DOMAIN)
 						   else "")
 		self.date = now()

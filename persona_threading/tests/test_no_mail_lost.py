@@ -84,6 +84,21 @@ class TestOldFashionedMail(LostMailCase):
 		self.assertEqual(rows[0].sender_full_name, "mailer-daemon")
 		self.assertFalse(rows[0].sender)
 
+	def test_a_sender_frappe_refuses_is_kept_as_a_name_when_stock_cannot_read_the_mail_either(self):
+		"""An 8-bit byte in the Message-ID makes stock's reader raise (a Header object where it
+		expects text), so the mail is read from the engine's parse; a control character in the
+		From domain (make fuzz, seed 7) must not then fail the new Issue's Email field."""
+		subject = f"Help {uuid.uuid4().hex}"
+		raw = (b"From: agent@help.\x07xample\r\nTo: " + INBOX_ADDRESS.encode() + b"\r\nSubject: " + subject.encode()
+			   + b"\r\nMessage-ID: <\xe3" + uuid.uuid4().hex.encode() + b"@x.example>\r\n\r\nHello\r\n")
+		receive(raw)
+		rows = frappe.get_all("Communication", {"subject": subject}, ["sender", "sender_full_name", "reference_name"])
+		self.assertEqual(len(rows), 1, rows)
+		self.assertFalse(rows[0].sender)
+		self.assertIn("agent@help.", rows[0].sender_full_name)
+		self.assertTrue(rows[0].reference_name)
+		self.assertEqual(self.journal_left(), [])
+
 	def test_a_long_attached_text_message_is_shown_as_written(self):
 		attached = b"Log follows *not emphasis* <not a tag>\r\n" + b"\\" * 40000
 		raw, message_id = raw_mail(

@@ -67,7 +67,8 @@ class KeepsHeaders(InboundMail):
 			raw = self.raw_message
 			message = parse_message(raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogateescape"))
 		named = dict.fromkeys(address for address in {"To": message.to, "Cc": message.cc}.get(header, ())
-							  if len(address.rpartition("@")[0]) <= 64)  # each once, in order
+							  if len(address.rpartition("@")[0]) <= 64 and len(address) <= 254  # RFC 5321
+							  and tame_addresses(address))  # each once, in order
 		return list(named)[:MAX_ADDRESSES]
 
 	def save_attachments_in_doc(self, doc):
@@ -92,8 +93,8 @@ class KeepsHeaders(InboundMail):
 		return saved
 
 
-#: An address header stock may parse as it is: short, without deep comment nesting, and
-#: naming at most MAX_ADDRESSES (stock makes a Contact of every address on each save, and
+#: An address header stock may parse as it is: short, without deep comment nesting or
+#: groups (the stdlib's parser recurses into each "(" and each ":"), and naming at most MAX_ADDRESSES (stock makes a Contact of every address on each save, and
 #: logs an error with a traceback for each it cannot: 75 s for 3,000 bare names). A longer
 #: list keeps its first MAX_ADDRESSES real addresses; the header block keeps every one.
 MAX_ADDRESS_CHARS = 8192
@@ -108,7 +109,8 @@ _OVERLONG_LOCAL_PART = re.compile(r"[^\s<>,;:@\"]{65,}@")
 
 def tame_addresses(value: str | None) -> bool:
 	return not value or (len(value) <= MAX_ADDRESS_CHARS and value.count("(") <= MAX_ADDRESS_PARENTHESES
-						 and value.count(",") < MAX_ADDRESSES and not _OVERLONG_LOCAL_PART.search(value))
+						 and value.count(":") <= MAX_ADDRESS_PARENTHESES and value.count(",") < MAX_ADDRESSES
+						 and not _OVERLONG_LOCAL_PART.search(value))
 
 
 def safe_file_name(name: str, chars: int = 120, disk_bytes: int = 200) -> str:

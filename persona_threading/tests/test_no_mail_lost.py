@@ -99,6 +99,17 @@ class TestOldFashionedMail(LostMailCase):
 		self.assertTrue(rows[0].reference_name)
 		self.assertEqual(self.journal_left(), [])
 
+	def test_a_recipient_list_of_thousands_of_colons_is_stored(self):
+		"""Each ":" opens an address group the stdlib's parser recurses into (stock parses To on
+		every save): 2,000 of them exceeded Python's recursion limit (make fuzz, seed 11)."""
+		raw, message_id = raw_mail(b"From: " + unique_customer().encode(), b"Subject: Groups",
+								   b"Cc: contact@vje" + b"thread::" * 1000 + b"x.example")
+		receive(raw)
+		rows = received(message_id)
+		self.assertEqual(len(rows), 1, rows)
+		self.assertTrue(rows[0].reference_name)
+		self.assertEqual(self.journal_left(), [])
+
 	def test_a_long_attached_text_message_is_shown_as_written(self):
 		attached = b"Log follows *not emphasis* <not a tag>\r\n" + b"\\" * 40000
 		raw, message_id = raw_mail(

@@ -11,7 +11,7 @@ from frappe import _
 from ..engine import explanations, lifecycle
 from ..engine.decision import Decision
 from ..engine.phrases import Phrase
-from . import conversations, journal, participants, privacy, settings, store
+from . import conversations, journal, participants, privacy, review_queue, settings, store
 from .lookup import days_in_status
 
 
@@ -90,7 +90,7 @@ def why_here(doctype: str, name: str) -> list[dict]:
 # -- the manual review queue ------------------------------------------------------------
 
 #: Queue rows a reviewer can still act on.
-WAITING = ("Open", store.SUSPENDED)
+WAITING = ("Open", review_queue.SUSPENDED)
 
 
 def _queue_doctype(item) -> str:
@@ -116,8 +116,8 @@ def queue_attach(queue: str, reference_name: str) -> str:
 	status_before = parent.get("status")
 	user = frappe.session.user
 	why = Phrase("Attached from the manual queue ({queue}) by {user}", queue=queue, user=user)
-	store.place_queued(item, doctype, reference_name, "queue_attach", why, opened=False)
-	store.resolve_queue(queue, "Attached", user, f"attached to {doctype} {reference_name}", (doctype, reference_name))
+	review_queue.place_queued(item, doctype, reference_name, "queue_attach", why, opened=False)
+	review_queue.resolve_queue(queue, "Attached", user, f"attached to {doctype} {reference_name}", (doctype, reference_name))
 	placed = participants.people_of_a_placed_mail(item, doctype, reference_name)
 	if status_before is not None:
 		text = frappe.db.get_value("Communication", item.communication, "text_content") or "" if item.communication else ""
@@ -149,9 +149,9 @@ def queue_create_issue(queue: str, project: str | None = None) -> str:
 	where = f" in project {project}" if project else ""
 	template = "New {doctype} from the manual queue ({queue}) by {user} in project {project}" if project else \
 		"New {doctype} from the manual queue ({queue}) by {user}"
-	store.place_queued(item, doctype, document.name, "queue_new",
+	review_queue.place_queued(item, doctype, document.name, "queue_new",
 					   Phrase(template, doctype=Phrase(doctype), queue=queue, user=user, project=project), opened=True)
-	store.resolve_queue(queue, "New Issue", user, f"opened {doctype} {document.name}{where}",
+	review_queue.resolve_queue(queue, "New Issue", user, f"opened {doctype} {document.name}{where}",
 						(doctype, document.name))
 	participants.people_of_a_placed_mail(item, doctype, document.name)
 	return document.name
@@ -163,15 +163,15 @@ def queue_dismiss(queue: str, reason: str) -> None:
 	_open_queue_item(queue)
 	if not (reason or "").strip():
 		frappe.throw(_("Say why the mail is dismissed"))
-	store.resolve_queue(queue, "Dismissed", frappe.session.user, reason.strip())
+	review_queue.resolve_queue(queue, "Dismissed", frappe.session.user, reason.strip())
 
 
 @frappe.whitelist()
 def queued_mail(queue: str) -> dict:
 	"""The queued mail as a reviewer reads it (read permission on the queue row is enough:
 	reviewers need no permission on Communication)."""
-	frappe.has_permission(store.QUEUE, "read", doc=queue, throw=True)
-	communication = frappe.db.get_value(store.QUEUE, queue, "communication")
+	frappe.has_permission(review_queue.QUEUE, "read", doc=queue, throw=True)
+	communication = frappe.db.get_value(review_queue.QUEUE, queue, "communication")
 	if not communication:
 		return {}
 	return frappe.db.get_value("Communication", communication, ["sender", "subject", "content", "communication_date"],
@@ -225,6 +225,6 @@ def journal_open_as_issue(entry: str) -> str:
 	account, raw = journal.raw_mail(entry)
 	mail = PTInboundMail.adopt(SafeInboundMail(raw, frappe.get_doc("Email Account", account)))
 	error = frappe.db.get_value(journal.JOURNAL, entry, "error_summary") or "parked in the inbound journal"
-	_communication, queued = store.store_unprocessed(mail.plain_fields(), mail.parsed, account, error)
+	_communication, queued = review_queue.store_unprocessed(mail.plain_fields(), mail.parsed, account, error)
 	journal.done(entry)
 	return queue_create_issue(queued)

@@ -28,7 +28,7 @@ from ..engine.participants import review_participants
 from ..engine.router import route
 from ..engine.rules.prefix import find_prefix
 from ..history import header_block
-from . import concurrency, helpdesk, journal, notifications, settings, store, timeline
+from . import concurrency, helpdesk, journal, notifications, review_queue, settings, store, timeline
 from .auto_reply import site_now
 from .lookup import FrappeLookup, days_in_status
 
@@ -94,9 +94,10 @@ class KeepsHeaders(InboundMail):
 
 
 #: An address header stock may parse as it is: short, without deep comment nesting or
-#: groups (the stdlib's parser recurses into each "(" and each ":"), and naming at most MAX_ADDRESSES (stock makes a Contact of every address on each save, and
-#: logs an error with a traceback for each it cannot: 75 s for 3,000 bare names). A longer
-#: list keeps its first MAX_ADDRESSES real addresses; the header block keeps every one.
+#: groups (the stdlib's parser recurses into each "(" and each ":"), and naming at most
+#: MAX_ADDRESSES (stock makes a Contact of every address on each save, and logs an error
+#: with a traceback for each it cannot: 75 s for 3,000 bare names). A longer list keeps its
+#: first MAX_ADDRESSES real addresses; the header block keeps every one.
 MAX_ADDRESS_CHARS = 8192
 MAX_ADDRESS_PARENTHESES = 64
 MAX_ADDRESSES = 100
@@ -209,7 +210,7 @@ class PTInboundMail(KeepsHeaders):
 		if entry and not journal.claim(entry):
 			return None
 		self._forget()
-		communication, _queued = store.store_unprocessed(self.plain_fields(), self.parsed, self.email_account.name,
+		communication, _queued = review_queue.store_unprocessed(self.plain_fields(), self.parsed, self.email_account.name,
 														 journal.plain_error(error))
 		if entry:
 			journal.done(entry)
@@ -233,7 +234,9 @@ class PTInboundMail(KeepsHeaders):
 		timeline.end_mail()  # what the last mail audited is its own
 		communication = super().process()
 		if self.flags.is_new_communication:
-			store.record_inbound(self.parsed, self.decision, communication, self.email_account.name)
+			row = store.record_inbound(self.parsed, self.decision, communication, self.email_account.name)
+			if not self.decision.conversation and self.decision.action in (act.QUEUED, act.IGNORED):
+				review_queue.queue_mail(self.parsed, self.decision, communication.name, self.email_account.name, row)
 			if self.decision.conversation:  # what the stored mail calls for: history, relays, followers
 				reference = (communication.reference_doctype, communication.reference_name)
 				notifications.after_message(self.decision.conversation, reference, self.decision, self.parsed.from_addr)

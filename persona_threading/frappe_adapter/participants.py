@@ -25,7 +25,7 @@ from ..engine.participants import (AGENT, CC, FOLLOWER, THIRD_PARTY, Roster, blo
 								   review_participants)
 from ..engine.participants import responder_follows as follows_on_response
 from ..engine.phrases import Phrase
-from . import backfill, notifications, phrases, privacy, settings, store, timeline
+from . import backfill, notifications, phrases, privacy, review_queue, settings, store, timeline
 from .lookup import FrappeLookup
 
 
@@ -147,7 +147,7 @@ def people_of_a_placed_mail(item, doctype: str, name: str) -> None:
 	Returns the decision (sender_role, visibility), or None when nothing was reviewed."""
 	if item.get("submitted_by"):
 		return None
-	file = frappe.db.get_value("File", {"attached_to_doctype": store.QUEUE, "attached_to_name": item.name}, "name")
+	file = frappe.db.get_value("File", {"attached_to_doctype": review_queue.QUEUE, "attached_to_name": item.name}, "name")
 	conversation = store.conversation_of(doctype, name)
 	if not file or not conversation:
 		return None

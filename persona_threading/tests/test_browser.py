@@ -416,7 +416,7 @@ class TestSuspendedList(BrowserCase):
 	def test_a_suspended_out_of_office_is_listed_and_open_as_issue_opens_it(self):
 		from playwright.sync_api import expect
 
-		from persona_threading.frappe_adapter import store
+		from persona_threading.frappe_adapter import review_queue
 
 		subject = f"Out of office until Monday {uuid.uuid4().hex[:6]}"
 		sender = unique_customer()
@@ -424,7 +424,7 @@ class TestSuspendedList(BrowserCase):
 					   **{"Auto-Submitted": "auto-replied"})
 		receive(raw)
 		communication = communication_for(parse_message(raw).message_id).name
-		queued = frappe.db.get_value(store.QUEUE, {"communication": communication}, ["name", "status"], as_dict=True)
+		queued = frappe.db.get_value(review_queue.QUEUE, {"communication": communication}, ["name", "status"], as_dict=True)
 		self.assertEqual(queued.status, "Suspended")
 		if not frappe.db.exists("User", self.ADMIN):
 			frappe.get_doc({"doctype": "User", "email": self.ADMIN, "first_name": "Admin", "send_welcome_email": 0,
@@ -445,6 +445,6 @@ class TestSuspendedList(BrowserCase):
 			page.locator(".modal.show .btn-primary").click()
 			expect(page.locator(".indicator-pill", has_text="New Issue")).to_be_visible(timeout=30000)
 		frappe.db.rollback()
-		issue = frappe.db.get_value(store.QUEUE, queued.name, "resolved_reference_name")
+		issue = frappe.db.get_value(review_queue.QUEUE, queued.name, "resolved_reference_name")
 		self.assertTrue(issue)
 		self.assertEqual(frappe.db.get_value("Communication", communication, "reference_name"), issue)

@@ -9,7 +9,7 @@ from frappe.utils.password import update_password
 
 from persona_threading.demo.client import new_mail
 from persona_threading.engine.message import parse_message
-from persona_threading.frappe_adapter import store
+from persona_threading.frappe_adapter import review_queue, store
 
 from .helpers import (INBOX_ADDRESS, UNROUTED_ADDRESS, communication_for, issue_of, receive, unique_customer,
 					  unrouted_inbox)
@@ -143,7 +143,7 @@ class TestWorkspaceAndLanguage(AdminCase):
 			receive(new_mail(unique_customer(), UNROUTED_ADDRESS, "Hello?", "Anyone?"),
 					account=unrouted_inbox())
 		frappe.db.commit()
-		waiting = frappe.db.count(store.QUEUE, {"status": "Open"})
+		waiting = frappe.db.count(review_queue.QUEUE, {"status": "Open"})
 		with self.agent_page(ADMIN) as (page, url):
 			page.goto(f"{url}/app/email-routing")
 			card = page.locator(".number-widget-box", has_text="Mail waiting in the queue")
@@ -156,7 +156,7 @@ class TestWorkspaceAndLanguage(AdminCase):
 
 		sender = unique_customer()
 		receive(new_mail(sender, UNROUTED_ADDRESS, "Hallo?", "Jemand da?"), account=unrouted_inbox())
-		queued = frappe.db.get_value(store.QUEUE, {"sender": sender})
+		queued = frappe.db.get_value(review_queue.QUEUE, {"sender": sender})
 		self.admin_reads_german()
 		with self.agent_page(ADMIN) as (page, url):
 			page.goto(f"{url}/app/pt-inbound-queue?sender={sender}")
@@ -200,7 +200,7 @@ class TestQueueTriage(AdminCase):
 		flooder = unique_customer()
 		for n in range(4):
 			receive(new_mail(flooder, UNROUTED_ADDRESS, f"Hello? {n}", "Anyone?"), account=unrouted_inbox())
-		rows = frappe.get_all(store.QUEUE, {"sender": flooder, "status": "Open"}, pluck="name")
+		rows = frappe.get_all(review_queue.QUEUE, {"sender": flooder, "status": "Open"}, pluck="name")
 		self.assertEqual(len(rows), 4)
 		frappe.db.commit()
 		with self.agent_page(ADMIN) as (page, url):
@@ -217,5 +217,5 @@ class TestQueueTriage(AdminCase):
 			dialog.locator(".btn-primary").click()
 			expect(page.locator(".list-row-container .list-row")).to_have_count(0, timeout=30000)
 		frappe.db.rollback()
-		self.assertEqual({frappe.db.get_value(store.QUEUE, n, "status") for n in rows}, {"Dismissed"})
-		self.assertEqual(frappe.db.get_value(store.QUEUE, rows[0], "resolution_note"), "one sender's flood")
+		self.assertEqual({frappe.db.get_value(review_queue.QUEUE, n, "status") for n in rows}, {"Dismissed"})
+		self.assertEqual(frappe.db.get_value(review_queue.QUEUE, rows[0], "resolution_note"), "one sender's flood")

@@ -16,7 +16,7 @@ from frappe.translate import get_user_lang
 from persona_threading import api
 from persona_threading.demo.client import new_mail
 from persona_threading.engine.message import parse_message
-from persona_threading.frappe_adapter import store
+from persona_threading.frappe_adapter import review_queue, store
 
 from .helpers import (INBOX_ADDRESS, UNROUTED_ADDRESS, agent, communication_for, customer_writes_in, receive,
 					  support_inbox, unique_customer, unrouted_inbox)
@@ -100,12 +100,12 @@ class TestOneRowInEachLanguage(LanguageCase):
 
 	def test_why_a_mail_waits_in_the_queue_reads_in_the_reviewers_language(self):
 		receive(new_mail(unique_customer(), UNROUTED_ADDRESS, "Hello?", "Anyone?"), account=unrouted_inbox())
-		queued = frappe.get_all(store.QUEUE, filters={"email_account": "_PT Nobody"}, order_by="creation desc",
+		queued = frappe.get_all(review_queue.QUEUE, filters={"email_account": "_PT Nobody"}, order_by="creation desc",
 								limit=1, pluck="name")[0]
 		with self.reading_as(ENGLISH):
-			english, _ = self.form(store.QUEUE, queued)
+			english, _ = self.form(review_queue.QUEUE, queued)
 		with self.reading_as(GERMAN):
-			german, _ = self.form(store.QUEUE, queued)
+			german, _ = self.form(review_queue.QUEUE, queued)
 			reason = frappe._(german.reason)  # a code: the desk says its Select options with __()
 		self.assertEqual(english.evidence,
 						 f"no rule matched; inbox {UNROUTED_ADDRESS} has project scopes but no route")

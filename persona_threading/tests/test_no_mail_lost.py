@@ -17,7 +17,7 @@ from frappe.tests.utils import FrappeTestCase
 from persona_threading.demo.client import new_mail
 from persona_threading.engine.machine_mail import classify
 from persona_threading.engine.message import parse_message
-from persona_threading.frappe_adapter import api, jobs, journal, store
+from persona_threading.frappe_adapter import api, jobs, journal, review_queue, store
 from persona_threading.fuzz import CORPORA, NOT_MAILS, corpus_mails
 
 from . import receive_fuzz
@@ -34,7 +34,7 @@ def received(message_id: str) -> list[dict]:
 
 
 def queue_rows(communication: str) -> list[dict]:
-	return frappe.get_all(store.QUEUE, {"communication": communication}, ["name", "status", "reason", "evidence"])
+	return frappe.get_all(review_queue.QUEUE, {"communication": communication}, ["name", "status", "reason", "evidence"])
 
 
 def raw_mail(*header_lines: bytes, body: bytes = b"Hello, my order did not arrive.\r\n") -> tuple[bytes, str]:
@@ -260,10 +260,10 @@ class TestSuspendedMachineMail(LostMailCase):
 		receive(raw)
 		communication = received(message_id)[0].name
 		queued = queue_rows(communication)[0].name
-		frappe.db.set_value(store.QUEUE, queued, "creation", frappe.utils.add_days(frappe.utils.now_datetime(), -31))
+		frappe.db.set_value(review_queue.QUEUE, queued, "creation", frappe.utils.add_days(frappe.utils.now_datetime(), -31))
 		frappe.db.set_single_value("PT Settings", "suspended_retention_days", 30)
 		jobs.clear_old_suspended_mail()
-		self.assertFalse(frappe.db.exists(store.QUEUE, queued))
+		self.assertFalse(frappe.db.exists(review_queue.QUEUE, queued))
 		self.assertTrue(frappe.db.exists("Communication", communication))
 
 	def test_a_reviewer_opens_dismisses_many_at_once(self):
@@ -275,12 +275,12 @@ class TestSuspendedMachineMail(LostMailCase):
 			names.append(queue_rows(received(message_id)[0].name)[0].name)
 		result = api.queue_bulk("dismiss", names[:2], reason="out-of-office noise")
 		self.assertEqual(sorted(result["done"]), sorted(names[:2]))
-		self.assertEqual({frappe.db.get_value(store.QUEUE, n, "status") for n in names[:2]}, {"Dismissed"})
+		self.assertEqual({frappe.db.get_value(review_queue.QUEUE, n, "status") for n in names[:2]}, {"Dismissed"})
 		issue = api.queue_bulk("open", [names[2], names[0]])
 		self.assertEqual(issue["done"], [names[2]])
 		self.assertIn(names[0], issue["refused"])  # dismissed already: says so, changes nothing
-		opened = frappe.db.get_value(store.QUEUE, names[2], "resolved_reference_name")
-		self.assertEqual(frappe.db.get_value("Communication", frappe.db.get_value(store.QUEUE, names[2], "communication"),
+		opened = frappe.db.get_value(review_queue.QUEUE, names[2], "resolved_reference_name")
+		self.assertEqual(frappe.db.get_value("Communication", frappe.db.get_value(review_queue.QUEUE, names[2], "communication"),
 											 "reference_name"), opened)
 
 

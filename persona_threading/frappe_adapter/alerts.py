@@ -23,4 +23,4 @@ def _system_managers() -> list[str]:
 	HasRole, User = frappe.qb.DocType("Has Role"), frappe.qb.DocType("User")
 	return (frappe.qb.from_(HasRole).join(User).on(User.name == HasRole.parent).select(HasRole.parent).distinct()
 			.where((HasRole.role == "System Manager") & (HasRole.parenttype == "User") & (User.enabled == 1)
-				   & (User.user_type == "System User") & (User.name != "Guest")).run(pluck=True))
+				   & (User.user_type == "System User")).run(pluck=True))

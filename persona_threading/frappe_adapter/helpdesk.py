@@ -273,7 +273,7 @@ def get_one(name, is_customer_portal=False):
 	ticket = frappe.get_attr(GET_ONE)(name, is_customer_portal=is_customer_portal)
 	communications = ticket.get("communications") or []
 	private = privacy.private_communications([c.get("name") for c in communications])
-	if privacy._desk_user():
+	if privacy.is_desk_user():
 		for communication in communications:
 			communication["pt_private"] = int(communication.get("name") in private)
 	else:

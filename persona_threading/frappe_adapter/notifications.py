@@ -118,7 +118,7 @@ def desk_note(doc, method=None) -> None:
 	(ERPNext's portal lets a customer comment on their Issue) is no internal note."""
 	if doc.comment_type != "Comment" or not doc.reference_name or not settings.enabled():
 		return
-	if not privacy._desk_user(doc.owner):
+	if not privacy.is_desk_user(doc.owner):
 		return
 	conversation = store.conversation_of(doc.reference_doctype, doc.reference_name)
 	if conversation:

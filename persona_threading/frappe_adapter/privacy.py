@@ -15,7 +15,8 @@ from . import store
 from .lookup import FrappeLookup
 
 
-def _desk_user(user: str | None = None) -> bool:
+def is_desk_user(user: str | None = None) -> bool:
+	"""A desk (System) user: the session's, or ``user``."""
 	user = user or frappe.session.user
 	return user == "Administrator" or frappe.get_cached_value("User", user, "user_type") == "System User"
 
@@ -25,7 +26,7 @@ def require_desk_reader(doctype: str, name: str) -> None:
 	recipients) are for desk users who may read the document: anyone else gets 403, also a
 	website user the document is shared with (the portal shows them their ticket, not this)."""
 	frappe.has_permission(doctype, "read", doc=name, throw=True)
-	if not _desk_user():
+	if not is_desk_user():
 		raise frappe.PermissionError(frappe._("Only desk users see how {0} {1} is routed").format(doctype, name))
 
 
@@ -34,7 +35,7 @@ def require_desk_editor(doctype: str, name: str) -> None:
 	internal) are for desk users who may write the document: 403 for anyone else, also a
 	website user the document is shared with for writing."""
 	frappe.has_permission(doctype, "write", doc=name, throw=True)
-	if not _desk_user():
+	if not is_desk_user():
 		raise frappe.PermissionError(frappe._("Only desk users change the participants of {0} {1}").format(doctype, name))
 
 
@@ -59,14 +60,14 @@ def private_communications(names) -> set[str]:
 
 def communication_permission(doc, ptype=None, user=None):
 	"""has_permission hook: a private Communication is for desk users only (None: no opinion)."""
-	if _desk_user(user) or doc.get("communication_medium") != "Email":
+	if is_desk_user(user) or doc.get("communication_medium") != "Email":
 		return None
 	return False if private_communications([doc.name]) else None
 
 
 def communication_query_conditions(user=None) -> str:
 	"""permission_query_conditions hook: lists and REST of non-desk users leave private ones out."""
-	if _desk_user(user):
+	if is_desk_user(user):
 		return ""
 	return ("`tabCommunication`.`name` not in (select `communication` from `tabPT Conversation Message`"
 			" where `visibility` = 'Private' and `communication` is not null)")
@@ -76,7 +77,7 @@ def hide_private_from_portal(context) -> None:
 	"""update_website_context hook: the portal's comment list (stock reads it without any
 	permission check) drops private Communications for anyone who is not a desk user."""
 	comments = context.get("comment_list")
-	if not comments or _desk_user():
+	if not comments or is_desk_user():
 		return
 	hidden = private_communications([c.get("name") for c in comments])
 	if hidden:

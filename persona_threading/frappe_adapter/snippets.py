@@ -14,7 +14,7 @@ from frappe import _
 
 from ..engine.merge_codes import AS_WRITTEN, DocRef, render
 from ..engine.snippet_text import own_text
-from . import store
+from . import privacy, store
 from .merge_codes import FrappeResolver
 
 SNIPPET = "PT Snippet"
@@ -84,8 +84,8 @@ def save_from_communication(communication: str, title: str) -> str:
 		frappe.has_permission(comm.reference_doctype, "read", doc=comm.reference_name, throw=True)
 	else:
 		comm.check_permission("read")
-	written_in_desk = frappe.db.get_value("User", comm.owner, "user_type") == "System User"
-	if comm.sent_or_received != "Sent" or comm.communication_type != "Communication" or not written_in_desk:
+	if (comm.sent_or_received != "Sent" or comm.communication_type != "Communication"
+			or not privacy.is_desk_user(comm.owner)):
 		frappe.throw(_("Only a message written and sent from the desk can become a snippet"), frappe.PermissionError)
 	return save_typed(title, comm.content or "", comm.sender, user=comm.owner)
 

@@ -430,10 +430,8 @@ def shape_new_document(doctype: str, name: str, decision: Decision, subject: str
 	"""A document the engine opened: project, subject, forward attribution, assignment."""
 	meta = frappe.get_meta(doctype)
 	values = {}
-	kind = conversations.of(doctype)
-	target_field = kind.target_field if kind else "project"  # set on the insert (route_new_ticket) when known
-	if decision.project and not kind and meta.has_field(target_field):
-		values[target_field] = decision.project
+	if decision.project and not conversations.of(doctype) and meta.has_field("project"):
+		values["project"] = decision.project  # a known ticket kind has it from its insert (route_new_ticket)
 	if subject and meta.has_field("subject"):
 		values["subject"] = subject[:140]
 	if values:

@@ -20,6 +20,7 @@ from typing import Sequence
 
 import frappe
 from frappe.utils import parse_addr
+from pypika.terms import NullValue, ValueWrapper
 
 from ..engine import decision as act
 from ..engine.decision import Decision
@@ -30,6 +31,7 @@ from ..history import rebuild_message
 from . import conversations, settings, store, timeline
 from .lookup import FrappeLookup
 
+COMMUNICATION, QUEUE = "Communication", "Email Queue"
 FIELDS = ("name", "creation", "message_id", "sent_or_received", "sender", "recipients", "cc", "subject", "user",
 		  "communication_type")
 
@@ -74,25 +76,33 @@ def conversation_for(doctype: str, name: str, subject: str = "") -> str:
 	return store.ensure_conversation(doctype, name, subject)
 
 
-def adopt_history(message_ids: Sequence[str]) -> bool:
+def adopt_history(message_ids: Sequence[str]) -> tuple[bool, set[str]]:
 	"""Mail stock stored or sent under these Message-IDs (and the app has not recorded): the
 	documents of the conversation DocType it belongs to are adopted, each with its whole
-	history. True when anything was recorded. Each read is an indexed equality lookup."""
+	history. Returns whether anything was recorded, and which of the ids (lower case) any
+	Communication carries (stock's duplicate check need not ask again about the others).
+	Each read is an indexed equality lookup."""
 	ids = [i for i in dict.fromkeys(message_ids) if i]
 	if not ids:
-		return False
+		return False, set()
 	doctypes = list(conversations.doctypes()) or [settings.conversation_doctype()]  # Issue, HD Ticket
-	Comm = frappe.qb.DocType("Communication")
-	documents = {
-		(doctype, name) for (doctype, name) in frappe.qb.from_(Comm).select(Comm.reference_doctype, Comm.reference_name)
-		.where(Comm.message_id.isin(ids) & Comm.reference_doctype.isin(doctypes) & Comm.reference_name.isnotnull())
+	Comm, Queue = frappe.qb.DocType("Communication"), frappe.qb.DocType("Email Queue")
+	found = (  # both tables in one statement: every received mail asks this about its own id
+		frappe.qb.from_(Comm)
+		.select(ValueWrapper(COMMUNICATION), Comm.message_id, Comm.reference_doctype, Comm.reference_name, NullValue(),
+				NullValue())
+		.where(Comm.message_id.isin(ids))
+		.union_all(
+			frappe.qb.from_(Queue)
+			.select(ValueWrapper(QUEUE), Queue.message_id, Queue.reference_doctype, Queue.reference_name, Queue.sender,
+					Queue.creation)
+			.where(Queue.message_id.isin(ids) & Queue.reference_doctype.isin(doctypes) & Queue.reference_name.isnotnull()))
 		.run()
-	}
-	Queue = frappe.qb.DocType("Email Queue")
-	queued = (frappe.qb.from_(Queue)
-			  .select(Queue.message_id, Queue.reference_doctype, Queue.reference_name, Queue.sender, Queue.creation)
-			  .where(Queue.message_id.isin(ids) & Queue.reference_doctype.isin(doctypes) & Queue.reference_name.isnotnull())
-			  .run(as_dict=True))
+	)
+	stored = [row[1:4] for row in found if row[0] == COMMUNICATION]
+	queued = [frappe._dict(zip(("message_id", "reference_doctype", "reference_name", "sender", "creation"), row[1:]))
+			  for row in found if row[0] == QUEUE]
+	documents = {(doctype, name) for _, doctype, name in stored if doctype in doctypes and name}
 	documents |= {(row.reference_doctype, row.reference_name) for row in queued}
 	adopted = False
 	for doctype, name in sorted(documents, key=str):
@@ -105,7 +115,7 @@ def adopt_history(message_ids: Sequence[str]) -> bool:
 		if conversation and store.record_sent_history(conversation, normalize_message_id(row.message_id),
 													  parse_addr(row.sender or "")[1], row.creation):
 			adopted = True
-	return adopted
+	return adopted, {message_id.lower() for message_id, *_ in stored if message_id}
 
 
 def backfill_all(batch_size: int = 500, progress=None) -> dict:

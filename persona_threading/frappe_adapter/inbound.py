@@ -138,6 +138,7 @@ class PTInboundMail(KeepsHeaders):
 	def _forget(self):
 		"""Drop what one attempt decided (a retried transaction decides afresh)."""
 		self._decision = None
+		self._routing_lookup = None
 		self._transition = None
 		self._status_before = None
 		self._linked_from = None
@@ -157,7 +158,10 @@ class PTInboundMail(KeepsHeaders):
 	def decision(self):
 		"""The engine's decision, made once per mail (a flooding sender's new mail is queued)."""
 		if self._decision is None:
-			lookup = FrappeLookup(account=self.email_account)
+			parsed = self.parsed
+			lookup = FrappeLookup(account=self.email_account,
+								  named=(parsed.from_addr, parsed.header_from, *parsed.to[:20], *parsed.cc[:20]),
+								  message_ids=(parsed.message_id, *parsed.in_reply_to, *parsed.references[-20:]))
 			decision = route(
 				self.parsed,
 				lookup,
@@ -166,6 +170,7 @@ class PTInboundMail(KeepsHeaders):
 				policy=settings.routing_policy(),
 			)
 			decision.defects.extend(getattr(self, "read_defects", ()))  # what stock could not read
+			self._routing_lookup = lookup
 			self._decision = apply_flood_guard(decision, self.parsed.from_addr, lookup, site_now(),
 											   settings.flood_guard())
 		return self._decision
@@ -234,12 +239,17 @@ class PTInboundMail(KeepsHeaders):
 		timeline.end_mail()  # what the last mail audited is its own
 		communication = super().process()
 		if self.flags.is_new_communication:
-			row = store.record_inbound(self.parsed, self.decision, communication, self.email_account.name)
+			parent = self._reference_document
+			row = store.record_inbound(self.parsed, self.decision, communication, self.email_account.name,
+									   parent=(parent.doctype, parent.name) if parent else None)
 			if not self.decision.conversation and self.decision.action in (act.QUEUED, act.IGNORED):
 				review_queue.queue_mail(self.parsed, self.decision, communication.name, self.email_account.name, row)
 			if self.decision.conversation:  # what the stored mail calls for: history, relays, followers
 				reference = (communication.reference_doctype, communication.reference_name)
-				notifications.after_message(self.decision.conversation, reference, self.decision, self.parsed.from_addr)
+				unchanged = not (self.decision.participants or {}).get("changes")  # followers as routing read them
+				notifications.after_message(self.decision.conversation, reference, self.decision, self.parsed.from_addr,
+											people=self._routing_lookup.participants_read.get(self.decision.conversation)
+											if unchanged else None)
 			self._apply_transition(communication)
 			machine = self.decision.machine or {}
 			if machine.get("kind") == BOUNCE and not machine.get("suspected") and self.decision.conversation:
@@ -255,10 +265,23 @@ class PTInboundMail(KeepsHeaders):
 		A Message-ID the engine never stored (mail from before the app) keeps stock's answer."""
 		if self.decision.action == act.DUPLICATE:
 			return super().is_exist_in_system() or store.communication_of_message(self.decision.message_id)
+		routed = self._routing_lookup
+		if routed is not None and (self.message_id or "").lower() in routed.not_in_communications:
+			return None  # routing just looked for this id in Communication: none has it
 		existing = super().is_exist_in_system()
 		if existing is not None and not FrappeLookup().messages_by_ids([self.decision.message_id or ""]):
 			return existing
 		return None
+
+	def parent_communication(self):
+		"""Stock's In-Reply-To lookup, which only names the replied-to Communication on the new
+		one: answered by the app's record of that Message-ID, read while routing, instead of
+		stock loading that whole Communication again; stock's own lookup otherwise."""
+		if self._parent_communication is None and self.is_reply() and self._routing_lookup is not None:
+			known = self._routing_lookup.communications.get(self.in_reply_to.lower())
+			if known:
+				self._parent_communication = frappe._dict(doctype="Communication", name=known)
+		return super().parent_communication()
 
 	def reference_document(self):
 		if self._reference_document is None:
@@ -269,7 +292,7 @@ class PTInboundMail(KeepsHeaders):
 		decision = self.decision
 		if decision.action not in (act.THREADED, act.OUTBOUND) or not decision.conversation:
 			return None
-		parent = store.parent_document(decision.conversation)
+		parent = store.parent_document(decision.conversation, self._routing_lookup.documents.get(decision.conversation))
 		if parent is None or decision.action == act.OUTBOUND or not parent.meta.has_field("status"):
 			return parent
 		self._status_before = parent.status

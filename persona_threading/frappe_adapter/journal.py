@@ -21,6 +21,7 @@ fetched mail to PT Inbound Journal, then processes what the journal holds for th
 from __future__ import annotations
 
 import base64
+import datetime
 import hashlib
 
 import frappe
@@ -33,6 +34,8 @@ from .alerts import tell_system_managers
 JOURNAL = "PT Inbound Journal"
 MAX_ATTEMPTS = 5
 WAITING, PARKED, SKIPPED = "Waiting", "Parked", "Skipped"
+ENTRY_FIELDS = ("name", "owner", "creation", "modified", "modified_by", "email_account", "status", "message_id",
+				"uid", "seen_status", "append_to", "raw", "attempts")
 
 
 def _raw_bytes(mail: InboundMail) -> bytes:
@@ -58,29 +61,37 @@ def take(account, fetched: list[InboundMail], mail_class: type[InboundMail]) -> 
 
 
 def _take(account, fetched: list[InboundMail], mail_class: type[InboundMail]) -> list[InboundMail]:
-	by_name = {}
-	for mail in fetched:
+	by_name, entries = {}, []
+	now, user = frappe.utils.now_datetime(), frappe.session.user
+	for index, mail in enumerate(fetched):
 		raw = _raw_bytes(mail)
 		name = entry_name(account.name, raw)
 		by_name[name] = mail
-		frappe.get_doc({
-			"doctype": JOURNAL, "name": name, "email_account": account.name, "status": WAITING,
-			"message_id": (_parsed(mail, raw).message_id or "")[:140], "uid": mail.uid,
-			"seen_status": mail.seen_status, "append_to": mail.append_to,
-			"raw": base64.b64encode(raw).decode(),
-		}).db_insert(ignore_if_duplicate=True)
+		at = now + datetime.timedelta(microseconds=index)  # processed in the order fetched
+		entries.append((name, user, at, at, user, account.name, WAITING, (_parsed(mail, raw).message_id or "")[:140],
+						mail.uid, mail.seen_status, mail.append_to, base64.b64encode(raw).decode(), 1))
+	if entries:  # one statement for the pull, each new entry at its first attempt; an entry
+		# already there (fetched again) stays as it is
+		frappe.db.bulk_insert(JOURNAL, ENTRY_FIELDS, entries, ignore_duplicates=True)
 	# A locking read sees the latest committed rows (what other workers journaled, whatever
 	# this transaction's snapshot) and skips the mail another worker is processing right now.
 	rows = frappe.db.get_values(JOURNAL, {"email_account": account.name, "status": WAITING,
-										  "attempts": ["<", MAX_ATTEMPTS]},
-								"name", order_by="creation asc, name asc", for_update=True, skip_locked=True,
-								pluck=True)
-	if rows:  # this pull is one more attempt for each
+										  "attempts": ["<=", MAX_ATTEMPTS]},
+								["name", "creation", "attempts"], order_by="creation asc, name asc", for_update=True,
+								skip_locked=True)
+	inserted = {entry[0]: entry[2] for entry in entries}
+	new = {name for name, creation, _ in rows if inserted.get(name) == creation}  # counted by their insert
+	again = [name for name, _, attempts in rows if name not in new and attempts < MAX_ATTEMPTS]
+	for name, _, attempts in rows:  # every attempt ended with the worker gone (killed, out of memory)
+		if name not in new and attempts >= MAX_ATTEMPTS:
+			failed(name, "The worker processing this mail stopped before it was stored "
+						 f"({attempts} times: killed, or out of memory)")
+	if again:  # this pull is one more attempt for each entry an earlier pull left
 		Journal = frappe.qb.DocType(JOURNAL)
-		frappe.qb.update(Journal).set(Journal.attempts, Journal.attempts + 1).where(Journal.name.isin(rows)).run()
+		frappe.qb.update(Journal).set(Journal.attempts, Journal.attempts + 1).where(Journal.name.isin(again)).run()
 	frappe.db.commit()  # durable now, before any mail is processed (one commit per pull)
 	mails = []
-	for name in rows:
+	for name in [name for name, *_ in rows if name in new or name in again]:
 		mail = by_name.get(name) or _rebuild(name, account, mail_class)
 		if mail is not None:
 			mail.journal_entry = name

@@ -24,16 +24,34 @@ from .conversations import PROJECT, Target
 
 AGENT_ROLE = "Support Team"  # ERPNext's: adds CCs and replies publicly by email
 LIGHT_AGENT_ROLE = "PT Light Agent"  # reads conversations, writes internal notes; never adds CCs
+MAX_NAMED = 50  # addresses of one mail whose roles one query reads (a hostile mail names thousands)
 
 
 class FrappeLookup:
-	def __init__(self, target: Target | None = None, account=None):
+	def __init__(self, target: Target | None = None, account=None, named: Sequence[str] = (),
+				 message_ids: Sequence[str] = ()):
 		#: What ``#PREFIX`` and scopes name: Projects, or HD Teams for an HD Ticket inbox. None:
 		#: the kind of the receiving inbox (the first inbox this lookup is asked about: route()
 		#: resolves the receiving inbox before any rule runs).
 		self.target = target
 		#: The receiving Email Account as the pull loaded it: its scopes are read from it.
 		self.account = account
+		#: The addresses the mail being routed names: whose roles are read in one query, when
+		#: the engine first asks about any of them (it asks about most).
+		self.named = tuple(dict.fromkeys(a.lower() for a in named if a))[:MAX_NAMED]
+		#: Message-ID (lower case) -> the Communication recorded for it, of the ids looked up.
+		self.communications: dict[str, str] = {}
+		#: Message-IDs (lower case) looked up that no Communication carries.
+		self.not_in_communications: set[str] = set()
+		#: Conversation -> its followers as this lookup last read them.
+		self.participants_read: dict[str, list[Participant]] = {}
+		#: Conversation -> its document (doctype, name), of the records read.
+		self.documents: dict[str, tuple[str, str]] = {}
+		#: The Message-IDs the mail being routed names (its own, In-Reply-To, References): their
+		#: records are read in one query when the engine first asks about any of them.
+		self.message_ids = tuple(dict.fromkeys(i for i in message_ids if i))[:MAX_NAMED]
+		self._named_ids = {i.lower() for i in self.message_ids}
+		self._named_records: list[tuple] | None = None
 
 	def conversation_by_key(self, key: str) -> str | None:
 		Conversation = frappe.qb.DocType("PT Conversation")
@@ -49,24 +67,38 @@ class FrappeLookup:
 		if not ids:
 			return []
 		rows = self._recorded(ids)
-		missing = set(ids) - {mid for mid, *_ in rows}
+		missing = set(ids) - {row[0] for row in rows}
 		if missing:
 			from .backfill import adopt_history
 
-			if adopt_history([mid for mid in ids if mid in missing]):
-				rows = self._recorded(ids)
+			adopted, carried = adopt_history([mid for mid in ids if mid in missing])
+			self.not_in_communications |= {mid.lower() for mid in missing} - carried
+			if adopted:  # documents and their followers recorded just now
+				self.participants_read.clear()
+				rows = self._recorded(ids, again=True)
+		for mid, conversation, *_, communication, _, doctype, name in rows:
+			if communication:  # the newest record of each id that has one
+				self.communications.setdefault(mid.lower(), communication)
+			if conversation and doctype and name:
+				self.documents[conversation] = (doctype, name)
 		return [StoredMessage(mid, conv or None, len(rows) - i, digest or None, sender or None, sent or None)
-				for i, (mid, conv, digest, sender, sent) in enumerate(rows)]
+				for i, (mid, conv, digest, sender, sent, *_) in enumerate(rows)]
 
-	def _recorded(self, ids: list[str]) -> list[tuple]:
-		Message = frappe.qb.DocType("PT Conversation Message")
-		return (
-			frappe.qb.from_(Message)
-			.select(Message.message_id, Message.conversation, Message.digest, Message.sender, Message.sent_date)
-			.where(Message.message_id.isin(ids))
-			.orderby(Message.creation, order=Order.desc)
-			.run()
-		)
+	def _recorded(self, ids: list[str], again: bool = False) -> list[tuple]:
+		"""The records of these ids, newest first. The first ask reads every id the mail names
+		(its own, In-Reply-To, References) in one query; later asks about them are answered
+		from it (``again``: read anew, after an adoption recorded some)."""
+		if self._named_records is None and self.message_ids:
+			self._named_records = _records_of(self.message_ids)
+		wanted = {mid.lower() for mid in ids}
+		if again or self._named_records is None or not wanted <= self._named_ids:
+			rows = _records_of(ids)
+			if self._named_records is not None:
+				self._named_records = [row for row in self._named_records if row[0].lower() not in wanted] + [
+					row for row in rows if row[0].lower() in self._named_ids]
+			return rows
+		rows = [row for row in self._named_records if row[0].lower() in wanted]
+		return sorted(rows, key=lambda row: row[6], reverse=True)
 
 	def conversation_by_thread_root(self, root: str) -> str | None:
 		Conversation = frappe.qb.DocType("PT Conversation")
@@ -127,7 +159,9 @@ class FrappeLookup:
 			.orderby(Follower.creation)
 			.run()
 		)
-		return [Participant(email, role, bool(active)) for email, role, active in rows]
+		people = [Participant(email, role, bool(active)) for email, role, active in rows]
+		self.participants_read[conversation] = people
+		return people
 
 	def is_agent(self, address: str) -> bool:
 		"""ERPNext's Support Team, and Frappe Helpdesk's agents where it is installed."""
@@ -140,21 +174,29 @@ class FrappeLookup:
 		return role in (self._desk_user(address) or ())
 
 	def _desk_user(self, address: str) -> frozenset[str] | None:
-		"""The roles of an enabled desk (System) user, None for anyone else: one query per
-		address and pull (User by name, Has Role by parent), whatever is asked about them."""
-		return pull.once(("desk user", address), lambda: self._read_desk_user(address))
+		"""The roles of an enabled desk (System) user, None for anyone else: read once per
+		address and pull (User by name, Has Role by parent), whatever is asked about them, and
+		with the other addresses the mail names in the same query."""
+		address = (address or "").lower()
+		return pull.once(("desk user", address), lambda: self._read_desk_users(address))
 
-	def _read_desk_user(self, address: str) -> frozenset[str] | None:
+	def _read_desk_users(self, address: str) -> frozenset[str] | None:
+		wanted = [address, *(a for a in self.named if a != address and not pull.known(("desk user", a)))]
 		User = frappe.qb.DocType("User")
 		HasRole = frappe.qb.DocType("Has Role")
 		rows = (
 			frappe.qb.from_(User)
 			.left_join(HasRole).on((HasRole.parent == User.name) & (HasRole.parenttype == "User"))
 			.select(User.name, HasRole.role)
-			.where((User.name == address) & (User.enabled == 1) & (User.user_type == "System User"))
+			.where(User.name.isin(wanted) & (User.enabled == 1) & (User.user_type == "System User"))
 			.run()
 		)
-		return frozenset(role for _, role in rows if role) if rows else None
+		roles: dict[str, set[str]] = {}
+		for name, role in rows:
+			roles.setdefault(name.lower(), set()).update([role] if role else [])
+		for other in wanted[1:]:
+			pull.remember(("desk user", other), frozenset(roles[other]) if other in roles else None)
+		return frozenset(roles[address]) if address in roles else None
 
 	def participant_role(self, conversation: str, address: str) -> str | None:
 		Follower = frappe.qb.DocType("PT Conversation Follower")
@@ -177,6 +219,22 @@ class FrappeLookup:
 
 	def automatic_mails_in(self, conversation: str, since) -> int:
 		return _count("PT Automatic Mail", "conversation", conversation, since, sent=1)
+
+
+def _records_of(ids: Sequence[str]) -> list[tuple]:
+	"""PT Conversation Message rows of these ids, newest first, with their conversation's document."""
+	Message = frappe.qb.DocType("PT Conversation Message")
+	Conversation = frappe.qb.DocType("PT Conversation")
+	return (
+		frappe.qb.from_(Message)
+		.left_join(Conversation).on(Conversation.name == Message.conversation)
+		.select(Message.message_id, Message.conversation, Message.digest, Message.sender, Message.sent_date,
+				Message.communication, Message.creation, Conversation.reference_doctype,
+				Conversation.reference_name)
+		.where(Message.message_id.isin(list(ids)))
+		.orderby(Message.creation, order=Order.desc)
+		.run()
+	)
 
 
 def _inbox_of(account, email_id: str) -> tuple[Inbox, Target]:

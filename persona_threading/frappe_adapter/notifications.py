@@ -76,14 +76,17 @@ def send_history(conversation: str, reference: tuple[str, str], added: list[str]
 		_send([address], conversation, reference, _subject(reference), intro + body, customers=True)
 
 
-def after_message(conversation: str, reference: tuple[str, str], decision, author: str | None) -> None:
+def after_message(conversation: str, reference: tuple[str, str], decision, author: str | None,
+				  people: list | None = None) -> None:
 	"""Send what a stored message calls for: history to new CCs, the public message to the
-	customers it did not reach, notifications to followers; each person once."""
+	customers it did not reach, notifications to followers; each person once. ``people``: the
+	conversation's followers, when the caller read them and nothing changed them since."""
 	if not all(reference) or is_silent_machine_mail(decision):
 		return  # an out-of-office or a bounce is nobody's news
 	send_history(conversation, reference, (decision.participants or {}).get("added_ccs") or [], decision.message_id)
 	on_mail = [f["email"] for f in (decision.participants or {}).get("message_followers") or []]
-	people = FrappeLookup().participants(conversation)
+	if people is None:
+		people = FrappeLookup().participants(conversation)
 	public_reply = decision.visibility == "public" and decision.action == act.THREADED and not decision.machine
 	relayed = relay_recipients(people, author, on_mail, settings.routing_policy().cc_blocklist) if public_reply else []
 	followers = follower_notifications(people, author, on_mail)

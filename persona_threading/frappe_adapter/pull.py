@@ -39,3 +39,17 @@ def once(key: Hashable, read: Callable[[], T]) -> T:
 	if key not in memo:
 		memo[key] = read()
 	return memo[key]
+
+
+def remember(key: Hashable, value) -> None:
+	"""Keep a value read together with another one (one query for several keys) for the rest
+	of the pull, as ``once`` would have read it; nothing outside a pull."""
+	memo = getattr(frappe.local, "pt_pull", None)
+	if memo is not None:
+		memo.setdefault(key, value)
+
+
+def known(key: Hashable) -> bool:
+	"""Whether this pull has read ``key`` already."""
+	memo = getattr(frappe.local, "pt_pull", None)
+	return memo is not None and key in memo

@@ -72,12 +72,11 @@ def conversation_of(doctype: str, name: str) -> str | None:
 	return frappe.db.get_value(CONVERSATION, {"reference_doctype": doctype, "reference_name": name}, "name")
 
 
-def parent_document(conversation: str):
-	"""The document a conversation is attached to, or None when it no longer exists."""
-	doctype, name = frappe.db.get_value(CONVERSATION, conversation, ["reference_doctype", "reference_name"]) or (
-		None,
-		None,
-	)
+def parent_document(conversation: str, reference: tuple[str, str] | None = None):
+	"""The document a conversation is attached to, or None when it no longer exists.
+	``reference``: that document's (doctype, name) as routing just read it."""
+	doctype, name = reference or frappe.db.get_value(CONVERSATION, conversation,
+													 ["reference_doctype", "reference_name"]) or (None, None)
 	if not (doctype and name):
 		return None
 	try:
@@ -94,15 +93,20 @@ def _record(doc) -> None:
 	skipped: it was a third of the app's own cost per stored mail (``make bench``). What a
 	mail wrote still goes through Frappe's XSS filter (list and report views show these
 	fields as HTML); unique indexes still hold (UniqueValidationError), and after_insert
-	listeners still hear of it."""
+	listeners still hear of it. Child rows go in one statement per table."""
 	_name(doc)
 	doc.set_parent_in_children()
 	doc._sanitize_content()
 	doc.db_insert()
+	rows: dict[str, list[dict]] = {}
 	for child in doc.get_all_children():
 		_name(child)
 		child._sanitize_content()
-		child.db_insert()
+		child.creation = child.modified = doc.creation
+		child.owner = child.modified_by = doc.owner
+		rows.setdefault(child.doctype, []).append(child.get_valid_dict(convert_dates_to_str=True, ignore_virtual=True))
+	for doctype, values in rows.items():  # one statement per child table (a mail's To and Cc: one each)
+		frappe.db.bulk_insert(doctype, list(values[0]), [tuple(row.values()) for row in values])
 	doc.run_method("after_insert")
 
 
@@ -198,10 +202,12 @@ def thread_state(conversation: str, exclude_message_id: str | None = None, publi
 
 
 def record_inbound(
-	message: InboundMessage, decision: Decision, communication, email_account: str | None
+	message: InboundMessage, decision: Decision, communication, email_account: str | None,
+	parent: tuple[str, str] | None = None,
 ) -> str:
 	"""Store one received mail's decision and its effects; returns the Conversation Message.
-	The mail it calls for (notifications.after_message) is the caller's to send, after this."""
+	The mail it calls for (notifications.after_message) is the caller's to send, after this.
+	``parent``: the document routing read as the conversation's (parent_document): attached."""
 	conversation = decision.conversation
 	reference = (communication.reference_doctype, communication.reference_name)
 	created = False
@@ -216,14 +222,15 @@ def record_inbound(
 			opened_by=decision.submitted_by or message.from_addr,  # a forward's original sender (flood guard)
 		)
 		decision.conversation = conversation
-	elif conversation and all(reference) and conversation_of(*reference) != conversation:
+	elif conversation and all(reference) and reference != parent and conversation_of(*reference) != conversation:
 		attach_conversation(conversation, *reference)  # its old parent was deleted: a new one now
 
 	direction = "Outbound" if decision.action == act.OUTBOUND else "Inbound"
-	row = _insert_message(message, decision, communication.name, direction)
 	if conversation:
-		timeline.begin_mail(reference, row)  # its audit notes go under its routing line
+		timeline.begin_mail(reference)  # its audit notes go under its routing line
 		apply_participants(conversation, reference, decision, new_conversation=created)
+	row = _insert_message(message, decision, communication.name, direction)  # with the notes so far
+	timeline.mail_stored(row)
 	return row
 
 
@@ -276,7 +283,8 @@ def _insert_message(message: InboundMessage, decision: Decision, communication: 
 	index = decode_thread_index(message.thread_index)
 	return _message_row(decision, communication, direction, message.from_addr, followers=_message_followers(message),
 						thread_root=index.root if index and index.is_root else None,
-						digest=message.content_digest, sent_date=(message.date or "")[:140] or None)
+						digest=message.content_digest, sent_date=(message.date or "")[:140] or None,
+						notes=timeline.mail_notes())
 
 
 def _message_row(decision: Decision, communication: str | None, direction: str, sender: str, **extra) -> str:
@@ -307,7 +315,10 @@ def _message_row(decision: Decision, communication: str | None, direction: str, 
 		existing = frappe.db.get_value(MESSAGE, {"message_id": doc.message_id, "digest": doc.get("digest")})
 		if not existing:
 			raise
-		frappe.db.set_value(MESSAGE, existing, {"communication": communication, "conversation": decision.conversation})
+		taken_over = {"communication": communication, "conversation": decision.conversation}
+		if extra.get("notes"):  # after the notes of the mail's first processing
+			taken_over["notes"] = timeline.after_earlier_notes(frappe.db.get_value(MESSAGE, existing, "notes"))
+		frappe.db.set_value(MESSAGE, existing, taken_over)
 		return existing
 	return doc.name
 
@@ -372,11 +383,19 @@ def _follower_parent(email: str) -> tuple[str | None, str | None, str | None]:
 	"""(parent doctype, parent, customer): the Contact with this email id (the oldest, so one
 	address always has the same parent), else the User; and the Customer that Contact links
 	to, whose form then lists the conversation too. Each an indexed lookup."""
-	contact = frappe.db.get_value("Contact Email", {"email_id": email}, "parent", order_by="creation asc")
-	if contact:
-		customer = frappe.db.get_value("Dynamic Link", {"parenttype": "Contact", "parent": contact,
-														"link_doctype": "Customer"}, "link_name", order_by="idx asc")
-		return "Contact", contact, customer
+	ContactEmail, Link = frappe.qb.DocType("Contact Email"), frappe.qb.DocType("Dynamic Link")
+	found = (
+		frappe.qb.from_(ContactEmail)
+		.left_join(Link).on((Link.parent == ContactEmail.parent) & (Link.parenttype == "Contact")
+							& (Link.link_doctype == "Customer"))
+		.select(ContactEmail.parent, Link.link_name)
+		.where(ContactEmail.email_id == email)
+		.orderby(ContactEmail.creation).orderby(Link.idx)
+		.limit(1)
+		.run()
+	)
+	if found:
+		return "Contact", found[0][0], found[0][1]
 	if frappe.db.exists("User", email):
 		return "User", email, None
 	return None, None, None

@@ -26,10 +26,42 @@ from . import phrases
 MESSAGE = "PT Conversation Message"
 
 
-def begin_mail(reference: tuple[str | None, str | None], message_row: str) -> None:
+class _Mail:
+	"""The mail being processed: its document, its message row (once inserted) and its notes,
+	held here so they are written with the row, or in one UPDATE each, never read back."""
+
+	__slots__ = ("reference", "row", "notes")
+
+	def __init__(self, reference: tuple[str, str]):
+		self.reference, self.row, self.notes = reference, None, []
+
+
+def begin_mail(reference: tuple[str | None, str | None]) -> None:
 	"""What is audited on ``reference`` from now until end_mail() belongs to this mail: it is
-	kept on its message row and shown under its routing line, not as a Comment of its own."""
-	frappe.local.flags.pt_current_mail = (tuple(reference), message_row) if all(reference) else None
+	kept on its message row and shown under its routing line, not as a Comment of its own.
+	Notes made before the row exists are inserted with it (``mail_notes``)."""
+	frappe.local.flags.pt_current_mail = _Mail(tuple(reference)) if all(reference) else None
+
+
+def mail_notes() -> str | None:
+	"""The JSON of the current mail's notes so far, for its message row's insert."""
+	current = frappe.local.flags.get("pt_current_mail")
+	return json.dumps(current.notes) if current and current.notes else None
+
+
+def after_earlier_notes(earlier: str | None) -> str:
+	"""The current mail's row is one stored before (the mail fetched again): its notes so far
+	follow that row's notes; returns the JSON of them all."""
+	current = frappe.local.flags.get("pt_current_mail")
+	current.notes[:0] = json.loads(earlier or "[]")
+	return json.dumps(current.notes)
+
+
+def mail_stored(message_row: str) -> None:
+	"""The current mail's message row exists now: later notes are written to it."""
+	current = frappe.local.flags.get("pt_current_mail")
+	if current:
+		current.row = message_row
 
 
 def end_mail() -> None:
@@ -45,10 +77,10 @@ def add_audit_row(doctype: str, name: str, note: Phrase | str) -> None:
 	else one Info comment on the timeline. ``note``: a Phrase (said in the reader's language
 	when shown), or HTML that is shown as it is."""
 	current = frappe.local.flags.get("pt_current_mail")
-	if current and current[0] == (doctype, name):
-		notes = json.loads(frappe.db.get_value(MESSAGE, current[1], "notes") or "[]")
-		notes.append(note.as_data() if isinstance(note, Phrase) else note)
-		frappe.db.set_value(MESSAGE, current[1], "notes", json.dumps(notes), update_modified=False)
+	if current and current.reference == (doctype, name):
+		current.notes.append(note.as_data() if isinstance(note, Phrase) else note)
+		if current.row:
+			frappe.db.set_value(MESSAGE, current.row, "notes", json.dumps(current.notes), update_modified=False)
 		return
 	frappe.get_doc(
 		{

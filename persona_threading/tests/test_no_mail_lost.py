@@ -7,6 +7,7 @@ or in the queue, the journal empty, no error for the next mail.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from pathlib import Path
 from unittest.mock import patch
@@ -17,7 +18,7 @@ from frappe.tests.utils import FrappeTestCase
 from persona_threading.demo.client import new_mail
 from persona_threading.engine.machine_mail import classify
 from persona_threading.engine.message import parse_message
-from persona_threading.frappe_adapter import api, jobs, journal, review_queue, store
+from persona_threading.frappe_adapter import api, inbound, jobs, journal, review_queue, store
 from persona_threading.fuzz import CORPORA, NOT_MAILS, corpus_mails
 
 from . import receive_fuzz
@@ -42,6 +43,10 @@ def raw_mail(*header_lines: bytes, body: bytes = b"Hello, my order did not arriv
 	headers = [b"Message-ID: <" + message_id.encode() + b">", b"To: " + INBOX_ADDRESS.encode(),
 			   b"Date: Mon, 07 Dec 2026 09:00:00 +0000", *header_lines]
 	return b"\r\n".join(headers) + b"\r\n\r\n" + body, message_id
+
+
+class WorkerGone(BaseException):
+	"""What a killed worker looks like to the pull: nothing after it runs, nothing is caught."""
 
 
 class LostMailCase(FrappeTestCase):
@@ -294,6 +299,25 @@ class TestJournalNeverBlocksOrLoops(LostMailCase):
 		self.assertIn("own address", left[0].error_summary)
 		receive()  # the next pull does not try it again
 		self.assertEqual([row.status for row in self.journal_left()], ["Skipped"])
+		frappe.db.delete(JOURNAL, {"email_account": self.account.name})
+		frappe.db.commit()
+
+	def test_a_mail_whose_worker_died_at_every_attempt_is_parked_and_told_not_left_waiting(self):
+		raw, message_id = raw_mail(b"From: " + unique_customer().encode(), b"Subject: Kills its worker")
+		before = frappe.db.count("Notification Log", {"document_type": JOURNAL})
+		for _ in range(journal.MAX_ATTEMPTS):  # the worker is gone each time (killed, out of memory)
+			with patch.object(inbound.PTInboundMail, "process", side_effect=WorkerGone), \
+					contextlib.suppress(WorkerGone):
+				receive(raw)
+			frappe.db.rollback()
+		self.assertEqual([row.status for row in self.journal_left()], ["Waiting"])
+		receive()  # the next pull tries it no more, and says so
+		left = self.journal_left()
+		self.assertEqual([row.status for row in left], ["Parked"])
+		self.assertIn("stopped before it was stored", left[0].error_summary)
+		self.assertEqual(received(message_id), [])
+		self.assertGreater(frappe.db.count("Notification Log", {"document_type": JOURNAL, "document_name": left[0].name}), 0)
+		self.assertGreater(frappe.db.count("Notification Log", {"document_type": JOURNAL}), before)
 		frappe.db.delete(JOURNAL, {"email_account": self.account.name})
 		frappe.db.commit()
 

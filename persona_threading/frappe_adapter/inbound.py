@@ -142,6 +142,7 @@ class PTInboundMail(KeepsHeaders):
 		self._transition = None
 		self._status_before = None
 		self._linked_from = None
+		self._opened = None  # (doctype, name) of the document this mail opened
 		self._reference_document = None
 		self._parent_communication = None
 		self._parent_email_queue = None
@@ -240,12 +241,13 @@ class PTInboundMail(KeepsHeaders):
 		communication = super().process()
 		if self.flags.is_new_communication:
 			parent = self._reference_document
+			reference = (communication.reference_doctype, communication.reference_name)
 			row = store.record_inbound(self.parsed, self.decision, communication, self.email_account.name,
-									   parent=(parent.doctype, parent.name) if parent else None)
+									   parent=(parent.doctype, parent.name) if parent else None,
+									   opened=reference == self._opened)
 			if not self.decision.conversation and self.decision.action in (act.QUEUED, act.IGNORED):
 				review_queue.queue_mail(self.parsed, self.decision, communication.name, self.email_account.name, row)
 			if self.decision.conversation:  # what the stored mail calls for: history, relays, followers
-				reference = (communication.reference_doctype, communication.reference_name)
 				unchanged = not (self.decision.participants or {}).get("changes")  # followers as routing read them
 				notifications.after_message(self.decision.conversation, reference, self.decision, self.parsed.from_addr,
 											people=self._routing_lookup.participants_read.get(self.decision.conversation)
@@ -253,9 +255,7 @@ class PTInboundMail(KeepsHeaders):
 			self._apply_transition(communication)
 			machine = self.decision.machine or {}
 			if machine.get("kind") == BOUNCE and not machine.get("suspected") and self.decision.conversation:
-				store.mark_bounced(self.decision.conversation, (communication.reference_doctype,
-																communication.reference_name),
-								   bounced_recipients(self.parsed))
+				store.mark_bounced(self.decision.conversation, reference, bounced_recipients(self.parsed))
 		return communication
 
 	def is_exist_in_system(self):
@@ -329,6 +329,7 @@ class PTInboundMail(KeepsHeaders):
 		finally:
 			frappe.local.pt_opening = None
 		if name:
+			self._opened = (doctype, name)
 			store.shape_new_document(doctype, name, decision, self._clean_subject(decision))
 			if self._linked_from is not None:
 				store.link_documents(self._linked_from, doctype, name, self._transition.note)

@@ -33,6 +33,9 @@ from .alerts import tell_system_managers
 
 JOURNAL = "PT Inbound Journal"
 MAX_ATTEMPTS = 5
+#: A mail whose last attempt began this long ago and is still waiting lost its worker
+#: (longer than any pull job may run).
+ABANDONED_AFTER = datetime.timedelta(hours=1)
 WAITING, PARKED, SKIPPED = "Waiting", "Parked", "Skipped"
 ENTRY_FIELDS = ("name", "owner", "creation", "modified", "modified_by", "email_account", "status", "message_id",
 				"uid", "seen_status", "append_to", "raw", "attempts")
@@ -63,32 +66,34 @@ def take(account, fetched: list[InboundMail], mail_class: type[InboundMail]) -> 
 def _take(account, fetched: list[InboundMail], mail_class: type[InboundMail]) -> list[InboundMail]:
 	by_name, entries = {}, []
 	now, user = frappe.utils.now_datetime(), frappe.session.user
-	for index, mail in enumerate(fetched):
+	for mail in fetched:
 		raw = _raw_bytes(mail)
 		name = entry_name(account.name, raw)
+		if name in by_name:  # the same mail in two folders: one entry
+			continue
 		by_name[name] = mail
-		at = now + datetime.timedelta(microseconds=index)  # processed in the order fetched
+		at = now + datetime.timedelta(microseconds=len(entries))  # processed in the order fetched
 		entries.append((name, user, at, at, user, account.name, WAITING, (_parsed(mail, raw).message_id or "")[:140],
 						mail.uid, mail.seen_status, mail.append_to, base64.b64encode(raw).decode(), 1))
-	if entries:  # one statement for the pull, each new entry at its first attempt; an entry
-		# already there (fetched again) stays as it is
-		frappe.db.bulk_insert(JOURNAL, ENTRY_FIELDS, entries, ignore_duplicates=True)
+	for chunk in _chunks(entries):  # each new entry at its first attempt; one already there
+		# (fetched again) stays as it is
+		frappe.db.bulk_insert(JOURNAL, ENTRY_FIELDS, chunk, ignore_duplicates=True)
 	# A locking read sees the latest committed rows (what other workers journaled, whatever
 	# this transaction's snapshot) and skips the mail another worker is processing right now.
 	rows = frappe.db.get_values(JOURNAL, {"email_account": account.name, "status": WAITING,
 										  "attempts": ["<=", MAX_ATTEMPTS]},
-								["name", "creation", "attempts"], order_by="creation asc, name asc", for_update=True,
-								skip_locked=True)
+								["name", "creation", "modified", "attempts"], order_by="creation asc, name asc",
+								for_update=True, skip_locked=True)
 	inserted = {entry[0]: entry[2] for entry in entries}
-	new = {name for name, creation, _ in rows if inserted.get(name) == creation}  # counted by their insert
-	again = [name for name, _, attempts in rows if name not in new and attempts < MAX_ATTEMPTS]
-	for name, _, attempts in rows:  # every attempt ended with the worker gone (killed, out of memory)
-		if name not in new and attempts >= MAX_ATTEMPTS:
-			failed(name, "The worker processing this mail stopped before it was stored "
-						 f"({attempts} times: killed, or out of memory)")
+	new = {name for name, creation, *_ in rows if inserted.get(name) == creation}  # counted by their insert
+	again = [name for name, _, _, attempts in rows if name not in new and attempts < MAX_ATTEMPTS]
+	for name, _, last_attempt, attempts in rows:
+		if name not in new and attempts >= MAX_ATTEMPTS and last_attempt < now - ABANDONED_AFTER:
+			abandoned(name, attempts)
 	if again:  # this pull is one more attempt for each entry an earlier pull left
 		Journal = frappe.qb.DocType(JOURNAL)
-		frappe.qb.update(Journal).set(Journal.attempts, Journal.attempts + 1).where(Journal.name.isin(again)).run()
+		(frappe.qb.update(Journal).set(Journal.attempts, Journal.attempts + 1).set(Journal.modified, now)
+		 .where(Journal.name.isin(again)).run())
 	frappe.db.commit()  # durable now, before any mail is processed (one commit per pull)
 	mails = []
 	for name in [name for name, *_ in rows if name in new or name in again]:
@@ -97,6 +102,20 @@ def _take(account, fetched: list[InboundMail], mail_class: type[InboundMail]) ->
 			mail.journal_entry = name
 			mails.append(mail)
 	return mails
+
+
+def _chunks(entries: list[tuple], most_bytes: int = 4 << 20):
+	"""The entries in INSERTs of at most ``most_bytes`` of mail each (the server refuses a
+	statement over its max_allowed_packet, 16 MiB by default); a larger mail goes alone."""
+	chunk, size = [], 0
+	for entry in entries:
+		if chunk and size + len(entry[11]) > most_bytes:
+			yield chunk
+			chunk, size = [], 0
+		chunk.append(entry)
+		size += len(entry[11])
+	if chunk:
+		yield chunk
 
 
 def _rebuild(name: str, account, mail_class: type[InboundMail]) -> InboundMail | None:
@@ -135,6 +154,15 @@ def failed(name: str, error: str) -> None:
 																				 values["error_summary"])
 		tell_system_managers(subject, subject, JOURNAL, name)
 	frappe.db.set_value(JOURNAL, name, values, update_modified=False)
+
+
+def abandoned(name: str, attempts: int) -> None:
+	"""Every attempt ended with its worker gone (killed, out of memory: nothing could record
+	why) and the last began long ago: parked, and the System Managers told, as a mail that
+	failed each time is."""
+	earlier = frappe.db.get_value(JOURNAL, name, "last_error") or ""
+	failed(name, f"{earlier}\n\nThe worker processing this mail stopped before it was stored ({attempts} times: "
+				 "killed, or out of memory)".lstrip())
 
 
 def skipped(name: str, reason: str) -> None:

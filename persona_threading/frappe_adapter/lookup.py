@@ -73,8 +73,9 @@ class FrappeLookup:
 
 			adopted, carried = adopt_history([mid for mid in ids if mid in missing])
 			self.not_in_communications |= {mid.lower() for mid in missing} - carried
-			if adopted:  # documents and their followers recorded just now
+			if adopted:  # documents, their messages and followers recorded just now
 				self.participants_read.clear()
+				self._named_records = None
 				rows = self._recorded(ids, again=True)
 		for mid, conversation, *_, communication, _, doctype, name in rows:
 			if communication:  # the newest record of each id that has one

@@ -143,6 +143,7 @@ def create_conversation(
 		})
 	)
 	_record(doc)
+	frappe.local.flags.setdefault("pt_conversations_made", set()).add((doctype, name))
 	return doc.name
 
 
@@ -203,16 +204,19 @@ def thread_state(conversation: str, exclude_message_id: str | None = None, publi
 
 def record_inbound(
 	message: InboundMessage, decision: Decision, communication, email_account: str | None,
-	parent: tuple[str, str] | None = None,
+	parent: tuple[str, str] | None = None, opened: bool = False,
 ) -> str:
 	"""Store one received mail's decision and its effects; returns the Conversation Message.
 	The mail it calls for (notifications.after_message) is the caller's to send, after this.
-	``parent``: the document routing read as the conversation's (parent_document): attached."""
+	``parent``: the document routing read as the conversation's (parent_document): attached.
+	``opened``: this mail opened the document, so it has a conversation only if one was made
+	for it since (an acknowledgement sent on its insert)."""
 	conversation = decision.conversation
 	reference = (communication.reference_doctype, communication.reference_name)
 	created = False
 	if conversation is None and all(reference):
-		conversation = conversation_of(*reference)
+		made = not opened or reference in frappe.local.flags.get("pt_conversations_made", ())
+		conversation = conversation_of(*reference) if made else None
 		created = conversation is None
 		conversation = conversation or create_conversation(
 			message.subject or communication.subject,
@@ -316,7 +320,7 @@ def _message_row(decision: Decision, communication: str | None, direction: str, 
 		if not existing:
 			raise
 		taken_over = {"communication": communication, "conversation": decision.conversation}
-		if extra.get("notes"):  # after the notes of the mail's first processing
+		if "notes" in extra:  # this mail's notes follow those of its first processing
 			taken_over["notes"] = timeline.after_earlier_notes(frappe.db.get_value(MESSAGE, existing, "notes"))
 		frappe.db.set_value(MESSAGE, existing, taken_over)
 		return existing

@@ -49,12 +49,14 @@ def mail_notes() -> str | None:
 	return json.dumps(current.notes) if current and current.notes else None
 
 
-def after_earlier_notes(earlier: str | None) -> str:
-	"""The current mail's row is one stored before (the mail fetched again): its notes so far
-	follow that row's notes; returns the JSON of them all."""
+def after_earlier_notes(earlier: str | None) -> str | None:
+	"""The current mail's row is one stored before (the mail fetched again): its notes, now
+	and later, follow that row's notes; returns the JSON of them all."""
 	current = frappe.local.flags.get("pt_current_mail")
+	if current is None:
+		return earlier
 	current.notes[:0] = json.loads(earlier or "[]")
-	return json.dumps(current.notes)
+	return json.dumps(current.notes) if current.notes else None
 
 
 def mail_stored(message_row: str) -> None:

@@ -30,6 +30,7 @@ from frappe.email.receive import InboundMail
 from ..engine.message import parse_message
 from . import concurrency
 from .alerts import tell_system_managers
+from .store import insert_rows
 
 JOURNAL = "PT Inbound Journal"
 MAX_ATTEMPTS = 5
@@ -77,7 +78,7 @@ def _take(account, fetched: list[InboundMail], mail_class: type[InboundMail]) ->
 						mail.uid, mail.seen_status, mail.append_to, base64.b64encode(raw).decode(), 1))
 	for chunk in _chunks(entries):  # each new entry at its first attempt; one already there
 		# (fetched again) stays as it is
-		frappe.db.bulk_insert(JOURNAL, ENTRY_FIELDS, chunk, ignore_duplicates=True)
+		insert_rows(JOURNAL, ENTRY_FIELDS, chunk, ignore_duplicates=True)
 	# A locking read sees the latest committed rows (what other workers journaled, whatever
 	# this transaction's snapshot) and skips the mail another worker is processing right now.
 	rows = frappe.db.get_values(JOURNAL, {"email_account": account.name, "status": WAITING,

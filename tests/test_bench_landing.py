@@ -63,3 +63,19 @@ def test_two_mails_on_one_new_issue_and_errors_are_misplaced():
     assert rows[0]["problem"] is None and "is the one <" in rows[1]["problem"]
     rows = landing.check("stock", 2000, [(first, _result(None, error="Traceback ..."))], NOW)
     assert "an error in receive()" in rows[0]["problem"]
+
+
+def test_a_run_whose_mail_landed_nowhere_meets_no_speed_target():
+    """A broken app stores nothing quickly: its speed must not read as a target met."""
+    from stock_vs_app.report import targets
+
+    mail = _reply("in-reply-to", closed=False)
+    app = landing.check("app", 2000, [(mail, _result(None))], NOW)
+    stock = landing.check("stock", 2000, [(mail, _result(issue_name(mail["target"])))], NOW)
+    sizes = {2000: {"app": {"median_ms": 40.0}, "stock": {"median_ms": 80.0}, "own": {"share": 0.05},
+                    "landing": {"app": app, "stock": stock}}}
+    met = {t["target"]: (t["met"], t["value"]) for t in targets({"sizes": sizes, "explain": []}, [2000])}
+    assert met["at 2,000 the app costs at most what stock does"] == (
+        False, "0.50x stock's, not measured: 1 mails landed elsewhere")
+    assert met["the app's own work under 10% of the per-mail cost"][0] is False
+    assert not any("faster than stock" in target for target in met)  # one size: no large-history target

@@ -63,12 +63,17 @@ def targets(report, sizes):
     small = s[lo]["app"]["median_ms"] / s[lo]["stock"]["median_ms"]  # most helpdesks are small
     out.append({"target": f"at {lo:,} the app costs at most what stock does", "value": f"{small:.2f}x stock's",
                 "met": small <= 1.0})
-    speedup = s[hi]["stock"]["median_ms"] / s[hi]["app"]["median_ms"]
-    out.append({"target": f"at {hi:,} the app at least {TARGET_SPEEDUP:.0f}x faster than stock",
-                "value": f"{speedup:.2f}x", "met": speedup >= TARGET_SPEEDUP})
+    if lo != hi:  # the large-history target needs a large history beside the small one
+        speedup = s[hi]["stock"]["median_ms"] / s[hi]["app"]["median_ms"]
+        out.append({"target": f"at {hi:,} the app at least {TARGET_SPEEDUP:.0f}x faster than stock",
+                    "value": f"{speedup:.2f}x", "met": speedup >= TARGET_SPEEDUP})
     worst = max(s[n]["own"]["share"] for n in sizes)
     out.append({"target": f"the app's own work under {TARGET_SHARE:.0%} of the per-mail cost",
                 "value": f"{worst:.1%} (worst size)", "met": worst < TARGET_SHARE})
+    wrong = landing.misplaced(report)
+    if wrong:  # a speed figure for mail that went to the wrong place means nothing
+        for target in out:
+            target.update(met=False, value=f"{target['value']}, not measured: {len(wrong)} mails landed elsewhere")
     fails = [e for e in report["explain"] if e["kind"] == "lookup" and e["verdict"] != "OK"]
     out.append({"target": "every FrappeLookup query uses an index", "value": f"{len(fails)} not",
                 "met": not fails})

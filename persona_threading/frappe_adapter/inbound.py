@@ -9,12 +9,14 @@ duplicates by Message-ID, Unhandled Email on errors) is stock, via super().
 
 from __future__ import annotations
 
+import html
 import re
 import sys
 from functools import partial
 
 import frappe
 from frappe.email.receive import InboundMail, SentEmailInInboxError
+from frappe.utils import strip_html
 
 from ..engine import decision as act
 from ..engine import lifecycle
@@ -55,6 +57,10 @@ class KeepsHeaders(InboundMail):
 				# Stock re-parses these on every save with the stdlib's recursive parser: a
 				# header of nested comments exceeds Python's recursion limit. The addresses alone.
 				data[key] = ", ".join(self._addresses(header)) or None
+		if data.get("subject") and not strip_html(data["subject"]).strip():
+			# Nothing but "<...>" (a Message-ID as the subject): Frappe reads a value of tags
+			# alone as missing and refuses the mandatory subject. Kept as text instead.
+			data["subject"] = html.escape(data["subject"], quote=False)
 		raw = self.raw_message
 		data["pt_headers"] = header_block(raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogateescape"))
 		return store.fitted("Communication", data)

@@ -8,6 +8,7 @@ or in the queue, the journal empty, no error for the next mail.
 from __future__ import annotations
 
 import contextlib
+import html
 import os
 import uuid
 from email.mime.application import MIMEApplication
@@ -65,6 +66,17 @@ class LostMailCase(FrappeTestCase):
 
 
 class TestOldFashionedMail(LostMailCase):
+	def test_a_subject_of_nothing_but_angle_brackets_is_stored_and_reads_as_written(self):
+		# Frappe reads a value of tags alone as empty and refused the mandatory subject: the
+		# mail stayed in the journal (make fuzz, seed 31, found a subject of repeated "<x@y>").
+		raw, message_id = raw_mail(b"From: " + unique_customer().encode(), b"Subject: <order-4711@shop.example>")
+		receive(raw)
+		rows = received(message_id)
+		self.assertEqual(len(rows), 1)
+		self.assertEqual(rows[0].reference_doctype, "Issue")
+		self.assertEqual(html.unescape(rows[0].subject), "<order-4711@shop.example>")  # shown as written
+		self.assertEqual(self.journal_left(), [])
+
 	def test_a_latin1_subject_with_an_unknown_charset_is_stored_readable_and_the_next_pull_is_clean(self):
 		raw, message_id = raw_mail(
 			b"From: Old Mailer <old@mailer.example>",

@@ -143,6 +143,7 @@ def wrap_app(t: AppTimers) -> None:
             setattr(cls, meth, t.wrap("engine", f"PTInboundMail.{meth}", value))
     # Records: everything the app writes (and the reads it makes to write it).
     wrap_functions(module("store"), "records")
+    wrap_functions(module("rows"), "records")  # how those rows are written (fitted, inserted)
     wrap_functions(module("journal"), "records", skip={"take"})  # take() journals (wrapped below)
     journal = module("journal")
     if journal is not None and hasattr(journal, "take"):

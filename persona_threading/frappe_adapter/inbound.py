@@ -30,7 +30,7 @@ from ..engine.participants import review_participants
 from ..engine.router import route
 from ..engine.rules.prefix import find_prefix
 from ..history import header_block
-from . import concurrency, helpdesk, journal, notifications, review_queue, settings, store, timeline
+from . import concurrency, helpdesk, journal, notifications, review_queue, rows, settings, store, timeline
 from .auto_reply import site_now
 from .lookup import FrappeLookup, days_in_status
 
@@ -46,7 +46,7 @@ class KeepsHeaders(InboundMail):
 		return adopted
 
 	def as_dict(self):
-		"""Stock's fields as the database takes them (store.fitted: raw 8-bit header bytes read
+		"""Stock's fields as the database takes them (rows.fitted: raw 8-bit header bytes read
 		as mail clients read them, names cut to their column), plus the header block."""
 		data = {key: value if value is None or isinstance(value, str | int | float) else str(value)
 				for key, value in super().as_dict().items()}
@@ -63,7 +63,7 @@ class KeepsHeaders(InboundMail):
 			data["subject"] = html.escape(data["subject"], quote=False)
 		raw = self.raw_message
 		data["pt_headers"] = header_block(raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogateescape"))
-		return store.fitted("Communication", data)
+		return rows.fitted("Communication", data)
 
 
 	def _addresses(self, header: str) -> list[str]:

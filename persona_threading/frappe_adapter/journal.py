@@ -30,7 +30,7 @@ from frappe.email.receive import InboundMail
 from ..engine.message import parse_message
 from . import concurrency
 from .alerts import tell_system_managers
-from .store import insert_rows
+from .rows import insert_rows
 
 JOURNAL = "PT Inbound Journal"
 MAX_ATTEMPTS = 5
@@ -40,6 +40,7 @@ ABANDONED_AFTER = datetime.timedelta(hours=1)
 WAITING, PARKED, SKIPPED = "Waiting", "Parked", "Skipped"
 ENTRY_FIELDS = ("name", "owner", "creation", "modified", "modified_by", "email_account", "status", "message_id",
 				"uid", "seen_status", "append_to", "raw", "attempts")
+RAW = ENTRY_FIELDS.index("raw")
 
 
 def _raw_bytes(mail: InboundMail) -> bytes:
@@ -110,11 +111,11 @@ def _chunks(entries: list[tuple], most_bytes: int = 4 << 20):
 	statement over its max_allowed_packet, 16 MiB by default); a larger mail goes alone."""
 	chunk, size = [], 0
 	for entry in entries:
-		if chunk and size + len(entry[11]) > most_bytes:
+		if chunk and size + len(entry[RAW]) > most_bytes:
 			yield chunk
 			chunk, size = [], 0
 		chunk.append(entry)
-		size += len(entry[11])
+		size += len(entry[RAW])
 	if chunk:
 		yield chunk
 

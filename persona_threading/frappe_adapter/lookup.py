@@ -76,7 +76,7 @@ class FrappeLookup:
 			if adopted:  # documents, their messages and followers recorded just now
 				self.participants_read.clear()
 				self._named_records = None
-				rows = self._recorded(ids, again=True)
+				rows = self._recorded(ids)
 		for mid, conversation, *_, communication, _, doctype, name in rows:
 			if communication:  # the newest record of each id that has one
 				self.communications.setdefault(mid.lower(), communication)
@@ -85,19 +85,15 @@ class FrappeLookup:
 		return [StoredMessage(mid, conv or None, len(rows) - i, digest or None, sender or None, sent or None)
 				for i, (mid, conv, digest, sender, sent, *_) in enumerate(rows)]
 
-	def _recorded(self, ids: list[str], again: bool = False) -> list[tuple]:
-		"""The records of these ids, newest first. The first ask reads every id the mail names
-		(its own, In-Reply-To, References) in one query; later asks about them are answered
-		from it (``again``: read anew, after an adoption recorded some)."""
-		if self._named_records is None and self.message_ids:
-			self._named_records = _records_of(self.message_ids)
+	def _recorded(self, ids: list[str]) -> list[tuple]:
+		"""The records of these ids, newest first. The first ask about ids the mail names (its
+		own, In-Reply-To, References) reads all of them in one query; later asks are answered
+		from it (an adoption that records some makes messages_by_ids forget it)."""
 		wanted = {mid.lower() for mid in ids}
-		if again or self._named_records is None or not wanted <= self._named_ids:
-			rows = _records_of(ids)
-			if self._named_records is not None:
-				self._named_records = [row for row in self._named_records if row[0].lower() not in wanted] + [
-					row for row in rows if row[0].lower() in self._named_ids]
-			return rows
+		if not wanted <= self._named_ids:
+			return _records_of(ids)
+		if self._named_records is None:
+			self._named_records = _records_of(self.message_ids)
 		rows = [row for row in self._named_records if row[0].lower() in wanted]
 		return sorted(rows, key=lambda row: row[6], reverse=True)
 

@@ -14,7 +14,8 @@ from ..engine.decision import Decision
 from ..engine.message import InboundMessage
 from ..engine.phrases import Phrase
 from . import phrases, timeline
-from .store import MESSAGE, add_follower, apply_forward_attribution, conversation_of, create_conversation, fitted
+from .rows import fitted
+from .store import MESSAGE, add_follower, apply_forward_attribution, conversation_of, create_conversation
 
 QUEUE = "PT Inbound Queue"
 SUSPENDED = "Suspended"

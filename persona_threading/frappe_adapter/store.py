@@ -1,5 +1,6 @@
-"""The ONLY place the Frappe side persists, with review_queue.py (the manual queue's rows):
-conversations, messages, followers, audit.
+"""The ONLY place the Frappe side persists, with review_queue.py (the manual queue's rows)
+and journal.py (the inbound journal): conversations, messages, followers, audit. How a row
+is written (fitted, inserted) is rows.py's.
 
 Everything here is called with a Decision the engine already made; nothing here decides.
 """
@@ -7,18 +8,14 @@ Everything here is called with a Decision the engine already made; nothing here 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 
 import frappe
 from frappe import _
 from frappe.translate import get_user_lang
-from frappe.model.naming import make_autoname
 from frappe.utils import cstr, parse_addr
-from frappe.utils.html_utils import sanitize_html
 
 from ..engine import decision as act
 from ..engine.carriers import Keyring
-from ..engine.decoding import storable_text
 from ..engine.decision import Decision
 from ..engine.forwards import forward_audit_notes
 from ..engine.message import InboundMessage, normalize_message_id
@@ -27,45 +24,13 @@ from ..engine.participants import CHANGE_ROLE, DEACTIVATE, JOIN, REACTIVATE, REQ
 from ..engine.phrases import Phrase
 from ..engine.thread_index import decode_thread_index
 from . import conversations, phrases, timeline
+from .rows import fitted, record
 
 CONVERSATION = "PT Conversation"
 MESSAGE = "PT Conversation Message"
 FOLLOWER = "PT Conversation Follower"
 MESSAGE_FOLLOWER = "PT Message Follower"
 FOLLOWER_DOCTYPES = ("Contact", "User", "Customer")
-
-
-def fitted(doctype: str, values: dict) -> dict:
-	"""``values`` as the database will hold them: text valid UTF-8 (engine.decoding), and each
-	Data field as Frappe's XSS filter leaves it (a mail's ``<x@y>`` becomes ``&lt;x@y&gt;``),
-	cut to its column (a 140-character Date header became 180 once escaped). Filtered here,
-	once: the filter on save then finds nothing left to escape."""
-	meta = frappe.get_meta(doctype)
-	out = {}
-	for key, value in values.items():
-		if isinstance(value, str):
-			value = storable_text(value)
-			field = meta.get_field(key)
-			if field and field.fieldtype == "Data":
-				value = _fit(value, field.length or 140, not _xss_filtered(field))
-		out[key] = value
-	return out
-
-
-def _xss_filtered(field) -> bool:
-	"""Whether Frappe's XSS filter escapes this field on save (BaseDocument._sanitize_content)."""
-	return not (field.ignore_xss_filter or field.options == "Email")
-
-
-def _fit(value: str, length: int, raw: bool) -> str:
-	value = value[:length]
-	if raw or ("<" not in value and ">" not in value):
-		return value
-	clean = sanitize_html(value)
-	while len(clean) > length:  # shrinks by the expansion: a few rounds
-		value = value[:max(len(value) * length // len(clean) - 1, 0)]
-		clean = sanitize_html(value)
-	return clean
 
 
 def conversation_of(doctype: str, name: str) -> str | None:
@@ -85,52 +50,6 @@ def parent_document(conversation: str, reference: tuple[str, str] | None = None)
 	except frappe.DoesNotExistError:
 		frappe.clear_last_message()
 		return None
-
-
-def _record(doc) -> None:
-	"""Insert one of the app's own bookkeeping rows (a conversation, a message with its
-	followers, a follower). They have no controller logic and hold only values the app just
-	read or made, so Frappe's validation lifecycle (link checks, validate and save hooks) is
-	skipped: it was a third of the app's own cost per stored mail (``make bench``). What a
-	mail wrote still goes through Frappe's XSS filter (list and report views show these
-	fields as HTML); unique indexes still hold (UniqueValidationError), and after_insert
-	listeners still hear of it. Child rows go in one statement per table."""
-	_name(doc)
-	doc.set_parent_in_children()
-	doc._sanitize_content()
-	doc.db_insert()
-	rows: dict[str, list[dict]] = {}
-	for child in doc.get_all_children():
-		_name(child)
-		child._sanitize_content()
-		child.creation = child.modified = doc.creation
-		child.owner = child.modified_by = doc.owner
-		rows.setdefault(child.doctype, []).append(child.get_valid_dict(convert_dates_to_str=True, ignore_virtual=True))
-	for doctype, values in rows.items():  # one statement per child table (a mail's To and Cc: one each)
-		insert_rows(doctype, list(values[0]), [tuple(row.values()) for row in values])
-	doc.run_method("after_insert")
-
-
-def insert_rows(doctype: str, columns: Sequence[str], rows: Sequence[tuple], ignore_duplicates: bool = False) -> None:
-	"""Rows in one parameterised INSERT, written as Frappe's own db_insert writes one row:
-	frappe.db.bulk_insert builds the same statement through the query builder, which costs
-	more than the database (0.71 ms against 0.35 ms for a mail's two followers, measured)."""
-	if not rows:
-		return
-	ignore = " ignore" if ignore_duplicates and frappe.db.db_type != "postgres" else ""
-	conflict = " on conflict (name) do nothing" if ignore_duplicates and frappe.db.db_type == "postgres" else ""
-	row = "(" + ", ".join(["%s"] * len(columns)) + ")"
-	frappe.db.sql(f"insert{ignore} into `tab{doctype}` ({', '.join(f'`{c}`' for c in columns)}) "
-				  f"values {', '.join([row] * len(rows))}{conflict}", [value for values in rows for value in values])
-
-
-def _name(doc) -> None:
-	"""A random name, as Frappe gives a row named by hash (no naming rule or hook can apply
-	to these rows), without its naming lifecycle; any other rule through Frappe's own."""
-	if (doc.meta.autoname or "hash") == "hash":
-		doc.name = make_autoname("hash", doc.doctype)
-	else:
-		doc.set_new_name()
 
 
 def create_conversation(
@@ -156,7 +75,7 @@ def create_conversation(
 			"opened_by": (opened_by or "").lower() or None,
 		})
 	)
-	_record(doc)
+	record(doc)
 	frappe.local.flags.setdefault("pt_conversations_made", set()).add((doctype, name))
 	return doc.name
 
@@ -325,7 +244,7 @@ def _message_row(decision: Decision, communication: str | None, direction: str, 
 		})
 	)
 	try:
-		_record(doc)
+		record(doc)
 	except frappe.UniqueValidationError:
 		# This very mail (Message-ID and content) has a record whose Communication was deleted
 		# since: fetched again, the new Communication takes that record over (stored once).
@@ -392,7 +311,7 @@ def _insert_follower(conversation: str, email: str, role: str | None) -> None:
 				"customer": customer,
 			})
 		)
-		_record(follower)
+		record(follower)
 	except frappe.UniqueValidationError:  # another worker added them a moment ago
 		frappe.clear_last_message()
 

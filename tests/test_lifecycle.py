@@ -113,3 +113,18 @@ def test_anything_to_act_on_is_not_gratitude(text):
 def test_quoted_history_is_not_the_senders_own_text():
     assert without_quoted_history("Thanks!" + QUOTED).strip() == "Thanks!"
     assert not is_gratitude("It crashed again" + QUOTED.replace("Please try again.", "Thanks!"))
+
+
+def test_the_days_in_status_are_asked_only_where_a_window_needs_them():
+    """Reading them costs the site a query: an open or waiting ticket's reply never asks."""
+    asked = []
+
+    def days():
+        asked.append(True)
+        return 30.0
+
+    assert on_inbound_reply("Open", "More logs.", False, days).action == "none"
+    assert on_inbound_reply("Replied", "More logs.", False, days).action == "resume"
+    assert asked == []
+    assert on_inbound_reply("Resolved", "Thanks a lot!", False, days).action == "reopen"  # 30 days: past the grace
+    assert asked == [True]

@@ -203,6 +203,7 @@ class Site:
             result["evidence"] = decided[2] if decided else ""  # names the closed Issue a new one follows
             result["own"] = dict(self.timers.seconds)
             result["own_calls"] = dict(self.timers.calls)
+            result["stock_inside"] = self.timers.stock_inside  # stock's, inside the app's frames
         return result
 
     def sql_summary(self, top: int = 6) -> dict:

@@ -10,6 +10,7 @@ a follower's mail and a third party's private reply change no status and open no
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .gratitude import is_gratitude
@@ -65,10 +66,12 @@ CUSTOMER_ROLES = (SENDER_REQUESTER, SENDER_CC)
 
 
 def on_inbound_reply(status: str | None, text: str, machine_written: bool,
-                     days_since_update: float, policy: LifecyclePolicy = LifecyclePolicy(),
+                     days_since_update: float | Callable[[], float], policy: LifecyclePolicy = LifecyclePolicy(),
                      sender_role: str | None = None, visibility: str | None = None) -> Transition:
     """The transition a threaded inbound reply causes on a ticket currently in ``status``.
 
+    ``days_since_update`` may be a function: asked only for a resolved or closed ticket (the
+    only statuses whose windows need it; reading it costs the caller a query).
     ``sender_role`` and ``visibility`` are the decision's (engine.participants.standing): a
     mail that is not a public reply of the requester or an active CC changes nothing, and the
     note says why. None for both: a caller that does not know them (every reply counts)."""
@@ -86,13 +89,15 @@ def on_inbound_reply(status: str | None, text: str, machine_written: bool,
     return Transition("none", None, None, Phrase(template, status=Phrase(str(status)), who=Phrase(who)))
 
 
-def _customer_reply(status: str | None, text: str, days_since_update: float,
+def _customer_reply(status: str | None, text: str, days_since_update: float | Callable[[], float],
                     policy: LifecyclePolicy) -> Transition:
     keep = Transition("none", None, None, "")
     meaning = policy.statuses.meaning(status)
     target = policy.statuses.in_progress
     if meaning == AWAITING_INPUT:
         return Transition("resume", target, "status_change_auto", RESUME_NOTE)
+    if meaning in (RESOLVED, CLOSED) and callable(days_since_update):
+        days_since_update = days_since_update()
     if meaning == RESOLVED:
         if is_gratitude(text) and days_since_update <= policy.gratitude_grace_days:
             return Transition("none", None, None, Phrase("thank-you reply to a resolved ticket: not reopened"))

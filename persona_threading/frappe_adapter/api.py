@@ -226,5 +226,5 @@ def journal_open_as_issue(entry: str) -> str:
 	mail = PTInboundMail.adopt(SafeInboundMail(raw, frappe.get_doc("Email Account", account)))
 	error = frappe.db.get_value(journal.JOURNAL, entry, "error_summary") or "parked in the inbound journal"
 	_communication, queued = review_queue.store_unprocessed(mail.plain_fields(), mail.parsed, account, error)
-	journal.done(entry)
+	journal.cross_off(entry)
 	return queue_create_issue(queued)

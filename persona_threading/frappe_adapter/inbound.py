@@ -16,7 +16,7 @@ from functools import partial
 
 import frappe
 from frappe.email.receive import InboundMail, SentEmailInInboxError
-from frappe.utils import strip_html
+from frappe.utils import sanitize_html, strip_html
 
 from ..engine import decision as act
 from ..engine import lifecycle
@@ -63,7 +63,26 @@ class KeepsHeaders(InboundMail):
 			data["subject"] = html.escape(data["subject"], quote=False)
 		raw = self.raw_message
 		data["pt_headers"] = header_block(raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogateescape"))
+		if self.__dict__.get("_inserted_whole"):
+			data["content"] = sanitize_html(self.replace_inline_images([]))  # what stock's second save writes
 		return rows.fitted("Communication", data)
+
+	def _build_communication_doc(self):
+		"""Stock inserts the Communication without its text, saves the attachments against its
+		name, and then saves it again with the text: validation, timeline links, hooks and a
+		Version row all a second time, a quarter of a mail's cost (make bench). A mail without
+		attachments has nothing to wait for: its text goes in with the insert, stock's own
+		code builds and inserts it, and the second save is not made (``_InsertedWhole``)."""
+		if self.attachments:
+			return super()._build_communication_doc()
+		self._inserted_whole = True
+		try:
+			return super()._build_communication_doc()
+		except _InsertedWhole as inserted:
+			inserted.communication._attachments = []
+			return inserted.communication
+		finally:
+			self._inserted_whole = False
 
 
 	def _addresses(self, header: str) -> list[str]:
@@ -81,6 +100,8 @@ class KeepsHeaders(InboundMail):
 		"""Stock's, one attachment at a time: a name too long for the disk or the File record
 		is shortened, and a file stock cannot take (an "image" Pillow cannot read) is kept as
 		plain data under ``<name>.bin``; neither fails the whole mail."""
+		if self.__dict__.get("_inserted_whole"):  # stock's insert is made, with the text: done
+			raise _InsertedWhole(doc)
 		every, saved = self.attachments, []
 		try:
 			for attachment in every:
@@ -97,6 +118,15 @@ class KeepsHeaders(InboundMail):
 		finally:
 			self.attachments = every
 		return saved
+
+
+class _InsertedWhole(Exception):
+	"""Ends stock's _build_communication_doc after its insert of a mail without attachments:
+	raised where stock turns to saving them, carrying the Communication it inserted."""
+
+	def __init__(self, communication):
+		super().__init__(communication.name)
+		self.communication = communication
 
 
 #: An address header stock may parse as it is: short, without deep comment nesting or
@@ -189,8 +219,8 @@ class PTInboundMail(KeepsHeaders):
 		return is_silent(self.decision.machine)
 
 	def process(self):
-		"""Store this mail once: retried on a deadlock or lock timeout; with the journal, only
-		by the worker that claims it, and crossed off in the same transaction.
+		"""Store this mail once: retried on a deadlock or lock timeout; with the journal, crossed
+		off first thing in the transaction that stores it (another worker finds it gone).
 
 		A mail that still fails, not because the database is busy or away but because of
 		something in it, is stored as it is for a reviewer (``_store_for_review``): never lost,
@@ -219,13 +249,11 @@ class PTInboundMail(KeepsHeaders):
 	def _store_for_review(self, entry, error: str):
 		"""The mail as one Communication linked to nothing and an Open queue row that says what
 		failed: a reviewer attaches it or opens an Issue. Nothing automatic happens."""
-		if entry and not journal.claim(entry):
+		if entry and not journal.cross_off(entry):
 			return None
 		self._forget()
 		communication, _queued = review_queue.store_unprocessed(self.plain_fields(), self.parsed, self.email_account.name,
 														 journal.plain_error(error))
-		if entry:
-			journal.done(entry)
 		return communication
 
 	def plain_fields(self) -> dict:
@@ -234,13 +262,10 @@ class PTInboundMail(KeepsHeaders):
 		return self.as_dict()
 
 	def _process_once(self, entry):
-		if entry and not journal.claim(entry):
-			return None  # another worker has it, or it is stored already
+		if entry and not journal.cross_off(entry):
+			return None  # another worker stored it
 		concurrency.lock_message(self.parsed.message_id or "")
-		communication = self._store()
-		if entry:
-			journal.done(entry)
-		return communication
+		return self._store()
 
 	def _store(self):
 		timeline.end_mail()  # what the last mail audited is its own
@@ -248,16 +273,16 @@ class PTInboundMail(KeepsHeaders):
 		if self.flags.is_new_communication:
 			parent = self._reference_document
 			reference = (communication.reference_doctype, communication.reference_name)
-			row = store.record_inbound(self.parsed, self.decision, communication, self.email_account.name,
-									   parent=(parent.doctype, parent.name) if parent else None,
-									   opened=reference == self._opened)
+			row, followers = store.record_inbound(self.parsed, self.decision, communication, self.email_account.name,
+												  parent=(parent.doctype, parent.name) if parent else None,
+												  opened=reference == self._opened)
 			if not self.decision.conversation and self.decision.action in (act.QUEUED, act.IGNORED):
 				review_queue.queue_mail(self.parsed, self.decision, communication.name, self.email_account.name, row)
 			if self.decision.conversation:  # what the stored mail calls for: history, relays, followers
-				unchanged = not (self.decision.participants or {}).get("changes")  # followers as routing read them
+				if followers is None and not (self.decision.participants or {}).get("changes"):
+					followers = self._routing_lookup.participants_read.get(self.decision.conversation)  # as read
 				notifications.after_message(self.decision.conversation, reference, self.decision, self.parsed.from_addr,
-											people=self._routing_lookup.participants_read.get(self.decision.conversation)
-											if unchanged else None)
+											people=followers)
 			self._apply_transition(communication)
 			machine = self.decision.machine or {}
 			if machine.get("kind") == BOUNCE and not machine.get("suspected") and self.decision.conversation:
@@ -306,7 +331,7 @@ class PTInboundMail(KeepsHeaders):
 			parent.status,
 			self.text_content or html_to_text(self.html_content or ""),  # stock parsed the body already
 			self.silent,
-			days_in_status(parent),
+			partial(days_in_status, parent),  # read only for a resolved or closed one
 			settings.lifecycle_policy(parent.get("project")),
 			decision.sender_role,  # only a customer's public reply changes a status
 			decision.visibility,

@@ -7,10 +7,10 @@ of a batch loses the rest of the batch the same way. Here each pull first commit
 fetched mail to PT Inbound Journal, then processes what the journal holds for the account
 (this pull's mail and whatever an earlier pull left), oldest first:
 
-- a mail is claimed with ``SELECT ... FOR UPDATE SKIP LOCKED`` inside its own transaction:
-  a second worker pulling the same account at the same time skips it, and finds it gone
-  once the first has committed, so each mail is processed once;
-- success deletes the row in the same transaction as the Communication (exactly once);
+- a mail is crossed off (its row deleted) first thing in the transaction that stores it: a
+  second worker pulling the same account at the same time waits on that row, then finds it
+  gone once the first has committed, so each mail is processed once (exactly once: the
+  deletion and the Communication commit together);
 - failure rolls both back; the row stays, with the error, for the next pull; each pull
   counts one attempt and after ``MAX_ATTEMPTS`` the mail is ``Parked``: the System Managers
   are told once (Notification Log) and act on it (Retry, or Open as Issue);
@@ -41,6 +41,10 @@ WAITING, PARKED, SKIPPED = "Waiting", "Parked", "Skipped"
 ENTRY_FIELDS = ("name", "owner", "creation", "modified", "modified_by", "email_account", "status", "message_id",
 				"uid", "seen_status", "append_to", "raw", "attempts")
 RAW = ENTRY_FIELDS.index("raw")
+#: Fixed statements: each runs once per pull or per mail.
+_WAITING = (f"select name, creation, modified, attempts from `tab{JOURNAL}` where email_account = %s"
+			" and status = %s and attempts <= %s order by creation asc, name asc for update skip locked")
+_CROSS_OFF = f"delete from `tab{JOURNAL}` where name = %s returning name"
 
 
 def _raw_bytes(mail: InboundMail) -> bytes:
@@ -82,10 +86,7 @@ def _take(account, fetched: list[InboundMail], mail_class: type[InboundMail]) ->
 		insert_rows(JOURNAL, ENTRY_FIELDS, chunk, ignore_duplicates=True)
 	# A locking read sees the latest committed rows (what other workers journaled, whatever
 	# this transaction's snapshot) and skips the mail another worker is processing right now.
-	rows = frappe.db.get_values(JOURNAL, {"email_account": account.name, "status": WAITING,
-										  "attempts": ["<=", MAX_ATTEMPTS]},
-								["name", "creation", "modified", "attempts"], order_by="creation asc, name asc",
-								for_update=True, skip_locked=True)
+	rows = frappe.db.sql(_WAITING, (account.name, WAITING, MAX_ATTEMPTS))
 	inserted = {entry[0]: entry[2] for entry in entries}
 	new = {name for name, creation, *_ in rows if inserted.get(name) == creation}  # counted by their insert
 	again = [name for name, _, _, attempts in rows if name not in new and attempts < MAX_ATTEMPTS]
@@ -129,15 +130,12 @@ def _rebuild(name: str, account, mail_class: type[InboundMail]) -> InboundMail |
 					  row.append_to or None)
 
 
-def claim(name: str) -> bool:
-	"""Lock this mail's entry for the current transaction; False when another worker holds
-	it or it is already done (deleted)."""
-	return bool(frappe.db.get_value(JOURNAL, name, "name", for_update=True, skip_locked=True))
-
-
-def done(name: str) -> None:
-	"""Cross the mail off, in the transaction that stored it."""
-	frappe.db.delete(JOURNAL, {"name": name})
+def cross_off(name: str) -> bool:
+	"""Cross the mail off in the transaction that is about to store it; False when it is gone
+	already (another worker stored it, or an admin opened it). The DELETE holds the entry's
+	row lock until that transaction ends: a second worker on the same entry waits for the
+	first and then finds it gone, and a rollback (the mail failed) puts it back."""
+	return bool(frappe.db.sql(_CROSS_OFF, (name,)))
 
 
 def failed(name: str, error: str) -> None:

@@ -20,7 +20,7 @@ from ..engine.decision import Decision
 from ..engine.forwards import forward_audit_notes
 from ..engine.message import InboundMessage, normalize_message_id
 from ..engine.outgoing import new_thread_root
-from ..engine.participants import CHANGE_ROLE, DEACTIVATE, JOIN, REACTIVATE, REQUESTER, sender_role
+from ..engine.participants import CHANGE_ROLE, DEACTIVATE, JOIN, REACTIVATE, REQUESTER, Participant, sender_role
 from ..engine.phrases import Phrase
 from ..engine.thread_index import decode_thread_index
 from . import conversations, phrases, timeline
@@ -138,8 +138,9 @@ def thread_state(conversation: str, exclude_message_id: str | None = None, publi
 def record_inbound(
 	message: InboundMessage, decision: Decision, communication, email_account: str | None,
 	parent: tuple[str, str] | None = None, opened: bool = False,
-) -> str:
-	"""Store one received mail's decision and its effects; returns the Conversation Message.
+) -> tuple[str, list[Participant] | None]:
+	"""Store one received mail's decision and its effects; returns the Conversation Message,
+	and the followers of a conversation it made (those it wrote: nobody else is on it yet).
 	The mail it calls for (notifications.after_message) is the caller's to send, after this.
 	``parent``: the document routing read as the conversation's (parent_document): attached.
 	``opened``: this mail opened the document, so it has a conversation only if one was made
@@ -163,12 +164,13 @@ def record_inbound(
 		attach_conversation(conversation, *reference)  # its old parent was deleted: a new one now
 
 	direction = "Outbound" if decision.action == act.OUTBOUND else "Inbound"
+	followers = None
 	if conversation:
 		timeline.begin_mail(reference)  # its audit notes go under its routing line
-		apply_participants(conversation, reference, decision, new_conversation=created)
+		followers = apply_participants(conversation, reference, decision, new_conversation=created)
 	row = _insert_message(message, decision, communication.name, direction)  # with the notes so far
 	timeline.mail_stored(row)
-	return row
+	return row, followers
 
 
 def communication_of_message(message_id: str | None):
@@ -261,11 +263,12 @@ def _message_row(decision: Decision, communication: str | None, direction: str, 
 
 
 def apply_participants(conversation: str, reference: tuple[str, str], decision: Decision,
-					   new_conversation: bool = False) -> None:
+					   new_conversation: bool = False) -> list[Participant] | None:
 	"""Apply the engine's participant changes for one mail (engine.participants): who joins,
 	leaves, comes back or changes role; one audit row on the document for each, with why.
-	``new_conversation``: made for this mail, so nobody is on it yet but whom this adds."""
-	added = set()
+	``new_conversation``: made for this mail, so nobody is on it yet but whom this adds;
+	then returns its followers as written (in order), which need not be read back."""
+	added, written = set(), {}
 	for change in (decision.participants or {}).get("changes", []):
 		email, kind, role = change["email"], change["change"], change.get("role")
 		if new_conversation and email not in added:
@@ -274,16 +277,23 @@ def apply_participants(conversation: str, reference: tuple[str, str], decision: 
 			row = frappe.db.get_value(FOLLOWER, {"conversation": conversation, "email": email})
 		added.add(email)
 		if kind == JOIN and not row:
-			_insert_follower(conversation, email, role)
+			written[email] = _insert_follower(conversation, email, role)
 		elif kind == CHANGE_ROLE:
 			if row:
 				frappe.db.set_value(FOLLOWER, row, {"role": role, "active": 1})
+				if email in written:
+					written[email] = Participant(written[email].email, role, True)
 			else:
-				_insert_follower(conversation, email, role)
+				written[email] = _insert_follower(conversation, email, role)
 		elif kind in (DEACTIVATE, REACTIVATE) and row:
 			frappe.db.set_value(FOLLOWER, row, "active", int(kind == REACTIVATE))
+			if email in written:
+				written[email] = Participant(written[email].email, written[email].role, kind == REACTIVATE)
 		if all(reference) and change.get("reason"):
 			timeline.add_audit_row(*reference, Phrase("Participants: {change}", change=change["reason"]))
+	if not new_conversation or None in written.values():
+		return None  # another worker added someone meanwhile: read them
+	return list(written.values())
 
 
 def add_follower(conversation: str, email: str, role: str | None = None) -> None:
@@ -293,8 +303,9 @@ def add_follower(conversation: str, email: str, role: str | None = None) -> None
 		_insert_follower(conversation, email, role)
 
 
-def _insert_follower(conversation: str, email: str, role: str | None) -> None:
-	"""add_follower, for a caller that knows they are not there yet."""
+def _insert_follower(conversation: str, email: str, role: str | None) -> Participant | None:
+	"""add_follower, for a caller that knows they are not there yet: who was added (None:
+	another worker added them a moment ago)."""
 	if role is None:
 		role = sender_role(bool(frappe.db.exists(FOLLOWER, {"conversation": conversation, "role": REQUESTER})))
 	doctype, name, customer = _follower_parent(email)
@@ -314,6 +325,8 @@ def _insert_follower(conversation: str, email: str, role: str | None) -> None:
 		record(follower)
 	except frappe.UniqueValidationError:  # another worker added them a moment ago
 		frappe.clear_last_message()
+		return None
+	return Participant(follower.email, follower.role, True)
 
 
 def _follower_parent(email: str) -> tuple[str | None, str | None, str | None]:

@@ -174,6 +174,50 @@ class TestInboundThreading(FrappeTestCase):
 		row = frappe.get_doc("PT Conversation Message", {"communication": comm.name})
 		self.assertIn("signature invalid", row.decision)
 
+	def test_a_received_mail_reads_as_stocks_two_saves_store_it(self):
+		"""The app stores a mail without attachments in one insert, its text included (stock
+		inserts it bare and saves it again): what the desk shows of it is what stock shows."""
+		from email.mime.multipart import MIMEMultipart
+		from email.mime.text import MIMEText
+		from email.utils import make_msgid
+
+		from frappe.email.receive import InboundMail
+
+		def mail(body, message_id):
+			message = body
+			message["From"], message["To"] = f"Jos\u00e9 Ortega <{customer}>", INBOX_ADDRESS
+			message["Cc"], message["Subject"] = "someone-else@pt-customer.example", "Caf\u00e9 invoices <b>missing</b>"
+			message["Message-ID"], message["Date"] = message_id, "Mon, 07 Dec 2026 09:00:00 +0000"
+			return message.as_bytes()
+
+		def alternative():
+			both = MIMEMultipart("alternative")
+			both.attach(MIMEText("Hello,\n\nno invoice prints since www.example.com changed.\n", "plain", "utf-8"))
+			both.attach(MIMEText('<p>Hello,</p><p onclick="x()">no invoice <b>prints</b> since '
+								 '<a href="https://www.example.com">the change</a>.</p><script>x()</script>',
+								 "html", "utf-8"))
+			return both
+
+		shown = ["subject", "content", "text_content", "sender", "sender_full_name", "recipients", "cc",
+				 "communication_date", "sent_or_received", "status", "seen", "has_attachment", "reference_doctype"]
+		account = support_inbox()
+		for body in (lambda: MIMEText("Hello,\n\nno invoice prints <since> today.\n", "plain", "utf-8"), alternative):
+			customer = unique_customer()
+			by_app, by_stock = make_msgid(domain="pt-customer.example"), make_msgid(domain="pt-customer.example")
+			receive(mail(body(), by_app))
+			InboundMail(mail(body(), by_stock), account, append_to="Issue").process()  # stock's own two saves
+			app, stock = (communication_for(m.strip("<>")) for m in (by_app, by_stock))
+			self.assertEqual({f: app.get(f) for f in shown}, {f: stock.get(f) for f in shown})
+			self.assertIn("invoice", app.content)
+			self.assertNotIn("<script", app.content)
+			self.assertEqual(sorted((link.link_doctype, link.link_name) for link in app.timeline_links
+									if link.link_doctype != "Issue"),
+							 sorted((link.link_doctype, link.link_name) for link in stock.timeline_links
+									if link.link_doctype != "Issue"))
+			comments = [json.loads(frappe.db.get_value("Issue", c.reference_name, "_comments") or "[]")
+						for c in (app, stock)]
+			self.assertEqual([len(c) for c in comments], [1, 1])  # the Issue's comment count in the list view
+
 	def test_duplicate_refetch_stores_one_communication(self):
 		customer = unique_customer()
 		raw = first_mail(customer)

@@ -20,7 +20,6 @@ from typing import Sequence
 
 import frappe
 from frappe.utils import parse_addr
-from pypika.terms import NullValue, ValueWrapper
 
 from ..engine import decision as act
 from ..engine.decision import Decision
@@ -29,9 +28,8 @@ from ..engine.participants import AGENT, CHANGE_ROLE, REQUESTER, Roster, review_
 from ..engine.phrases import Phrase
 from ..history import rebuild_message
 from . import conversations, settings, store, timeline
-from .lookup import FrappeLookup
+from .lookup import COMMUNICATION, QUEUE, FrappeLookup
 
-COMMUNICATION, QUEUE = "Communication", "Email Queue"
 FIELDS = ("name", "creation", "message_id", "sent_or_received", "sender", "recipients", "cc", "subject", "user",
 		  "communication_type")
 
@@ -76,29 +74,13 @@ def conversation_for(doctype: str, name: str, subject: str = "") -> str:
 	return store.ensure_conversation(doctype, name, subject)
 
 
-def adopt_history(message_ids: Sequence[str]) -> tuple[bool, set[str]]:
-	"""Mail stock stored or sent under these Message-IDs (and the app has not recorded): the
+def adopt_history(found: Sequence[tuple]) -> tuple[bool, set[str]]:
+	"""Mail stock stored or sent under Message-IDs the app has not recorded (``found``: the
+	rows FrappeLookup read of them: kind, message_id, doctype, name, sender, creation): the
 	documents of the conversation DocType it belongs to are adopted, each with its whole
 	history. Returns whether anything was recorded, and which of the ids (lower case) any
-	Communication carries (stock's duplicate check need not ask again about the others).
-	Each read is an indexed equality lookup."""
-	ids = [i for i in dict.fromkeys(message_ids) if i]
-	if not ids:
-		return False, set()
+	Communication carries (stock's duplicate check need not ask again about the others)."""
 	doctypes = list(conversations.doctypes()) or [settings.conversation_doctype()]  # Issue, HD Ticket
-	Comm, Queue = frappe.qb.DocType("Communication"), frappe.qb.DocType("Email Queue")
-	found = (  # both tables in one statement: every received mail asks this about its own id
-		frappe.qb.from_(Comm)
-		.select(ValueWrapper(COMMUNICATION), Comm.message_id, Comm.reference_doctype, Comm.reference_name, NullValue(),
-				NullValue())
-		.where(Comm.message_id.isin(ids))
-		.union_all(
-			frappe.qb.from_(Queue)
-			.select(ValueWrapper(QUEUE), Queue.message_id, Queue.reference_doctype, Queue.reference_name, Queue.sender,
-					Queue.creation)
-			.where(Queue.message_id.isin(ids) & Queue.reference_doctype.isin(doctypes) & Queue.reference_name.isnotnull()))
-		.run()
-	)
 	stored = [row[1:4] for row in found if row[0] == COMMUNICATION]
 	queued = [frappe._dict(zip(("message_id", "reference_doctype", "reference_name", "sender", "creation"), row[1:]))
 			  for row in found if row[0] == QUEUE]

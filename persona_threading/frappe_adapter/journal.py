@@ -31,6 +31,7 @@ from ..engine.message import parse_message
 from . import concurrency
 from .alerts import tell_system_managers
 from .rows import insert_rows
+from .statements import placeholder, prepared
 
 JOURNAL = "PT Inbound Journal"
 MAX_ATTEMPTS = 5
@@ -41,9 +42,7 @@ WAITING, PARKED, SKIPPED = "Waiting", "Parked", "Skipped"
 ENTRY_FIELDS = ("name", "owner", "creation", "modified", "modified_by", "email_account", "status", "message_id",
 				"uid", "seen_status", "append_to", "raw", "attempts")
 RAW = ENTRY_FIELDS.index("raw")
-#: Fixed statements: each runs once per pull or per mail.
-_WAITING = (f"select name, creation, modified, attempts from `tab{JOURNAL}` where email_account = %s"
-			" and status = %s and attempts <= %s order by creation asc, name asc for update skip locked")
+#: Crossing a mail off (once per mail): frappe.qb writes no RETURNING for MariaDB.
 _CROSS_OFF = f"delete from `tab{JOURNAL}` where name = %s returning name"
 
 
@@ -86,7 +85,7 @@ def _take(account, fetched: list[InboundMail], mail_class: type[InboundMail]) ->
 		insert_rows(JOURNAL, ENTRY_FIELDS, chunk, ignore_duplicates=True)
 	# A locking read sees the latest committed rows (what other workers journaled, whatever
 	# this transaction's snapshot) and skips the mail another worker is processing right now.
-	rows = frappe.db.sql(_WAITING, (account.name, WAITING, MAX_ATTEMPTS))
+	rows = _waiting(account=account.name, status=WAITING, attempts=MAX_ATTEMPTS)
 	inserted = {entry[0]: entry[2] for entry in entries}
 	new = {name for name, creation, *_ in rows if inserted.get(name) == creation}  # counted by their insert
 	again = [name for name, _, _, attempts in rows if name not in new and attempts < MAX_ATTEMPTS]
@@ -105,6 +104,17 @@ def _take(account, fetched: list[InboundMail], mail_class: type[InboundMail]) ->
 			mail.journal_entry = name
 			mails.append(mail)
 	return mails
+
+
+@prepared
+def _waiting():
+	"""The account's entries still to be tried, oldest first; locked, skipping those another
+	worker has locked."""
+	Journal = frappe.qb.DocType(JOURNAL)
+	return (frappe.qb.from_(Journal).select(Journal.name, Journal.creation, Journal.modified, Journal.attempts)
+			.where((Journal.email_account == placeholder("account")) & (Journal.status == placeholder("status"))
+				   & (Journal.attempts <= placeholder("attempts")))
+			.orderby(Journal.creation).orderby(Journal.name).for_update(skip_locked=True))
 
 
 def _chunks(entries: list[tuple], most_bytes: int = 4 << 20):

@@ -16,15 +16,19 @@ import frappe
 from frappe.query_builder import Order
 from frappe.query_builder.functions import Count
 from frappe.utils import get_datetime, now_datetime
+from pypika.terms import NullValue, ValueWrapper
 
 from ..engine.lookup import Inbox, Project, StoredMessage
 from ..engine.participants import Participant
 from . import conversations, pull
 from .conversations import PROJECT, Target
+from .settings import conversation_doctype
+from .statements import placeholder, prepared
 
 AGENT_ROLE = "Support Team"  # ERPNext's: adds CCs and replies publicly by email
 LIGHT_AGENT_ROLE = "PT Light Agent"  # reads conversations, writes internal notes; never adds CCs
 MAX_NAMED = 50  # addresses of one mail whose roles one query reads (a hostile mail names thousands)
+RECORD, COMMUNICATION, QUEUE = "PT Conversation Message", "Communication", "Email Queue"  # whose row (_ids_read)
 
 
 class FrappeLookup:
@@ -51,7 +55,7 @@ class FrappeLookup:
 		#: records are read in one query when the engine first asks about any of them.
 		self.message_ids = tuple(dict.fromkeys(i for i in message_ids if i))[:MAX_NAMED]
 		self._named_ids = {i.lower() for i in self.message_ids}
-		self._named_records: list[tuple] | None = None
+		self._named: tuple[list[tuple], list[tuple]] | None = None
 
 	def conversation_by_key(self, key: str) -> str | None:
 		Conversation = frappe.qb.DocType("PT Conversation")
@@ -60,23 +64,24 @@ class FrappeLookup:
 
 	def messages_by_ids(self, message_ids: Sequence[str]) -> list[StoredMessage]:
 		"""Recorded messages; ids the app has no record of fall back to stock's own records
-		(Communication.message_id, Email Queue.message_id, indexed by Frappe): the document such
-		mail belongs to is adopted on the spot (backfill of that one document), so mail the
-		site stored or sent before the app was installed or switched on threads here too."""
+		(Communication.message_id, Email Queue.message_id, indexed by Frappe, read in the same
+		statement): the document such mail belongs to is adopted on the spot (backfill of that
+		one document), so mail the site stored or sent before the app was installed or switched
+		on threads here too."""
 		ids = list(dict.fromkeys(message_ids))
 		if not ids:
 			return []
-		rows = self._recorded(ids)
-		missing = set(ids) - {row[0] for row in rows}
+		rows, stock_rows = self._read(ids)
+		missing = {mid.lower() for mid in ids} - {row[0].lower() for row in rows}
 		if missing:
 			from .backfill import adopt_history
 
-			adopted, carried = adopt_history([mid for mid in ids if mid in missing])
-			self.not_in_communications |= {mid.lower() for mid in missing} - carried
+			adopted, carried = adopt_history([row for row in stock_rows if row[1].lower() in missing])
+			self.not_in_communications |= missing - carried
 			if adopted:  # documents, their messages and followers recorded just now
 				self.participants_read.clear()
-				self._named_records = None
-				rows = self._recorded(ids)
+				self._named = None
+				rows = self._read(ids)[0]
 		for mid, conversation, *_, communication, _, doctype, name in rows:
 			if communication:  # the newest record of each id that has one
 				self.communications.setdefault(mid.lower(), communication)
@@ -85,17 +90,19 @@ class FrappeLookup:
 		return [StoredMessage(mid, conv or None, len(rows) - i, digest or None, sender or None, sent or None)
 				for i, (mid, conv, digest, sender, sent, *_) in enumerate(rows)]
 
-	def _recorded(self, ids: list[str]) -> list[tuple]:
-		"""The records of these ids, newest first. The first ask about ids the mail names (its
-		own, In-Reply-To, References) reads all of them in one query; later asks are answered
-		from it (an adoption that records some makes messages_by_ids forget it)."""
+	def _read(self, ids: list[str]) -> tuple[list[tuple], list[tuple]]:
+		"""The app's records of these ids (newest first) and stock's (``_ids_read``). The first
+		ask about ids the mail names (its own, In-Reply-To, References) reads all of them in one
+		statement; later asks are answered from it (an adoption that records some makes
+		messages_by_ids forget it)."""
 		wanted = {mid.lower() for mid in ids}
 		if not wanted <= self._named_ids:
-			return _records_of(ids)
-		if self._named_records is None:
-			self._named_records = _records_of(self.message_ids)
-		rows = [row for row in self._named_records if row[0].lower() in wanted]
-		return sorted(rows, key=lambda row: row[6], reverse=True)
+			return _ids_read(ids)
+		if self._named is None:
+			self._named = _ids_read(self.message_ids)
+		records, stock_rows = self._named
+		return ([row for row in records if row[0].lower() in wanted],
+				[row for row in stock_rows if row[1].lower() in wanted])
 
 	def conversation_by_thread_root(self, root: str) -> str | None:
 		Conversation = frappe.qb.DocType("PT Conversation")
@@ -148,14 +155,7 @@ class FrappeLookup:
 		return self._desk_user(address) is not None
 
 	def participants(self, conversation: str) -> list[Participant]:
-		Follower = frappe.qb.DocType("PT Conversation Follower")
-		rows = (
-			frappe.qb.from_(Follower)
-			.select(Follower.email, Follower.role, Follower.active)
-			.where(Follower.conversation == conversation)
-			.orderby(Follower.creation)
-			.run()
-		)
+		rows = _followers_of(conversation=conversation)
 		people = [Participant(email, role, bool(active)) for email, role, active in rows]
 		self.participants_read[conversation] = people
 		return people
@@ -179,15 +179,7 @@ class FrappeLookup:
 
 	def _read_desk_users(self, address: str) -> frozenset[str] | None:
 		wanted = [address, *(a for a in self.named if a != address and not pull.known(("desk user", a)))]
-		User = frappe.qb.DocType("User")
-		HasRole = frappe.qb.DocType("Has Role")
-		rows = (
-			frappe.qb.from_(User)
-			.left_join(HasRole).on((HasRole.parent == User.name) & (HasRole.parenttype == "User"))
-			.select(User.name, HasRole.role)
-			.where(User.name.isin(wanted) & (User.enabled == 1) & (User.user_type == "System User"))
-			.run()
-		)
+		rows = _desk_users(names=tuple(wanted))
 		roles: dict[str, set[str]] = {}
 		for name, role in rows:
 			roles.setdefault(name.lower(), set()).update([role] if role else [])
@@ -218,20 +210,71 @@ class FrappeLookup:
 		return _count("PT Automatic Mail", "conversation", conversation, since, sent=1)
 
 
-def _records_of(ids: Sequence[str]) -> list[tuple]:
-	"""PT Conversation Message rows of these ids, newest first, with their conversation's document."""
-	Message = frappe.qb.DocType("PT Conversation Message")
-	Conversation = frappe.qb.DocType("PT Conversation")
+def _ids_read(ids: Sequence[str]) -> tuple[list[tuple], list[tuple]]:
+	"""What the site knows of these Message-IDs, in one statement (every received mail asks
+	it about its own id): the app's records, newest first, with their conversation's document
+	(message_id, conversation, digest, sender, sent_date, communication, creation, doctype,
+	name); and stock's, for mail from before the app (backfill.adopt_history's rows: kind,
+	message_id, doctype, name, sender, creation): its Communications, and the Email Queue of
+	its conversation DocTypes (stock's own sent mail without a Communication)."""
+	doctypes = list(conversations.doctypes()) or [conversation_doctype()]  # Issue, HD Ticket
+	rows = _ids_statement(ids=tuple(ids), doctypes=tuple(doctypes))
+	records = sorted((row[1:] for row in rows if row[0] == RECORD), key=lambda row: row[6], reverse=True)
+	stock_rows = [(kind, mid, doctype, name, sender, creation)
+				  for kind, mid, _, _, sender, _, _, creation, doctype, name in rows if kind != RECORD]
+	return records, stock_rows
+
+
+@prepared
+def _ids_statement():
+	Message, Conversation = frappe.qb.DocType("PT Conversation Message"), frappe.qb.DocType("PT Conversation")
+	Comm, Queue = frappe.qb.DocType("Communication"), frappe.qb.DocType("Email Queue")
+	ids, none = placeholder("ids"), NullValue()
 	return (
 		frappe.qb.from_(Message)
 		.left_join(Conversation).on(Conversation.name == Message.conversation)
-		.select(Message.message_id, Message.conversation, Message.digest, Message.sender, Message.sent_date,
-				Message.communication, Message.creation, Conversation.reference_doctype,
+		.select(ValueWrapper(RECORD), Message.message_id, Message.conversation, Message.digest, Message.sender,
+				Message.sent_date, Message.communication, Message.creation, Conversation.reference_doctype,
 				Conversation.reference_name)
-		.where(Message.message_id.isin(list(ids)))
-		.orderby(Message.creation, order=Order.desc)
-		.run()
+		.where(Message.message_id.isin(ids))
+		.union_all(
+			frappe.qb.from_(Comm)
+			.select(ValueWrapper(COMMUNICATION), Comm.message_id, none, none, none, none, none, none,
+					Comm.reference_doctype, Comm.reference_name)
+			.where(Comm.message_id.isin(ids)))
+		.union_all(
+			frappe.qb.from_(Queue)
+			.select(ValueWrapper(QUEUE), Queue.message_id, none, none, Queue.sender, none, none, Queue.creation,
+					Queue.reference_doctype, Queue.reference_name)
+			.where(Queue.message_id.isin(ids) & Queue.reference_doctype.isin(placeholder("doctypes"))
+				   & Queue.reference_name.isnotnull()))
 	)
+
+
+@prepared
+def _desk_users():
+	"""Enabled desk users among ``names``, each with each of their roles."""
+	User, HasRole = frappe.qb.DocType("User"), frappe.qb.DocType("Has Role")
+	return (
+		frappe.qb.from_(User)
+		.left_join(HasRole).on((HasRole.parent == User.name) & (HasRole.parenttype == "User"))
+		.select(User.name, HasRole.role)
+		.where(User.name.isin(placeholder("names")) & (User.enabled == 1) & (User.user_type == "System User"))
+	)
+
+
+@prepared
+def _followers_of():
+	Follower = frappe.qb.DocType("PT Conversation Follower")
+	return (frappe.qb.from_(Follower).select(Follower.email, Follower.role, Follower.active)
+			.where(Follower.conversation == placeholder("conversation")).orderby(Follower.creation))
+
+
+@prepared
+def _email_accounts():
+	Account = frappe.qb.DocType("Email Account")
+	return (frappe.qb.from_(Account).select(Account.name, Account.email_id)
+			.where(Account.email_id.isnotnull()).orderby(Account.creation))
 
 
 def _inbox_of(account, email_id: str) -> tuple[Inbox, Target]:
@@ -246,11 +289,8 @@ def _inbox_of(account, email_id: str) -> tuple[Inbox, Target]:
 def _inbox_addresses() -> dict[str, tuple[str, str]]:
 	"""Every Email Account by its address (lower case), in one query: a mail names several
 	addresses and most are no inbox; the table holds a site's few inboxes."""
-	Account = frappe.qb.DocType("Email Account")
-	rows = (frappe.qb.from_(Account).select(Account.name, Account.email_id)
-			.where(Account.email_id.isnotnull()).orderby(Account.creation).run())
 	found = {}
-	for name, email_id in rows:
+	for name, email_id in _email_accounts():
 		found.setdefault(email_id.lower(), (name, email_id))
 	return found
 

@@ -25,6 +25,7 @@ from ..engine.phrases import Phrase
 from ..engine.thread_index import decode_thread_index
 from . import conversations, phrases, timeline
 from .rows import fitted, record
+from .statements import placeholder, prepared
 
 CONVERSATION = "PT Conversation"
 MESSAGE = "PT Conversation Message"
@@ -333,22 +334,27 @@ def _follower_parent(email: str) -> tuple[str | None, str | None, str | None]:
 	"""(parent doctype, parent, customer): the Contact with this email id (the oldest, so one
 	address always has the same parent), else the User; and the Customer that Contact links
 	to, whose form then lists the conversation too. Each an indexed lookup."""
-	ContactEmail, Link = frappe.qb.DocType("Contact Email"), frappe.qb.DocType("Dynamic Link")
-	found = (
-		frappe.qb.from_(ContactEmail)
-		.left_join(Link).on((Link.parent == ContactEmail.parent) & (Link.parenttype == "Contact")
-							& (Link.link_doctype == "Customer"))
-		.select(ContactEmail.parent, Link.link_name)
-		.where(ContactEmail.email_id == email)
-		.orderby(ContactEmail.creation).orderby(Link.idx)
-		.limit(1)
-		.run()
-	)
+	found = _contact_of(email=email)
 	if found:
 		return "Contact", found[0][0], found[0][1]
 	if frappe.db.exists("User", email):
 		return "User", email, None
 	return None, None, None
+
+
+@prepared
+def _contact_of():
+	"""The oldest Contact with the ``email`` id, and the first Customer it links to."""
+	ContactEmail, Link = frappe.qb.DocType("Contact Email"), frappe.qb.DocType("Dynamic Link")
+	return (
+		frappe.qb.from_(ContactEmail)
+		.left_join(Link).on((Link.parent == ContactEmail.parent) & (Link.parenttype == "Contact")
+							& (Link.link_doctype == "Customer"))
+		.select(ContactEmail.parent, Link.link_name)
+		.where(ContactEmail.email_id == placeholder("email"))
+		.orderby(ContactEmail.creation).orderby(Link.idx)
+		.limit(1)
+	)
 
 
 def record_imported(conversation: str, communication: dict) -> bool:

@@ -7,7 +7,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 from stock_vs_app import landing  # noqa: E402
-from stock_vs_app.history import build_mails, history_time, is_closed, issue_name  # noqa: E402
+from stock_vs_app.history import build_mails, history_time, is_closed, issue_name, most_mails  # noqa: E402
 
 NOW = dt.datetime(2026, 12, 7, 12, 0, 0)
 
@@ -79,3 +79,13 @@ def test_a_run_whose_mail_landed_nowhere_meets_no_speed_target():
         False, "0.50x stock's, not measured: 1 mails landed elsewhere")
     assert met["the app's own work under 10% of the per-mail cost"][0] is False
     assert not any("faster than stock" in target for target in met)  # one size: no large-history target
+
+
+def test_the_default_run_fits_a_small_history_instead_of_failing():
+    """`make bench`'s 200 mails ask for more Issues under way than 1,000 have: it takes what
+    fits (each reply to an Issue of its own) rather than stopping before any figure."""
+    fits = most_mails(1000, 200, set())
+    assert 50 < fits < 200
+    mails = build_mails(1000, fits, set(), seed=1)
+    assert len({m["target"] for m in mails if m["target"] is not None}) == len([m for m in mails if m["target"] is not None])
+    assert most_mails(100_000, 200, set()) == 200

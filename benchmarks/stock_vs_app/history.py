@@ -45,6 +45,22 @@ def ids(i: int) -> tuple[str, str, str]:
     return (f"ptb-{i}-c1@customers.example", f"ptb-{i}-a@pt-bench.example", f"ptb-{i}-c2@customers.example")
 
 
+def most_mails(size: int, count: int, avoid: set[int]) -> int:
+    """How many of ``count`` mails (the kinds in turn) a history of ``size`` Issues can take,
+    each reply to a distinct Issue: 1,000 Issues have about 80 under way (the last
+    CLOSED_AFTER_DAYS of a year), fewer than 200 mails' replies ask for."""
+    now = dt.datetime.now(dt.timezone.utc)
+    closed = [is_closed(history_time(i, now), now) for i in range(size) if i not in avoid]
+    room = {False: closed.count(False), True: closed.count(True)}
+    for n in range(count):
+        kind = KINDS[n % len(KINDS)]
+        if kind != "new":
+            room[kind == "closed"] -= 1
+            if room[kind == "closed"] < 0:
+                return n
+    return count
+
+
 def build_mails(size: int, count: int, avoid: set[int], seed: int) -> list[dict]:
     """``count`` mails, the kinds in turn; replies go to distinct history Issues < size: those of
     the last CLOSED_AFTER_DAYS (still under way), a "closed" reply to an older, Closed one."""

@@ -222,9 +222,10 @@ def journal_open_as_issue(entry: str) -> str:
 	from .email_account import SafeInboundMail
 	from .inbound import PTInboundMail
 
-	account, raw = journal.raw_mail(entry)
+	found = journal.entry_mail(entry)
+	if not found or not journal.cross_off(entry):  # opened by another click, or stored by a pull, just now
+		frappe.throw(_("This mail is no longer in the inbound journal: it was stored or opened meanwhile"))
+	account, raw, error = found
 	mail = PTInboundMail.adopt(SafeInboundMail(raw, frappe.get_doc("Email Account", account)))
-	error = frappe.db.get_value(journal.JOURNAL, entry, "error_summary") or "parked in the inbound journal"
 	_communication, queued = review_queue.store_unprocessed(mail.plain_fields(), mail.parsed, account, error)
-	journal.cross_off(entry)
 	return queue_create_issue(queued)

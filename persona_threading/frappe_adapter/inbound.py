@@ -4,7 +4,8 @@ Only the questions stock answers by guessing are replaced: which document a mail
 to (``reference_document``), whether to create one (``_create_reference_document``), and
 what the reply does to the ticket's status (stock sets any Issue to Open on any received
 mail, even an out-of-office). Everything else (attachments, inline images, seen status,
-duplicates by Message-ID, Unhandled Email on errors) is stock, via super().
+duplicates by Message-ID, Unhandled Email on errors) is stock, via super(); only stock's
+second save of a mail without attachments is not made (KeepsHeaders._build_communication_doc).
 """
 
 from __future__ import annotations
@@ -79,8 +80,10 @@ class KeepsHeaders(InboundMail):
 		try:
 			return super()._build_communication_doc()
 		except _InsertedWhole as inserted:
-			inserted.communication._attachments = []
-			return inserted.communication
+			communication = inserted.communication
+			communication._attachments = []
+			communication.reset_seen()  # seen by the pulling user, as stock's second save leaves it
+			return communication
 		finally:
 			self._inserted_whole = False
 

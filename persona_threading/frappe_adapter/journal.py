@@ -144,8 +144,13 @@ def cross_off(name: str) -> bool:
 	"""Cross the mail off in the transaction that is about to store it; False when it is gone
 	already (another worker stored it, or an admin opened it). The DELETE holds the entry's
 	row lock until that transaction ends: a second worker on the same entry waits for the
-	first and then finds it gone, and a rollback (the mail failed) puts it back."""
-	return bool(frappe.db.sql(_CROSS_OFF, (name,)))
+	first and then finds it gone, and a rollback (the mail failed) puts it back. A wait longer
+	than the database's lock wait leaves the mail to the worker that has it (and, should that
+	one fail, to the next pull)."""
+	try:
+		return bool(frappe.db.sql(_CROSS_OFF, (name,)))
+	except frappe.QueryTimeoutError:  # only this statement is undone: the transaction goes on
+		return False
 
 
 def failed(name: str, error: str) -> None:
@@ -185,10 +190,10 @@ def retry(name: str) -> None:
 	frappe.db.set_value(JOURNAL, name, {"status": WAITING, "attempts": 0, "notified": 0})
 
 
-def raw_mail(name: str) -> tuple[str, bytes]:
-	"""(email account, raw bytes) of an entry."""
-	account, raw = frappe.db.get_value(JOURNAL, name, ["email_account", "raw"])
-	return account, base64.b64decode(raw)
+def entry_mail(name: str) -> tuple[str, bytes, str] | None:
+	"""(email account, raw bytes, why it waits) of an entry; None when it is gone."""
+	row = frappe.db.get_value(JOURNAL, name, ["email_account", "raw", "error_summary"])
+	return (row[0], base64.b64decode(row[1]), row[2] or "parked in the inbound journal") if row else None
 
 
 #: What the last line of a traceback means, for the list an admin reads.

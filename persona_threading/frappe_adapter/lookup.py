@@ -68,7 +68,7 @@ class FrappeLookup:
 		statement): the document such mail belongs to is adopted on the spot (backfill of that
 		one document), so mail the site stored or sent before the app was installed or switched
 		on threads here too."""
-		ids = list(dict.fromkeys(message_ids))
+		ids = [mid for mid in dict.fromkeys(message_ids) if mid]  # "" would name every mail without an id
 		if not ids:
 			return []
 		rows, stock_rows = self._read(ids)

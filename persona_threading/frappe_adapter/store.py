@@ -282,13 +282,13 @@ def apply_participants(conversation: str, reference: tuple[str, str], decision: 
 		elif kind == CHANGE_ROLE:
 			if row:
 				frappe.db.set_value(FOLLOWER, row, {"role": role, "active": 1})
-				if email in written:
+				if written.get(email):
 					written[email] = Participant(written[email].email, role, True)
 			else:
 				written[email] = _insert_follower(conversation, email, role)
 		elif kind in (DEACTIVATE, REACTIVATE) and row:
 			frappe.db.set_value(FOLLOWER, row, "active", int(kind == REACTIVATE))
-			if email in written:
+			if written.get(email):
 				written[email] = Participant(written[email].email, written[email].role, kind == REACTIVATE)
 		if all(reference) and change.get("reason"):
 			timeline.add_audit_row(*reference, Phrase("Participants: {change}", change=change["reason"]))

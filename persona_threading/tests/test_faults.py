@@ -214,7 +214,7 @@ class TestLockWaitsAndDeadlocks(FaultCase):
 		issue = self.assert_stored_once(first)
 		reply = new_mail(parse_message(first).from_addr, INBOX_ADDRESS, "Re: Label printer", "Still nothing.",
 						 In_Reply_To=f"<{parse_message(first).message_id}>")
-		holder = IssueRowHolder(issue, seconds=3)
+		holder = RowHolder("Issue", issue, seconds=3)
 		holder.start()
 		holder.locked.wait(30)
 		frappe.db.sql("set session innodb_lock_wait_timeout = 2")
@@ -228,6 +228,29 @@ class TestLockWaitsAndDeadlocks(FaultCase):
 		self.assertIsNone(holder.error)
 		self.assertTrue(retries, "the reply never waited on the held Issue row")
 		self.assertEqual(self.assert_stored_once(reply), issue)
+
+
+	def test_a_mail_another_worker_holds_longer_than_the_lock_wait_is_left_to_it(self):
+		"""Two workers took the same journal entry; the one that waits past the database's lock
+		wait neither fails its pull nor stores the mail: the holder does (or, should it roll
+		back, the next pull)."""
+		raw = new_mail(unique_customer(), INBOX_ADDRESS, "Two workers", "Hello.")
+		with failing_insert("Communication", injected_db_error(), times=1), contextlib.suppress(Exception):
+			receive(raw)  # its entry waits in the journal (the pull reports the failure)
+		entry = stored(raw)["journal"][0].name
+		holder = RowHolder(journal.JOURNAL, entry, seconds=3)
+		holder.start()
+		holder.locked.wait(30)
+		frappe.db.sql("set session innodb_lock_wait_timeout = 1")
+		try:
+			self.assertFalse(journal.cross_off(entry))  # waited 1 s, then left it to the holder
+		finally:
+			frappe.db.sql("set session innodb_lock_wait_timeout = 50")
+			holder.join()
+		self.assertIsNone(holder.error)
+		self.assertEqual(len(stored(raw)["journal"]), 1)  # the holder rolled back: it waits for the next pull
+		receive(raw)
+		self.assert_stored_once(raw)
 
 
 class TestKilledWorker(FaultCase):
@@ -293,12 +316,12 @@ class Worker(threading.Thread):
 			frappe.destroy()
 
 
-class IssueRowHolder(threading.Thread):
-	"""Another connection that holds the Issue's row lock for a while."""
+class RowHolder(threading.Thread):
+	"""Another connection that holds a row's lock for a while (another worker storing it)."""
 
-	def __init__(self, issue: str, seconds: float):
+	def __init__(self, doctype: str, name: str, seconds: float):
 		super().__init__(daemon=True)
-		self.issue, self.seconds, self.error = issue, seconds, None
+		self.doctype, self.name, self.seconds, self.error = doctype, name, seconds, None
 		self.site, self.sites_path = frappe.local.site, os.path.abspath(frappe.local.sites_path)
 		self.locked = threading.Event()
 
@@ -306,7 +329,7 @@ class IssueRowHolder(threading.Thread):
 		frappe.init(site=self.site, sites_path=self.sites_path)
 		frappe.connect()
 		try:
-			frappe.db.sql("select name from tabIssue where name = %s for update", (self.issue,))
+			frappe.db.sql(f"select name from `tab{self.doctype}` where name = %s for update", (self.name,))
 			self.locked.set()
 			frappe.db.sql("select sleep(%s)", (self.seconds,))
 		except Exception as exc:

@@ -198,7 +198,7 @@ class TestInboundThreading(FrappeTestCase):
 								 "html", "utf-8"))
 			return both
 
-		shown = ["subject", "content", "text_content", "sender", "sender_full_name", "recipients", "cc",
+		shown = ["subject", "content", "text_content", "sender", "sender_full_name", "recipients", "cc", "_seen",
 				 "communication_date", "sent_or_received", "status", "seen", "has_attachment", "reference_doctype"]
 		account = support_inbox()
 		for body in (lambda: MIMEText("Hello,\n\nno invoice prints <since> today.\n", "plain", "utf-8"), alternative):

@@ -396,3 +396,6 @@ class TestJournalNeverBlocksOrLoops(LostMailCase):
 		rows = received(message_id)
 		self.assertEqual([(r.reference_doctype, r.reference_name) for r in rows], [("Issue", issue)])
 		self.assertEqual(self.journal_left(), [])
+		with self.assertRaises(frappe.ValidationError):  # a second click (an admin's other tab): said, not done twice
+			api.journal_open_as_issue(left[0].name)
+		self.assertEqual(len(received(message_id)), 1)

@@ -192,7 +192,7 @@ def wrap_app(t: AppTimers) -> None:
     concurrency = module("concurrency")
     if concurrency is not None:  # not retrying(): it runs stock's whole process() inside
         wrap_functions(concurrency, "records", skip={"retrying"})
-    for name in ("outbound", "notifications", "timeline", "privacy", "auto_reply", "participants", "review_queue"):
+    for name in ("followers", "outbound", "notifications", "timeline", "privacy", "auto_reply", "participants", "review_queue"):
         wrap_functions(module(name), "records")
     wrap_functions(module("settings"), "engine")  # the routing policy and keyring it reads
     # Names imported from one adapter module into another (inbound's days_in_status,

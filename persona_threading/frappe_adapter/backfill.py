@@ -27,7 +27,7 @@ from ..engine.message import normalize_message_id, parse_message
 from ..engine.participants import AGENT, CHANGE_ROLE, REQUESTER, Roster, review_participants
 from ..engine.phrases import Phrase
 from ..history import rebuild_message
-from . import conversations, settings, store, timeline
+from . import conversations, followers, settings, store, timeline
 from .lookup import COMMUNICATION, QUEUE, FrappeLookup
 
 FIELDS = ("name", "creation", "message_id", "sent_or_received", "sender", "recipients", "cc", "subject", "user",
@@ -141,7 +141,7 @@ def _keep_requester(conversation: str, requester: str | None, lookup: FrappeLook
 	if not requester or Roster(lookup.participants(conversation)).requester is not None:
 		return
 	plan = {"changes": [{"email": requester, "change": CHANGE_ROLE, "role": REQUESTER, "reason": None}]}
-	store.apply_participants(conversation, (None, None), Decision(None, act.THREADED, "backfill", "",
+	followers.apply_participants(conversation, (None, None), Decision(None, act.THREADED, "backfill", "",
 																   conversation=conversation, participants=plan))
 
 
@@ -156,7 +156,7 @@ def _people_of(conversation: str, communication: dict, lookup: FrappeLookup) -> 
 	decision = Decision(message.message_id, act.OUTBOUND if sent else act.THREADED, "backfill",
 						"imported from an existing Communication", conversation=conversation)
 	review_participants(decision, message, lookup, settings.routing_policy().cc_blocklist)
-	store.apply_participants(conversation, (None, None), decision)
+	followers.apply_participants(conversation, (None, None), decision)
 	if sent and communication.communication_type != "Automated Message":
 		_agent_joins(conversation, communication, lookup)
 
@@ -168,5 +168,5 @@ def _agent_joins(conversation: str, communication: dict, lookup: FrappeLookup) -
 		if candidate and candidate not in ("Administrator", "Guest") and lookup.inbox(candidate) is None \
 				and lookup.is_active_user(candidate):
 			if lookup.participant_role(conversation, candidate) is None:
-				store.add_follower(conversation, candidate, AGENT)
+				followers.add_follower(conversation, candidate, AGENT)
 			return

@@ -17,8 +17,8 @@ from ..engine.participants import review_participants
 from ..engine.outgoing import stamp, strip_carriers, threading_headers
 from ..engine.phrases import Phrase
 from ..engine.quoting import drop_private_quotes
-from . import (auto_reply, automated_mail, backfill, conversations, notifications, participants, privacy, sent_mail,
-			   settings, store, timeline)
+from . import (auto_reply, automated_mail, backfill, conversations, followers, notifications, participants, privacy,
+			   sent_mail, settings, store, timeline)
 from .lookup import FrappeLookup
 
 
@@ -129,6 +129,6 @@ def _people_of_a_sent_mail(conversation: str, reference: tuple[str, str], messag
 	decision = Decision(message.message_id, act.OUTBOUND, "outbound", "sent from the document",
 						conversation=conversation)
 	review_participants(decision, message, FrappeLookup(), settings.routing_policy().cc_blocklist)
-	store.apply_participants(conversation, reference, decision)
+	followers.apply_participants(conversation, reference, decision)
 	participants.responder_follows(conversation, reference, frappe.session.user)
 	notifications.after_message(conversation, reference, decision, frappe.session.user)

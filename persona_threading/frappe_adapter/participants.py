@@ -25,7 +25,7 @@ from ..engine.participants import (AGENT, CC, FOLLOWER, THIRD_PARTY, Roster, blo
 								   review_participants)
 from ..engine.participants import responder_follows as follows_on_response
 from ..engine.phrases import Phrase
-from . import backfill, notifications, phrases, privacy, review_queue, settings, store, timeline
+from . import backfill, followers, notifications, phrases, privacy, review_queue, settings, store, timeline
 from .lookup import FrappeLookup
 
 
@@ -41,7 +41,7 @@ def panel(doctype: str, name: str) -> dict:
 	conversation = store.conversation_of(doctype, name)
 	if not conversation:
 		return {"participants": [], "warnings": [], "private": [], "received": [], "badges": {}}
-	people = frappe.get_all(store.FOLLOWER, filters={"conversation": conversation},
+	people = frappe.get_all(followers.FOLLOWER, filters={"conversation": conversation},
 							fields=["email", "role", "active", "follower_doctype", "follower_name",
 									"delivery_status", "bounce_reason"], order_by="creation asc")
 	warnings = frappe.get_all(store.MESSAGE, filters={"conversation": conversation, "warning": ["is", "set"],
@@ -80,7 +80,7 @@ def set_participant(doctype: str, name: str, email: str, role: str, active: int)
 	pattern = blocking_pattern(email, settings.routing_policy().cc_blocklist)
 	if pattern and int(active):
 		frappe.throw(_("{0} is on the CC blocklist ({1})").format(email, pattern))
-	row = frappe.db.get_value(store.FOLLOWER, {"conversation": conversation, "email": email},
+	row = frappe.db.get_value(followers.FOLLOWER, {"conversation": conversation, "email": email},
 							  ["name", "role", "active"], as_dict=True)
 	# An agent who wrote in by email (Agent) follows already: following is their choice here too.
 	changeable = (CC, FOLLOWER, THIRD_PARTY, AGENT) if role == FOLLOWER else (CC, FOLLOWER, THIRD_PARTY)
@@ -89,9 +89,9 @@ def set_participant(doctype: str, name: str, email: str, role: str, active: int)
 	if row and not int(active) and row.role != role and not (role == FOLLOWER and row.role == AGENT):
 		frappe.throw(_("{0} is not a {1} here").format(email, _(role)))
 	if row:
-		frappe.db.set_value(store.FOLLOWER, row.name, {"role": role, "active": int(active)})
+		frappe.db.set_value(followers.FOLLOWER, row.name, {"role": role, "active": int(active)})
 	elif int(active):
-		store.add_follower(conversation, email, role)
+		followers.add_follower(conversation, email, role)
 	template = "Participants: {email} added as {role} by {user}" if int(active) else \
 		"Participants: {email} removed as {role} by {user}"
 	timeline.add_audit_row(doctype, name, Phrase(template, email=email, role=Phrase(role), user=frappe.session.user))
@@ -106,7 +106,7 @@ def responder_follows(conversation: str, reference: tuple[str, str], user: str) 
 	internal = bool(email) and (lookup.is_agent(user) or lookup.is_light_agent(user))
 	change = follows_on_response(Roster(lookup.participants(conversation)), email or "", internal)
 	if change:
-		store.add_follower(conversation, change.email, change.role)
+		followers.add_follower(conversation, change.email, change.role)
 		if all(reference):
 			timeline.add_audit_row(*reference, Phrase("Participants: {change}", change=change.reason))
 
@@ -123,14 +123,14 @@ def resolve_third_party(doctype: str, name: str, message: str, action: str) -> N
 		if blocking_pattern(row.sender or "", settings.routing_policy().cc_blocklist):
 			note = "Participants: reply from {sender} made public; not added as CC (blocklist) by {user}"
 		else:
-			follower = frappe.db.get_value(store.FOLLOWER, {"conversation": conversation, "email": row.sender},
+			follower = frappe.db.get_value(followers.FOLLOWER, {"conversation": conversation, "email": row.sender},
 										   ["name", "role"], as_dict=True)
 			if not follower:
-				store.add_follower(conversation, row.sender, CC)
+				followers.add_follower(conversation, row.sender, CC)
 			elif follower.role in (THIRD_PARTY, CC):  # a stranger, or a CC the requester had dropped
-				frappe.db.set_value(store.FOLLOWER, follower.name, {"role": CC, "active": 1})
+				frappe.db.set_value(followers.FOLLOWER, follower.name, {"role": CC, "active": 1})
 			else:  # the requester or an internal user keeps their role, active again
-				frappe.db.set_value(store.FOLLOWER, follower.name, "active", 1)
+				frappe.db.set_value(followers.FOLLOWER, follower.name, "active", 1)
 			note = "Participants: reply from {sender} made public and {sender} added as CC by {user}"
 	elif action == "dismiss":
 		row.db_set("warning_resolved", 1)
@@ -158,7 +158,7 @@ def people_of_a_placed_mail(item, doctype: str, name: str) -> None:
 	policy = settings.routing_policy()
 	review_participants(decision, message, FrappeLookup(), policy.cc_blocklist,
 						assess(message, policy.trusted_authserv_ids), policy.ccs_by_email)
-	store.apply_participants(conversation, (doctype, name), decision)
+	followers.apply_participants(conversation, (doctype, name), decision)
 	notifications.after_message(conversation, (doctype, name), decision, message.from_addr)
 	return decision
 
@@ -196,20 +196,20 @@ def make_internal(communication: str) -> None:
 def contact_dashboard(data: dict) -> dict:
 	"""A Contact lists the conversations its addresses take part in (one address always links
 	to the same Contact, across conversations)."""
-	data.setdefault("non_standard_fieldnames", {})[store.FOLLOWER] = "follower_name"
+	data.setdefault("non_standard_fieldnames", {})[followers.FOLLOWER] = "follower_name"
 	data.setdefault("dynamic_links", {})["follower_name"] = ["Contact", "follower_doctype"]
 	return _with_conversations(data)
 
 
 def customer_dashboard(data: dict) -> dict:
 	"""A Customer lists the conversations of the Contacts linked to it."""
-	data.setdefault("non_standard_fieldnames", {})[store.FOLLOWER] = "customer"
+	data.setdefault("non_standard_fieldnames", {})[followers.FOLLOWER] = "customer"
 	return _with_conversations(data)
 
 
 def _with_conversations(data: dict) -> dict:
 	"""The Connections tab's group; ``fieldname`` (the Contact's or Customer's own link field,
 	as stock dashboards declare it) is what gives the link its count and its filter."""
-	data.setdefault("transactions", []).append({"label": _("Conversations"), "items": [store.FOLLOWER]})
+	data.setdefault("transactions", []).append({"label": _("Conversations"), "items": [followers.FOLLOWER]})
 	data.setdefault("fieldname", "follower_name" if "follower_name" in data.get("dynamic_links", {}) else "customer")
 	return data

@@ -15,7 +15,8 @@ from ..engine.message import InboundMessage
 from ..engine.phrases import Phrase
 from . import phrases, timeline
 from .rows import fitted
-from .store import MESSAGE, add_follower, apply_forward_attribution, conversation_of, create_conversation
+from .followers import add_follower
+from .store import MESSAGE, apply_forward_attribution, conversation_of, create_conversation
 
 QUEUE = "PT Inbound Queue"
 SUSPENDED = "Suspended"

@@ -194,7 +194,7 @@ def set_enabled(on: int) -> None:
 def replies(label: str) -> None:
 	"""After install (or switching on): replies to the history thread as stock threaded them."""
 	from persona_threading.demo.client import new_mail
-	from persona_threading.frappe_adapter import participants, store
+	from persona_threading.frappe_adapter import followers, participants, store
 	from persona_threading.engine.message import parse_message
 
 	checks = Checks(AFTER[label])
@@ -223,7 +223,7 @@ def replies(label: str) -> None:
 
 	conversation = store.conversation_of("Issue", issue)
 	people = {row.email: row for row in frappe.get_all(
-		store.FOLLOWER, filters={"conversation": conversation}, fields=["email", "role", "active"])}
+		followers.FOLLOWER, filters={"conversation": conversation}, fields=["email", "role", "active"])}
 	checks.check("the requester is the Issue's raised_by", people.get(customer, {}).get("role") == "Requester",
 				 str(people))
 	checks.check("the CC is an active CC", (people.get(cc, {}).get("role"), people.get(cc, {}).get("active")) == ("CC", 1),

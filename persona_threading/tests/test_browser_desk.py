@@ -11,7 +11,7 @@ from frappe.utils.password import update_password
 
 from persona_threading.demo.client import new_mail
 from persona_threading.engine.message import parse_message
-from persona_threading.frappe_adapter import review_queue, store
+from persona_threading.frappe_adapter import followers, review_queue
 
 from .helpers import (INBOX_ADDRESS, UNROUTED_ADDRESS, communication_for, issue_of, receive, unique_customer,
 					  unrouted_inbox)
@@ -129,10 +129,10 @@ class TestContactConnections(AdminCase):
 			page.wait_for_function("() => window.cur_frm && cur_frm.docname === %r" % contact, timeout=60000)
 			page.evaluate("() => cur_frm.scroll_to_field && document.querySelector('.form-dashboard')"
 						  "?.scrollIntoView()")
-			link = page.locator(f".document-link[data-doctype='{store.FOLLOWER}']")
+			link = page.locator(f".document-link[data-doctype='{followers.FOLLOWER}']")
 			expect(link.locator(".count")).to_have_text("2", timeout=30000)
 			link.locator(".badge-link").click()
-			page.wait_for_url(f"**/app/{frappe.scrub(store.FOLLOWER).replace('_', '-')}**", timeout=30000)
+			page.wait_for_url(f"**/app/{frappe.scrub(followers.FOLLOWER).replace('_', '-')}**", timeout=30000)
 			rows = page.locator(".list-row-container .list-row")
 			expect(rows).to_have_count(2, timeout=30000)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import frappe
 from frappe.tests.utils import FrappeTestCase
 
-from persona_threading.frappe_adapter import store
+from persona_threading.frappe_adapter import followers, store
 from persona_threading.frappe_adapter.lookup import FrappeLookup
 from persona_threading.engine import decision as act
 from persona_threading.engine.decision import Decision
@@ -58,8 +58,8 @@ class FrappeSeeder:
 
 class FrappeTrustSeeder(FrappeSeeder):
 	def participant(self, conversation, email, role, active=True):
-		store.add_follower(conversation, email, role)
-		frappe.db.set_value(store.FOLLOWER, {"conversation": conversation, "email": email}, "active", int(active))
+		followers.add_follower(conversation, email, role)
+		frappe.db.set_value(followers.FOLLOWER, {"conversation": conversation, "email": email}, "active", int(active))
 
 	def project(self, prefix, accepts_inbound=True):
 		name = super().project(prefix)

@@ -14,13 +14,11 @@ import uuid
 from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from pathlib import Path
 from unittest.mock import patch
 
 import frappe
 from frappe.tests.utils import FrappeTestCase
 
-from persona_threading.demo.client import new_mail
 from persona_threading.engine.machine_mail import classify
 from persona_threading.engine.message import parse_message
 from persona_threading.frappe_adapter import api, inbound, jobs, journal, review_queue, store

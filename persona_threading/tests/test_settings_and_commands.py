@@ -140,7 +140,7 @@ class TestBackfillAndCommands(FrappeTestCase):
 		from frappe.core.doctype.communication.email import make
 
 		from persona_threading.demo.client import new_mail
-		from persona_threading.frappe_adapter import participants, store
+		from persona_threading.frappe_adapter import followers, participants, store
 
 		from .helpers import agent
 
@@ -162,14 +162,14 @@ class TestBackfillAndCommands(FrappeTestCase):
 		finally:
 			frappe.db.set_single_value("PT Settings", "enabled", 1)
 		conversation = store.ensure_conversation("Issue", issue)  # the followers were there first
-		store.add_follower(conversation, following, "Follower")
-		store.add_follower(conversation, stopped, "Follower")
-		frappe.db.set_value(store.FOLLOWER, {"conversation": conversation, "email": stopped}, "active", 0)
-		rows_before = {r.email: r for r in frappe.get_all(store.FOLLOWER, filters={"conversation": conversation},
+		followers.add_follower(conversation, following, "Follower")
+		followers.add_follower(conversation, stopped, "Follower")
+		frappe.db.set_value(followers.FOLLOWER, {"conversation": conversation, "email": stopped}, "active", 0)
+		rows_before = {r.email: r for r in frappe.get_all(followers.FOLLOWER, filters={"conversation": conversation},
 														   fields=["email", "role", "active", "modified"])}
 
 		self.assertEqual(backfill.backfill_document("Issue", issue), 2)
-		rows = {r.email: r for r in frappe.get_all(store.FOLLOWER, filters={"conversation": conversation},
+		rows = {r.email: r for r in frappe.get_all(followers.FOLLOWER, filters={"conversation": conversation},
 													fields=["email", "role", "active", "modified"])}
 		people = {email: (r.role, r.active) for email, r in rows.items()}
 		self.assertEqual(people, {customer: ("Requester", 1), kept: ("CC", 1), dropped: ("CC", 0),

@@ -74,6 +74,10 @@ doc_events = {
 	"Email Account": {
 		"validate": ["persona_threading.frappe_adapter.routing_config.validate_email_account_routing",
 					 "persona_threading.frappe_adapter.auto_reply.validate_template"],
+		# the inbox addresses routing keeps in the site's cache (frappe_adapter/lookup.py)
+		"on_update": "persona_threading.frappe_adapter.lookup.forget_inbox_addresses",
+		"on_trash": "persona_threading.frappe_adapter.lookup.forget_inbox_addresses",
+		"after_rename": "persona_threading.frappe_adapter.lookup.forget_inbox_addresses",
 	},
 }
 

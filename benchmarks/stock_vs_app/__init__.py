@@ -17,7 +17,9 @@ The app's own work (engine + lookups + records) is the exclusive wall time insid
 points, wrapped with timers in the app site's process: the engine (parse, route, flood guard,
 lifecycle), every FrappeLookup method, and its record writes (store, journal, doc-event hooks).
 Stock's work that the app calls into (super().process(), the Issue and Communication inserts)
-is not counted as the app's. Every query FrappeLookup issues is captured and EXPLAINed.
+is not counted as the app's, nor what stock's receive() reads itself when the app's code reads
+it first (stock DocTypes' metadata, a reply's document: timing.AppTimers). Every query
+FrappeLookup issues is captured and EXPLAINed.
 
 Every mail is checked against where each system's rules put it (landing.py): a speed figure
 for mail that went to the wrong place means nothing, so such a mail fails the run (exit 1).

@@ -24,10 +24,12 @@ class AppTimers:
     """Exclusive wall time per category inside the app's wrapped entry points (nested calls
     pause their caller's clock), call counts, and the SQL issued inside FrappeLookup.
 
-    Metadata stock's receive() reads itself (STOCK_READS_METADATA: the Communication's, read
-    first in the app's as_dict) is stock's work, not the app's: only one of them pays for it
-    in a receive(). It pauses the app's clock (``STOCK``) and is reported beside the app's
-    own work, never in it."""
+    What stock's receive() does itself, done inside the app's code instead, is stock's work,
+    not the app's: only one of them pays for it in a receive(). That is the metadata stock
+    reads (STOCK_READS_METADATA: the Communication's, read first in the app's as_dict), and
+    the document a reply belongs to (store.parent_document: stock's reference_document()
+    loads it with get_doc for the same mail). It pauses the app's clock (``STOCK``) and is
+    reported beside the app's own work, never in it."""
 
     STOCK = "stock"
 
@@ -183,7 +185,11 @@ def wrap_app(t: AppTimers) -> None:
         elif callable(value):
             setattr(cls, meth, t.wrap("engine", f"PTInboundMail.{meth}", value))
     # Records: everything the app writes (and the reads it makes to write it).
-    wrap_functions(module("store"), "records")
+    store = module("store")
+    wrap_functions(store, "records", skip={"parent_document"})
+    if store is not None and hasattr(store, "parent_document"):  # a reply's document: stock's to load
+        store.parent_document = t.wrap(t.STOCK, "store.parent_document (stock's reference_document)",
+                                       store.parent_document)
     wrap_functions(module("rows"), "records")  # how those rows are written (fitted, inserted)
     wrap_functions(module("journal"), "records", skip={"take"})  # take() journals (wrapped below)
     journal = module("journal")

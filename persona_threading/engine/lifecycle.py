@@ -41,6 +41,8 @@ class StatusMap:
 
 # What a reply to a closed ticket does.
 CLOSED_REOPEN, CLOSED_NEW_LINKED, CLOSED_REOPEN_WITHIN = "reopen", "new_linked", "reopen_within"
+#: What both tickets say when a reply to the closed one opened the other.
+NEW_LINKED_NOTE = Phrase("Customer replied to a closed ticket: a new ticket was opened and linked")
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,5 @@ def _customer_reply(status: str | None, text: str, days_since_update: float | Ca
         if reopen:
             return Transition("reopen", target, "status_change_auto",
                               Phrase("Reopened: customer replied to a closed ticket"))
-        return Transition("new_linked", None, "new_linked",
-                          Phrase("Customer replied to a closed ticket: a new ticket was opened and linked"))
+        return Transition("new_linked", None, "new_linked", NEW_LINKED_NOTE)
     return keep

@@ -27,8 +27,18 @@ class MessageLockTimeout(frappe.QueryTimeoutError):
 
 def lock_message(message_id: str) -> None:
 	"""Hold the Message-ID's lock until this transaction ends."""
-	name = "pt-mail-" + hashlib.sha1(message_id.encode("utf-8", "surrogateescape")).hexdigest()
-	got = frappe.db.sql("select get_lock(%s, %s)", (name, LOCK_WAIT_SECONDS))[0][0]
+	name = message_lock(message_id)
+	hold(name, frappe.db.sql("select get_lock(%s, %s)", (name, LOCK_WAIT_SECONDS))[0][0], message_id)
+
+
+def message_lock(message_id: str) -> str:
+	"""The name of the Message-ID's lock (its GET_LOCK may ride on another statement: the
+	journal's cross-off takes it in the same round trip)."""
+	return "pt-mail-" + hashlib.sha1(message_id.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def hold(name: str, got, message_id: str) -> None:
+	"""GET_LOCK answered ``got``: held until the transaction ends, or MessageLockTimeout."""
 	if got != 1:
 		raise MessageLockTimeout(f"Message-ID <{message_id}> is being stored by another worker")
 

@@ -265,9 +265,11 @@ class PTInboundMail(KeepsHeaders):
 		return self.as_dict()
 
 	def _process_once(self, entry):
-		if entry and not journal.cross_off(entry):
+		message_id = self.parsed.message_id or ""
+		if entry is None:
+			concurrency.lock_message(message_id)
+		elif not journal.cross_off(entry, lock_message=message_id):  # its Message-ID locked by the same statement
 			return None  # another worker stored it
-		concurrency.lock_message(self.parsed.message_id or "")
 		return self._store()
 
 	def _store(self):
@@ -278,7 +280,9 @@ class PTInboundMail(KeepsHeaders):
 			reference = (communication.reference_doctype, communication.reference_name)
 			row, followers = store.record_inbound(self.parsed, self.decision, communication, self.email_account.name,
 												  parent=(parent.doctype, parent.name) if parent else None,
-												  opened=reference == self._opened)
+												  opened=reference == self._opened,
+												  follows=(self._linked_from.doctype, self._linked_from.name)
+												  if self._linked_from is not None else None)
 			if not self.decision.conversation and self.decision.action in (act.QUEUED, act.IGNORED):
 				review_queue.queue_mail(self.parsed, self.decision, communication.name, self.email_account.name, row)
 			if self.decision.conversation:  # what the stored mail calls for: history, relays, followers

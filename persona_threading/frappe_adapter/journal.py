@@ -42,8 +42,10 @@ WAITING, PARKED, SKIPPED = "Waiting", "Parked", "Skipped"
 ENTRY_FIELDS = ("name", "owner", "creation", "modified", "modified_by", "email_account", "status", "message_id",
 				"uid", "seen_status", "append_to", "raw", "attempts")
 RAW = ENTRY_FIELDS.index("raw")
-#: Crossing a mail off (once per mail): frappe.qb writes no RETURNING for MariaDB.
+#: Crossing a mail off (once per mail): frappe.qb writes no RETURNING for MariaDB. With its
+#: Message-ID's lock (concurrency) taken in the same round trip, only once the entry is its.
 _CROSS_OFF = f"delete from `tab{JOURNAL}` where name = %s returning name"
+_CROSS_OFF_AND_LOCK = f"delete from `tab{JOURNAL}` where name = %s returning name, get_lock(%s, %s)"
 
 
 def _raw_bytes(mail: InboundMail) -> bytes:
@@ -140,17 +142,24 @@ def _rebuild(name: str, account, mail_class: type[InboundMail]) -> InboundMail |
 					  row.append_to or None)
 
 
-def cross_off(name: str) -> bool:
+def cross_off(name: str, lock_message: str | None = None) -> bool:
 	"""Cross the mail off in the transaction that is about to store it; False when it is gone
 	already (another worker stored it, or an admin opened it). The DELETE holds the entry's
 	row lock until that transaction ends: a second worker on the same entry waits for the
 	first and then finds it gone, and a rollback (the mail failed) puts it back. A wait longer
 	than the database's lock wait leaves the mail to the worker that has it (and, should that
-	one fail, to the next pull)."""
+	one fail, to the next pull). ``lock_message``: the mail's Message-ID, whose lock is then
+	taken by the same statement (concurrency.lock_message, MessageLockTimeout)."""
 	try:
-		return bool(frappe.db.sql(_CROSS_OFF, (name,)))
+		if lock_message is None:
+			return bool(frappe.db.sql(_CROSS_OFF, (name,)))
+		lock = concurrency.message_lock(lock_message)
+		rows = frappe.db.sql(_CROSS_OFF_AND_LOCK, (name, lock, concurrency.LOCK_WAIT_SECONDS))
 	except frappe.QueryTimeoutError:  # only this statement is undone: the transaction goes on
 		return False
+	if rows:
+		concurrency.hold(lock, rows[0][1], lock_message)
+	return bool(rows)
 
 
 def failed(name: str, error: str) -> None:

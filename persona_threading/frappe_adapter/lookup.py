@@ -147,9 +147,14 @@ class FrappeLookup:
 		if found is None:
 			return None
 		name, email_id = found
-		account = self.account if getattr(self.account, "name", None) == name else frappe.get_cached_doc(
-			"Email Account", name)
-		return _inbox_of(account, email_id)
+		if getattr(self.account, "name", None) == name:
+			return _inbox_of(self.account, email_id)
+		try:
+			return _inbox_of(frappe.get_cached_doc("Email Account", name), email_id)
+		except frappe.DoesNotExistError:  # deleted without its hooks since it was kept
+			frappe.clear_last_message()
+			forget_inbox_addresses()
+			return None
 
 	def is_active_user(self, address: str) -> bool:
 		return self._desk_user(address) is not None
@@ -286,13 +291,34 @@ def _inbox_of(account, email_id: str) -> tuple[Inbox, Target]:
 	return Inbox(email_id, eligible, account.get(target.default_field) or None, has_scopes=bool(scopes)), target
 
 
+#: Every Email Account by its address, kept in the site's cache between pulls: each pull
+#: asks (a statement a mail, for a table that changes when an admin edits an inbox).
+INBOX_ADDRESSES_KEY = "persona_threading:inbox_addresses"
+INBOX_ADDRESSES_KEPT_SECONDS = 600  # also what an edit that runs no hooks (a raw set_value) may wait
+
+
 def _inbox_addresses() -> dict[str, tuple[str, str]]:
-	"""Every Email Account by its address (lower case), in one query: a mail names several
-	addresses and most are no inbox; the table holds a site's few inboxes."""
-	found = {}
-	for name, email_id in _email_accounts():
-		found.setdefault(email_id.lower(), (name, email_id))
+	"""Every Email Account by its address (lower case): a mail names several addresses and
+	most are no inbox; the table holds a site's few inboxes. Read in one query, kept in the
+	site's cache until an Email Account changes (forget_inbox_addresses)."""
+	found = frappe.cache.get_value(INBOX_ADDRESSES_KEY, expires=True)
+	if found is None:
+		found = {}
+		for name, email_id in _email_accounts():
+			found.setdefault(email_id.lower(), (name, email_id))
+		frappe.cache.set_value(INBOX_ADDRESSES_KEY, found, expires_in_sec=INBOX_ADDRESSES_KEPT_SECONDS)
 	return found
+
+
+def forget_inbox_addresses(doc=None, method=None, *args) -> None:
+	"""Email Account on_update, on_trash, after_rename: the next pull reads them afresh, also
+	once this transaction ends (a pull in between kept what it saw, or what is undone)."""
+	def forget():
+		frappe.cache.delete_value(INBOX_ADDRESSES_KEY)
+
+	forget()
+	frappe.db.after_commit.add(forget)
+	frappe.db.after_rollback.add(forget)
 
 
 def _count(doctype: str, column: str, value: str, since, **equal) -> int:

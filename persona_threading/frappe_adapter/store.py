@@ -61,6 +61,7 @@ def create_conversation(
 	thread_root: str | None = None,
 	key: str | None = None,
 	opened_by: str | None = None,
+	follows: tuple[str, str] | None = None,
 ) -> str:
 	doc = frappe.get_doc(
 		fitted(CONVERSATION, {
@@ -73,6 +74,8 @@ def create_conversation(
 			"thread_root": thread_root,
 			"key": key or Keyring.mint_key(),
 			"opened_by": (opened_by or "").lower() or None,
+			"follows_doctype": follows[0] if follows else None,  # the closed one a reply to it opened this after
+			"follows_name": follows[1] if follows else None,
 		})
 	)
 	record(doc)
@@ -137,14 +140,15 @@ def thread_state(conversation: str, exclude_message_id: str | None = None, publi
 
 def record_inbound(
 	message: InboundMessage, decision: Decision, communication, email_account: str | None,
-	parent: tuple[str, str] | None = None, opened: bool = False,
+	parent: tuple[str, str] | None = None, opened: bool = False, follows: tuple[str, str] | None = None,
 ) -> tuple[str, list[Participant] | None]:
 	"""Store one received mail's decision and its effects; returns the Conversation Message,
 	and the followers of a conversation it made (those it wrote: nobody else is on it yet).
 	The mail it calls for (notifications.after_message) is the caller's to send, after this.
 	``parent``: the document routing read as the conversation's (parent_document): attached.
 	``opened``: this mail opened the document, so it has a conversation only if one was made
-	for it since (an acknowledgement sent on its insert)."""
+	for it since (an acknowledgement sent on its insert). ``follows``: the closed document a
+	reply to which opened this one (link_documents): its timeline names this one."""
 	conversation = decision.conversation
 	reference = (communication.reference_doctype, communication.reference_name)
 	created = False
@@ -158,8 +162,12 @@ def record_inbound(
 			project=decision.project,
 			email_account=email_account,
 			opened_by=decision.submitted_by or message.from_addr,  # a forward's original sender (flood guard)
+			follows=follows,
 		)
 		decision.conversation = conversation
+		if follows and not created:  # made on its insert (an acknowledgement): it follows all the same
+			frappe.db.set_value(CONVERSATION, conversation, {"follows_doctype": follows[0], "follows_name": follows[1]},
+								update_modified=False)
 	elif conversation and all(reference) and reference != parent and conversation_of(*reference) != conversation:
 		attach_conversation(conversation, *reference)  # its old parent was deleted: a new one now
 
@@ -357,11 +365,12 @@ def stored_decision(message_row: str | None) -> Decision | None:
 
 
 def link_documents(old, doctype: str, name: str, note: str) -> None:
-	"""A reply to a closed ticket opened a new one: each points at the other."""
+	"""A reply to a closed ticket opened a new one: the new one says which it follows, under
+	its mail's routing line; the closed one names the new one from its conversation's
+	``follows`` (record_inbound), when its timeline is shown (timeline.routing_lines)."""
+	timeline.begin_mail((doctype, name))
 	timeline.add_audit_row(doctype, name, Phrase("{note} (follows {doctype} {name})", note=note,
 												 doctype=Phrase(old.doctype), name=old.name))
-	timeline.add_audit_row(old.doctype, old.name, Phrase("{note}: {doctype} {name}", note=note,
-														 doctype=Phrase(doctype), name=name))
 
 
 def apply_transition(doctype: str, name: str, status_before: str | None, transition) -> None:

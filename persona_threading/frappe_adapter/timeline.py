@@ -20,10 +20,12 @@ from frappe import _
 from frappe.utils import get_fullname
 
 from ..engine.explanations import BADGE_TEXTS, badges, sentence
+from ..engine.lifecycle import NEW_LINKED_NOTE
 from ..engine.phrases import Phrase
 from . import phrases
 
 MESSAGE = "PT Conversation Message"
+CONVERSATION = "PT Conversation"
 
 
 class _Mail:
@@ -39,8 +41,11 @@ class _Mail:
 def begin_mail(reference: tuple[str | None, str | None]) -> None:
 	"""What is audited on ``reference`` from now until end_mail() belongs to this mail: it is
 	kept on its message row and shown under its routing line, not as a Comment of its own.
-	Notes made before the row exists are inserted with it (``mail_notes``)."""
-	frappe.local.flags.pt_current_mail = _Mail(tuple(reference)) if all(reference) else None
+	Notes made before the row exists are inserted with it (``mail_notes``); begun again on
+	the same document (the one it opened), it keeps them."""
+	current = frappe.local.flags.get("pt_current_mail")
+	if current is None or current.reference != tuple(reference):
+		frappe.local.flags.pt_current_mail = _Mail(tuple(reference)) if all(reference) else None
 
 
 def mail_notes() -> str | None:
@@ -152,6 +157,8 @@ def routing_lines(doctype: str, docname: str) -> list[dict]:
 		else:
 			content = f'<div class="pt-routing-line" data-message="{html.escape(row["name"])}">{summary}</div>'
 		items.append({"icon": "mail", "creation": row["creation"], "content": content})
+	for creation, text in _followed_by(doctype, docname):
+		items.append({"icon": "link", "creation": creation, "content": f'<span class="pt-audit-event">{text}</span>'})
 	for event in _events(doctype, docname, phrased=True):
 		user = frappe.utils.get_link_to_form("User", event.owner, f"<b>{html.escape(get_fullname(event.owner))}</b>")
 		items.append({"creation": event.creation,  # as stock shows an Info comment, in the reader's language
@@ -169,6 +176,19 @@ def _events(doctype: str, name: str, phrased: bool = False) -> list[dict]:
 						  order_by="creation asc")
 
 
+def _followed_by(doctype: str, name: str) -> list[tuple]:
+	"""(when, HTML) for each document a reply to this closed one opened (its conversation
+	``follows`` this one), in the reader's language."""
+	Conversation = frappe.qb.DocType(CONVERSATION)
+	rows = (frappe.qb.from_(Conversation)
+			.select(Conversation.creation, Conversation.reference_doctype, Conversation.reference_name)
+			.where((Conversation.follows_name == name) & (Conversation.follows_doctype == doctype))
+			.orderby(Conversation.creation).run())
+	return [(creation, phrases.shown_html(Phrase("{note}: {doctype} {name}", note=NEW_LINKED_NOTE,
+												 doctype=Phrase(other_doctype), name=other).as_data()))
+			for creation, other_doctype, other in rows if other]
+
+
 def texts(doctype: str, name: str) -> list[str]:
 	"""Everything the timeline says about routing, as text: each mail's line (headline,
 	badges, notes) and the Info comments, oldest first."""
@@ -180,4 +200,5 @@ def texts(doctype: str, name: str) -> list[str]:
 			entries.append((row["creation"], " ".join([headline, *marks])))
 			entries += [(row["creation"], note) for note in notes]
 	entries += [(c.creation, phrases.shown_html(c.content)) for c in _events(doctype, name)]
+	entries += _followed_by(doctype, name)
 	return [text for _, text in sorted(entries, key=lambda e: e[0])]

@@ -8,6 +8,7 @@ import frappe
 from frappe.tests.utils import FrappeTestCase
 
 from persona_threading.demo.client import new_mail
+from persona_threading.frappe_adapter.timeline import routing_lines
 
 from .helpers import INBOX_ADDRESS, agent, first_mail, issue_of, receive, support_inbox, timeline, unique_customer
 
@@ -113,6 +114,9 @@ class TestAutoResume(TicketCase):
 		self.assertEqual(frappe.db.get_value("Issue", new, "raised_by"), customer)
 		self.assertTrue(any(new in e for e in timeline("Issue", issue)))
 		self.assertTrue(any(issue in e for e in timeline("Issue", new)))
+		# What the closed Issue's form shows: a line naming the new one, in the reader's words.
+		shown = [item["content"] for item in routing_lines("Issue", issue)]
+		self.assertTrue(any(new in line and "a new ticket was opened and linked" in line for line in shown), shown)
 
 
 class TestGraceWindowsCountFromTheStatusChange(TicketCase):

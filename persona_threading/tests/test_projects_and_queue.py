@@ -10,6 +10,7 @@ from frappe.tests.test_api import FrappeAPITestCase
 from frappe.tests.utils import FrappeTestCase
 
 from persona_threading.demo.client import new_mail
+from persona_threading.frappe_adapter.store import conversation_of
 
 from .helpers import (agent, api_headers, communication_for, ensure_company, issue_of, project, receive,
 					  support_inbox, timeline, unique_customer)
@@ -96,6 +97,30 @@ class TestProjectRouting(MultiScopeInboxCase):
 		raw = new_mail(unique_customer(), address, "Invoice", "help")
 		receive(raw, account=account)
 		self.assertEqual(frappe.db.get_value("Issue", issue_of(raw), "project"), self.beta)
+
+	def test_an_inbox_whose_address_the_admin_changes_is_known_by_it_at_the_next_pull(self):
+		"""Routing keeps the inboxes' addresses between pulls (the site's cache): an inbox Cc'd
+		on a customer's mail is ours, never a follower. An admin who moves an inbox to a new
+		address, or removes it, is heard by the very next mail."""
+		tag = uuid.uuid4().hex[:6]
+		other, old_address = multi_inbox(tag, [self.beta])
+		new_address = f"moved-{tag}@pt-test.example"
+
+		def followers_after(cc: str) -> list[str]:
+			raw = new_mail(unique_customer(), self.address, f"#PtBeta Cc {cc}", "help", Cc=cc)
+			receive(raw, account=self.account)
+			conversation = conversation_of("Issue", issue_of(raw))
+			return frappe.get_all("PT Conversation Follower", {"conversation": conversation}, pluck="email")
+
+		self.assertNotIn(old_address, followers_after(old_address))  # one of our inboxes
+		other.email_id = new_address
+		other.save(ignore_permissions=True)
+		frappe.db.commit()
+		self.assertNotIn(new_address, followers_after(new_address))
+		self.assertIn(old_address, followers_after(old_address))  # nobody's inbox now: a person Cc'd
+		frappe.delete_doc("Email Account", other.name, ignore_permissions=True, force=True)
+		frappe.db.commit()
+		self.assertIn(new_address, followers_after(new_address))
 
 
 class TestReviewQueue(MultiScopeInboxCase):

@@ -13,6 +13,8 @@ required_apps = ["frappe/erpnext"]
 after_install = "persona_threading.frappe_adapter.install.after_install"
 after_migrate = "persona_threading.frappe_adapter.install.after_migrate"
 before_uninstall = "persona_threading.frappe_adapter.install.before_uninstall"
+# What routing keeps in the site's cache goes with Frappe's (bench clear-cache, a restore).
+clear_cache = "persona_threading.frappe_adapter.lookup.forget_inbox_addresses"
 # An app installed later that overrides Email Account too (Frappe Helpdesk): build on it.
 after_app_install = "persona_threading.frappe_adapter.account_class.after_app_install"
 

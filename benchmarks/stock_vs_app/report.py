@@ -121,7 +121,7 @@ def table_lines(report: dict) -> list[str]:
         f"{int(size):,}: " + ", ".join(f"{c} {v:.1f}" for c, v in r["own"]["by_category_ms_per_mail"].items())
         for size, r in s.items()))
     lines.append("  not counted as the app's: what stock's receive() reads itself, read first inside the app's code"
-                 " (stock DocTypes' metadata; a reply's document, which stock's reference_document() loads)"
+                 " (stock DocTypes' metadata; the document an In-Reply-To reply names, which stock's reference_document() loads)"
                  " (mean, ms): " + "; ".join(
                      f"{int(size):,}: {r['own'].get('stock_inside_ms_per_mail', 0.0):.1f}" for size, r in s.items()))
     lines += ["", "by kind of mail (median ms app / stock; where they landed on each site, checked below;"

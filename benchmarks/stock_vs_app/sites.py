@@ -10,6 +10,7 @@ import os
 import sys
 import time
 import traceback
+from email.parser import HeaderParser
 from pathlib import Path
 
 from . import ACCOUNT, AGENT, HISTORY_PREFIX, SUPPORT
@@ -164,6 +165,8 @@ class Site:
         self.messages['"INBOX"']["latest_messages"] = [raw]
         if self.timers:
             self.timers.reset()
+            headers = (HeaderParser().parsebytes(raw) if isinstance(raw, bytes) else HeaderParser().parsestr(raw))
+            self.timers.stock_loads_reference = bool(headers["In-Reply-To"])
         error = None
         gc.collect()
         sql_before = self.sql_count

@@ -26,10 +26,12 @@ class AppTimers:
 
     What stock's receive() does itself, done inside the app's code instead, is stock's work,
     not the app's: only one of them pays for it in a receive(). That is the metadata stock
-    reads (STOCK_READS_METADATA: the Communication's, read first in the app's as_dict), and
-    the document a reply belongs to (store.parent_document: stock's reference_document()
-    loads it with get_doc for the same mail). It pauses the app's clock (``STOCK``) and is
-    reported beside the app's own work, never in it."""
+    reads (STOCK_READS_METADATA: the Communication's, read first in the app's as_dict), and,
+    for a mail with In-Reply-To (``stock_loads_reference``, set per mail), the document it
+    replies to: stock's reference_document() loads it with get_doc, the app's
+    store.parent_document does instead (for a References-only reply stock finds no document
+    and opens a new one: the app's load stays its own). It pauses the app's clock (``STOCK``)
+    and is reported beside the app's own work, never in it."""
 
     STOCK = "stock"
 
@@ -42,6 +44,7 @@ class AppTimers:
         self.seconds = {"engine": 0.0, "lookups": 0.0, "records": 0.0}
         self.calls = {"engine": 0, "lookups": 0, "records": 0}
         self.stock_inside = 0.0  # seconds of stock's work done inside the app's frames
+        self.stock_loads_reference = False  # the mail has In-Reply-To: stock loads its document too
 
     def wrap(self, category: str, label: str, fn):
         timers = self
@@ -185,11 +188,18 @@ def wrap_app(t: AppTimers) -> None:
         elif callable(value):
             setattr(cls, meth, t.wrap("engine", f"PTInboundMail.{meth}", value))
     # Records: everything the app writes (and the reads it makes to write it).
-    store = module("store")
-    wrap_functions(store, "records", skip={"parent_document"})
-    if store is not None and hasattr(store, "parent_document"):  # a reply's document: stock's to load
-        store.parent_document = t.wrap(t.STOCK, "store.parent_document (stock's reference_document)",
-                                       store.parent_document)
+    wrap_functions(module("store"), "records")
+    import frappe
+
+    load = frappe.get_doc
+    stock_load = t.wrap(t.STOCK, "frappe.get_doc (a reply's document, as stock's reference_document())", load)
+
+    def get_doc(*args, **kwargs):  # see AppTimers: only where stock loads the same document
+        if t.stock_loads_reference and t.stack and t.stack[-1][2] == "store.parent_document":
+            return stock_load(*args, **kwargs)
+        return load(*args, **kwargs)
+
+    frappe.get_doc = get_doc
     wrap_functions(module("rows"), "records")  # how those rows are written (fitted, inserted)
     wrap_functions(module("journal"), "records", skip={"take"})  # take() journals (wrapped below)
     journal = module("journal")

@@ -17,7 +17,7 @@ from functools import partial
 
 import frappe
 from frappe.email.receive import InboundMail, SentEmailInInboxError
-from frappe.utils import sanitize_html, strip_html
+from frappe.utils import cstr, sanitize_html, strip_html
 
 from ..engine import decision as act
 from ..engine import lifecycle
@@ -252,8 +252,8 @@ class PTInboundMail(KeepsHeaders):
 	def _store_for_review(self, entry, error: str):
 		"""The mail as one Communication linked to nothing and an Open queue row that says what
 		failed: a reviewer attaches it or opens an Issue. Nothing automatic happens."""
-		if entry and not journal.cross_off(entry):
-			return None
+		if entry and not journal.cross_off(entry, lock_message=self.parsed.message_id or ""):
+			return None  # another worker stored it; the same mail in another inbox waits for this one
 		self._forget()
 		communication, _queued = review_queue.store_unprocessed(self.plain_fields(), self.parsed, self.email_account.name,
 														 journal.plain_error(error))
@@ -277,7 +277,7 @@ class PTInboundMail(KeepsHeaders):
 		communication = super().process()
 		if self.flags.is_new_communication:
 			parent = self._reference_document
-			reference = (communication.reference_doctype, communication.reference_name)
+			reference = (communication.reference_doctype, cstr(communication.reference_name) or None)
 			row, followers = store.record_inbound(self.parsed, self.decision, communication, self.email_account.name,
 												  parent=(parent.doctype, parent.name) if parent else None,
 												  opened=reference == self._opened,
@@ -367,7 +367,7 @@ class PTInboundMail(KeepsHeaders):
 		finally:
 			frappe.local.pt_opening = None
 		if name:
-			self._opened = (doctype, name)
+			self._opened = (doctype, str(name))  # as the Communication names it (an HD Ticket's: a number)
 			store.shape_new_document(doctype, name, decision, self._clean_subject(decision))
 			if self._linked_from is not None:
 				store.link_documents(self._linked_from, doctype, name, self._transition.note)

@@ -9,6 +9,7 @@ routing cost does not grow with the number of Communications.
 from __future__ import annotations
 
 import json
+import pickle
 from datetime import timezone
 from typing import Sequence
 
@@ -299,26 +300,47 @@ INBOX_ADDRESSES_KEPT_SECONDS = 600  # also what an edit that runs no hooks (a ra
 
 def _inbox_addresses() -> dict[str, tuple[str, str]]:
 	"""Every Email Account by its address (lower case): a mail names several addresses and
-	most are no inbox; the table holds a site's few inboxes. Read in one query, kept in the
-	site's cache until an Email Account changes (forget_inbox_addresses)."""
+	most are no inbox; the table holds a site's few inboxes. Read in one query and kept in
+	the site's cache; a change to an Email Account writes them afresh (forget_inbox_addresses)."""
 	found = frappe.cache.get_value(INBOX_ADDRESSES_KEY, expires=True)
 	if found is None:
-		found = {}
-		for name, email_id in _email_accounts():
-			found.setdefault(email_id.lower(), (name, email_id))
-		frappe.cache.set_value(INBOX_ADDRESSES_KEY, found, expires_in_sec=INBOX_ADDRESSES_KEPT_SECONDS)
+		found = _read_inbox_addresses()
+		_keep_inbox_addresses(found, only_if_absent=True)  # never over what a committed change wrote
 	return found
 
 
-def forget_inbox_addresses(doc=None, method=None, *args) -> None:
-	"""Email Account on_update, on_trash, after_rename: the next pull reads them afresh, also
-	once this transaction ends (a pull in between kept what it saw, or what is undone)."""
-	def forget():
-		frappe.cache.delete_value(INBOX_ADDRESSES_KEY)
+def _read_inbox_addresses() -> dict[str, tuple[str, str]]:
+	found = {}
+	for name, email_id in _email_accounts():
+		found.setdefault(email_id.lower(), (name, email_id))
+	return found
 
-	forget()
-	frappe.db.after_commit.add(forget)
-	frappe.db.after_rollback.add(forget)
+
+def _keep_inbox_addresses(found: dict, only_if_absent: bool) -> None:
+	frappe.cache.set(frappe.cache.make_key(INBOX_ADDRESSES_KEY), pickle.dumps(found),
+					 ex=INBOX_ADDRESSES_KEPT_SECONDS, nx=only_if_absent)
+
+
+def forget_inbox_addresses(doc=None, method=None, *args) -> None:
+	"""Email Account on_update, on_trash, after_rename (and Frappe's clear-cache): dropped now;
+	once the change commits, written afresh from what it committed, so a pull that read the
+	old ones meanwhile cannot put them back (it writes only where nothing is); undone, dropped
+	again."""
+	frappe.cache.delete_value(INBOX_ADDRESSES_KEY)
+	if not frappe.flags.pt_inbox_addresses_changed and getattr(frappe.local, "db", None):
+		frappe.flags.pt_inbox_addresses_changed = True
+		frappe.db.after_commit.add(_inbox_addresses_committed)
+		frappe.db.after_rollback.add(_inbox_addresses_undone)
+
+
+def _inbox_addresses_committed() -> None:
+	frappe.flags.pt_inbox_addresses_changed = False
+	_keep_inbox_addresses(_read_inbox_addresses(), only_if_absent=False)
+
+
+def _inbox_addresses_undone() -> None:
+	frappe.flags.pt_inbox_addresses_changed = False
+	frappe.cache.delete_value(INBOX_ADDRESSES_KEY)
 
 
 def _count(doctype: str, column: str, value: str, since, **equal) -> int:

@@ -11,6 +11,7 @@ import json
 
 import frappe
 from frappe import _
+from frappe.model.dynamic_links import invalidate_distinct_link_doctypes
 from frappe.translate import get_user_lang
 from frappe.utils import cstr, parse_addr
 
@@ -79,7 +80,7 @@ def create_conversation(
 		})
 	)
 	record(doc)
-	frappe.local.flags.setdefault("pt_conversations_made", set()).add((doctype, name))
+	frappe.local.flags.setdefault("pt_conversations_made", set()).add((doctype, cstr(name)))  # an HD Ticket's: a number
 	return doc.name
 
 
@@ -150,7 +151,7 @@ def record_inbound(
 	for it since (an acknowledgement sent on its insert). ``follows``: the closed document a
 	reply to which opened this one (link_documents): its timeline names this one."""
 	conversation = decision.conversation
-	reference = (communication.reference_doctype, communication.reference_name)
+	reference = (communication.reference_doctype, cstr(communication.reference_name) or None)
 	created = False
 	if conversation is None and all(reference):
 		made = not opened or reference in frappe.local.flags.get("pt_conversations_made", ())
@@ -168,6 +169,7 @@ def record_inbound(
 		if follows and not created:  # made on its insert (an acknowledgement): it follows all the same
 			frappe.db.set_value(CONVERSATION, conversation, {"follows_doctype": follows[0], "follows_name": follows[1]},
 								update_modified=False)
+			invalidate_distinct_link_doctypes(CONVERSATION, "follows_doctype", follows[0])  # as rows.record does
 	elif conversation and all(reference) and reference != parent and conversation_of(*reference) != conversation:
 		attach_conversation(conversation, *reference)  # its old parent was deleted: a new one now
 

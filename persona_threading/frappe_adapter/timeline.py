@@ -43,9 +43,16 @@ def begin_mail(reference: tuple[str | None, str | None]) -> None:
 	kept on its message row and shown under its routing line, not as a Comment of its own.
 	Notes made before the row exists are inserted with it (``mail_notes``); begun again on
 	the same document (the one it opened), it keeps them."""
+	reference = _named(*reference)
 	current = frappe.local.flags.get("pt_current_mail")
-	if current is None or current.reference != tuple(reference):
-		frappe.local.flags.pt_current_mail = _Mail(tuple(reference)) if all(reference) else None
+	if current is None or current.reference != reference:
+		frappe.local.flags.pt_current_mail = _Mail(reference) if all(reference) else None
+
+
+def _named(doctype: str | None, name) -> tuple[str | None, str | None]:
+	"""(doctype, name) with the name as text: an HD Ticket's is a number when it is made and
+	text when read back."""
+	return doctype, None if name is None else str(name)
 
 
 def mail_notes() -> str | None:
@@ -84,7 +91,7 @@ def add_audit_row(doctype: str, name: str, note: Phrase | str) -> None:
 	else one Info comment on the timeline. ``note``: a Phrase (said in the reader's language
 	when shown), or HTML that is shown as it is."""
 	current = frappe.local.flags.get("pt_current_mail")
-	if current and current.reference == (doctype, name):
+	if current and current.reference == _named(doctype, name):
 		current.notes.append(note.as_data() if isinstance(note, Phrase) else note)
 		if current.row:
 			frappe.db.set_value(MESSAGE, current.row, "notes", json.dumps(current.notes), update_modified=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import frappe
+from frappe.model.dynamic_links import _dynamic_link_map_key
 from frappe.tests.utils import FrappeTestCase
 
 from persona_threading.demo.client import new_mail
@@ -114,9 +115,22 @@ class TestAutoResume(TicketCase):
 		self.assertEqual(frappe.db.get_value("Issue", new, "raised_by"), customer)
 		self.assertTrue(any(new in e for e in timeline("Issue", issue)))
 		self.assertTrue(any(issue in e for e in timeline("Issue", new)))
-		# What the closed Issue's form shows: a line naming the new one, in the reader's words.
+		# What the closed Issue's form shows: one line naming the new one, in the reader's words.
 		shown = [item["content"] for item in routing_lines("Issue", issue)]
+		self.assertEqual(len([line for line in shown if new in line]), 1, shown)
 		self.assertTrue(any(new in line and "a new ticket was opened and linked" in line for line in shown), shown)
+
+	def test_a_closed_ticket_renamed_later_still_names_the_one_that_follows_it(self):
+		# Frappe's cache of which DocTypes the link names, filled before any reply had opened a
+		# linked ticket: renaming updates only the links it lists.
+		frappe.cache.set_value(_dynamic_link_map_key("PT Conversation", "follows_doctype"), [None],
+							   expires_in_sec=600)
+		customer, issue, mid = self.ticket("Closed")
+		new = issue_of(self.reply(customer, mid, "The scanner jams again."))
+		renamed = f"{issue}-R"
+		frappe.rename_doc("Issue", issue, renamed, force=True)
+		frappe.db.commit()
+		self.assertTrue(any(new in e for e in timeline("Issue", renamed)), timeline("Issue", renamed))
 
 
 class TestGraceWindowsCountFromTheStatusChange(TicketCase):

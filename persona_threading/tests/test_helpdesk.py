@@ -27,7 +27,7 @@ from persona_threading.demo.client import customer_reply, new_mail
 from persona_threading.engine.message import parse_message
 from persona_threading.frappe_adapter import account_class, conversations, helpdesk
 
-from .helpers import api_headers, ensure_default_outgoing, receive
+from .helpers import api_headers, ensure_default_outgoing, receive, timeline
 
 INBOX = "_PT Helpdesk"
 INBOX_ADDRESS = "helpdesk@pt-hd.example"
@@ -303,9 +303,14 @@ class TestLifecycleAndForwards(HelpdeskCase):
 
 	def test_a_reply_to_a_closed_ticket_opens_a_new_linked_one(self):
 		first, ticket, again = self.reply_while("Closed", "It is broken again.")
-		self.assertNotEqual(ticket_of(again), ticket)
+		new = ticket_of(again)
+		self.assertNotEqual(new, ticket)
 		self.assertEqual(frappe.db.get_value("HD Ticket", ticket, "status"), "Closed")
-		self.assertEqual(frappe.db.get_value("HD Ticket", ticket_of(again), "raised_by"), parse_message(first).from_addr)
+		self.assertEqual(frappe.db.get_value("HD Ticket", new, "raised_by"), parse_message(first).from_addr)
+		# Each ticket's desk timeline names the other: the new one under its mail's routing line.
+		self.assertTrue(any(f"HD Ticket {ticket}" in line for line in timeline("HD Ticket", new)), timeline("HD Ticket", new))
+		self.assertTrue(any(f"HD Ticket {new}" in line for line in timeline("HD Ticket", ticket)),
+						timeline("HD Ticket", ticket))
 
 	def test_machine_mail_threads_silently(self):
 		first, ticket = self.opened()

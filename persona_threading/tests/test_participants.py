@@ -12,6 +12,7 @@ from frappe.tests.utils import FrappeTestCase
 from persona_threading.demo.client import new_mail
 from persona_threading.engine.message import parse_message
 from persona_threading.frappe_adapter import privacy
+from persona_threading.frappe_adapter.timeline import routing_lines
 
 from .helpers import (INBOX_ADDRESS, agent, api_headers, communication_for, issue_of, receive, support_inbox, timeline,
 					  unique_customer)
@@ -80,10 +81,15 @@ class TestParticipants(ParticipantsCase):
 		self.assertEqual(self.people(conversation)[cc], ("CC", 1))
 
 	def test_the_requester_adds_a_cc_but_a_light_agent_cannot(self):
-		requester, _, first, _, conversation = self.conversation_with_cc()
+		requester, _, first, issue, conversation = self.conversation_with_cc()
 		colleague = unique_customer()
-		receive(reply(requester, INBOX_ADDRESS, colleague, "Adding my colleague", first))
+		adding = reply(requester, INBOX_ADDRESS, colleague, "Adding my colleague", first)
+		receive(adding)
 		self.assertEqual(self.people(conversation)[colleague], ("CC", 1))
+		# Under the mail's routing line: who added them, on which mail, its Message-ID as written.
+		shown = " ".join(item["content"] for item in routing_lines("Issue", issue))
+		self.assertIn(f"on &lt;{parse_message(adding).message_id}&gt;", shown)
+		self.assertNotIn("&amp;lt;", shown)
 		stranger = unique_customer()
 		receive(reply(LIGHT, f"{requester}, {INBOX_ADDRESS}", stranger, "note", first))
 		self.assertNotIn(stranger, self.people(conversation))

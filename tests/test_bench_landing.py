@@ -89,3 +89,17 @@ def test_the_default_run_fits_a_small_history_instead_of_failing():
     mails = build_mails(1000, fits, set(), seed=1)
     assert len({m["target"] for m in mails if m["target"] is not None}) == len([m for m in mails if m["target"] is not None])
     assert most_mails(100_000, 200, set()) == 200
+
+
+def test_pulls_of_several_mails_are_a_pulls_cost_shared_by_its_mails():
+    from stock_vs_app.report import measure_pulls
+
+    def pull(seconds, own, mails):
+        return {"seconds": seconds, "own": {"engine": own}, "mails": [{}] * mails, "error": None}
+
+    figures = measure_pulls({"app": [pull(0.5, 0.05, 5), pull(0.3, 0.03, 5), pull(0.2, 0.02, 2)],
+                             "stock": [pull(1.0, 0, 5), pull(1.0, 0, 5), pull(0.4, 0, 2)]}, 5)
+    assert figures["mails"] == 12 and figures["pulls"] == 3
+    assert round(figures["app_ms_per_mail"], 1) == 100.0  # of 100, 60, 100 ms a mail
+    assert round(figures["stock_ms_per_mail"], 1) == 200.0
+    assert round(figures["own_share"], 3) == 0.1 and round(figures["own_ms_per_mail"], 2) == 8.33

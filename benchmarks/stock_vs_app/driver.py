@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import KIND_TITLES, KINDS, ROOT, landing
 from .history import COMMUNICATIONS_PER_ISSUE, HISTORY_DAYS, build_mails, most_mails
-from .report import measure, targets, write_results
+from .report import measure, measure_pulls, targets, write_results
 
 
 class Worker:
@@ -66,6 +66,8 @@ def run(app_site: str, stock_site: str, results_dir: Path) -> int:
     count = int(os.environ.get("PT_BENCH_MAILS", "200"))
     warmup = int(os.environ.get("PT_BENCH_WARMUP", "8"))
     profile = int(os.environ.get("PT_BENCH_PROFILE", "1"))  # mails of each kind profiled at the end
+    per_pull = int(os.environ.get("PT_BENCH_PULL", "5"))  # and, at the largest size, pulls of this many mails
+    pull_mails = int(os.environ.get("PT_BENCH_PULL_MAILS", "50"))
     stamp = dt.datetime.now().strftime("%Y-%m-%d-%H%M%S")
     out = results_dir / stamp
     out.mkdir(parents=True, exist_ok=True)
@@ -114,9 +116,14 @@ def run(app_site: str, stock_site: str, results_dir: Path) -> int:
                     print(f"   {n + 1}/{len(mails)} mails received on both sites", flush=True)
             print(f"-- {len(mails)} mails through receive() on both sites at {size:,}: {time.perf_counter() - t:.0f} s")
             report["sizes"][size] = measure(per)
+            report["sizes"][size]["sql"] = dict(zip(("app", "stock"), both(workers, "sql_summary")))
+            if per_pull > 1 and pull_mails and size == max(sizes):
+                batch = build_mails(size, most_mails(size, pull_mails, used), used, seed=size * 10 + 3)
+                used |= {m["target"] for m in batch if m["target"] is not None}
+                report["sizes"][size]["pulls"] = pulls(workers, batch, per_pull, received)
+                both(workers, "sql_summary")  # the statements above are the one-mail pulls'
             report["sizes"][size]["landing"] = {side: landing.check(side, size, received[side], now_dt, len(warm))
                                                 for side in ("app", "stock")}
-            report["sizes"][size]["sql"] = dict(zip(("app", "stock"), both(workers, "sql_summary")))
             if profile and size == max(sizes):  # a few more mails, profiled (not in the figures)
                 extra = build_mails(size, profile * len(KINDS), used, seed=size * 10 + 2)
                 used |= {m["target"] for m in extra if m["target"] is not None}
@@ -146,6 +153,25 @@ def run(app_site: str, stock_site: str, results_dir: Path) -> int:
               "above): the figures for them measure the wrong work", file=sys.stderr)
         return 1
     return 0
+
+
+def pulls(workers, mails: list[dict], per_pull: int, received: dict) -> dict:
+    """The same mails in pulls of ``per_pull`` on both sites in turn (a busier inbox, or a
+    longer interval, brings several a pull): what a mail costs when what each pull does once
+    (the journal's commit, the app's metadata and settings) is shared. Where each landed
+    joins ``received`` (checked with the rest)."""
+    app, stock = workers
+    t = time.perf_counter()
+    done = {"app": [], "stock": []}
+    for n in range(0, len(mails), per_pull):
+        group = mails[n:n + per_pull]
+        order = [(app, "app"), (stock, "stock")] if (n // per_pull) % 2 == 0 else [(stock, "stock"), (app, "app")]
+        for w, side in order:
+            r = w.call("pull", raws=[m["raw"] for m in group], message_ids=[m["message_id"] for m in group])
+            done[side].append(r)
+            received[side] += [(m, {**landed, "error": r["error"]}) for m, landed in zip(group, r["mails"])]
+    print(f"-- {len(mails)} more mails in pulls of {per_pull} on both sites: {time.perf_counter() - t:.0f} s")
+    return measure_pulls(done, per_pull)
 
 
 def machine(site: str) -> dict:

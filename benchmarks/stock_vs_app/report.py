@@ -53,6 +53,19 @@ def measure(per):
     }
 
 
+def measure_pulls(done: dict, per_pull: int) -> dict:
+    """Pulls of several mails: the median cost a mail (a pull's cost over its mails) on each
+    site, and the app's own work a mail and its share."""
+    app, stock = done["app"], done["stock"]
+    mails = sum(len(r["mails"]) for r in app)
+    own = sum(sum(r["own"].values()) for r in app)
+    return {"mails_per_pull": per_pull, "pulls": len(app), "mails": mails,
+            "app_ms_per_mail": statistics.median(r["seconds"] / len(r["mails"]) for r in app) * 1000,
+            "stock_ms_per_mail": statistics.median(r["seconds"] / len(r["mails"]) for r in stock) * 1000,
+            "own_ms_per_mail": own / mails * 1000, "own_share": own / sum(r["seconds"] for r in app),
+            "errors": [r["error"] for r in app + stock if r["error"]][:3]}
+
+
 def targets(report, sizes):
     s = report["sizes"]
     lo, hi = min(sizes), max(sizes)
@@ -124,6 +137,13 @@ def table_lines(report: dict) -> list[str]:
                  " (stock DocTypes' metadata; the document an In-Reply-To reply names, which stock's reference_document() loads)"
                  " (mean, ms): " + "; ".join(
                      f"{int(size):,}: {r['own'].get('stock_inside_ms_per_mail', 0.0):.1f}" for size, r in s.items()))
+    for size, r in s.items():
+        p = r.get("pulls")
+        if p:
+            lines.append(f"  in pulls of {p['mails_per_pull']} mails ({p['mails']} more mails at {int(size):,}; what a pull"
+                         f" does once shared by its mails): app {p['app_ms_per_mail']:.1f} ms a mail, stock"
+                         f" {p['stock_ms_per_mail']:.1f} ms; the app's own work {p['own_ms_per_mail']:.1f} ms a mail"
+                         f" = {p['own_share']:.1%} (the targets read one-mail pulls)")
     lines += ["", "by kind of mail (median ms app / stock; where they landed on each site, checked below;"
               " the app's decisions):"]
     for size, r in s.items():

@@ -10,7 +10,6 @@ import os
 import sys
 import time
 import traceback
-from email.parser import HeaderParser
 from pathlib import Path
 
 from . import ACCOUNT, AGENT, HISTORY_PREFIX, SUPPORT
@@ -155,6 +154,12 @@ class Site:
 
     def receive(self, raw: str, message_id: str, timed: bool = True):
         """One mail through the real EmailAccount.receive(), only the mail server patched."""
+        pulled = self.pull([raw], [message_id], timed)
+        return {**{k: v for k, v in pulled.items() if k != "mails"}, **pulled["mails"][0]}
+
+    def pull(self, raws: list[str], message_ids: list[str], timed: bool = True):
+        """One pull that fetches ``raws`` through the real EmailAccount.receive(), only the mail
+        server patched: its cost, and where each mail landed (``mails``, in order)."""
         from unittest.mock import patch
 
         import frappe
@@ -162,11 +167,9 @@ class Site:
 
         self.fresh_job()
         account = frappe.get_doc("Email Account", ACCOUNT)
-        self.messages['"INBOX"']["latest_messages"] = [raw]
+        self.messages['"INBOX"']["latest_messages"] = list(raws)
         if self.timers:
             self.timers.reset()
-            headers = (HeaderParser().parsebytes(raw) if isinstance(raw, bytes) else HeaderParser().parsestr(raw))
-            self.timers.stock_loads_reference = bool(headers["In-Reply-To"])
         error = None
         gc.collect()
         sql_before = self.sql_count
@@ -194,16 +197,20 @@ class Site:
                 entry[0] += spent
                 entry[1] += 1
             self.sql_log = None
-            self.mails_timed += 1
+            self.mails_timed += len(raws)
         frappe.db.rollback()
-        where = frappe.db.get_value("Communication", {"message_id": message_id},
-                                    ["reference_doctype", "reference_name"]) or (None, None)
-        result = {"seconds": seconds, "queries": queries, "error": error, "issue": where[1]}
+        result = {"seconds": seconds, "queries": queries, "error": error, "mails": []}
+        for message_id in message_ids:
+            where = frappe.db.get_value("Communication", {"message_id": message_id},
+                                        ["reference_doctype", "reference_name"]) or (None, None)
+            mail = {"issue": where[1]}
+            if self.timers:
+                decided = frappe.db.get_value("PT Conversation Message", {"message_id": message_id},
+                                              ["action", "rule", "evidence"])
+                mail["decision"] = "/".join(decided[:2]) if decided else "none"
+                mail["evidence"] = decided[2] if decided else ""  # names the closed Issue a new one follows
+            result["mails"].append(mail)
         if self.timers:
-            decided = frappe.db.get_value("PT Conversation Message", {"message_id": message_id},
-                                          ["action", "rule", "evidence"])
-            result["decision"] = "/".join(decided[:2]) if decided else "none"
-            result["evidence"] = decided[2] if decided else ""  # names the closed Issue a new one follows
             result["own"] = dict(self.timers.seconds)
             result["own_calls"] = dict(self.timers.calls)
             result["stock_inside"] = self.timers.stock_inside  # stock's, inside the app's frames

@@ -27,7 +27,7 @@ class AppTimers:
     What stock's receive() does itself, done inside the app's code instead, is stock's work,
     not the app's: only one of them pays for it in a receive(). That is the metadata stock
     reads (STOCK_READS_METADATA: the Communication's, read first in the app's as_dict), and,
-    for a mail with In-Reply-To (``stock_loads_reference``, set per mail), the document it
+    for a mail with In-Reply-To (``stock_loads_reference``, while its reference is looked for), the document it
     replies to: stock's reference_document() loads it with get_doc, the app's
     store.parent_document does instead (for a References-only reply stock finds no document
     and opens a new one: the app's load stays its own). It pauses the app's clock (``STOCK``)
@@ -44,7 +44,7 @@ class AppTimers:
         self.seconds = {"engine": 0.0, "lookups": 0.0, "records": 0.0}
         self.calls = {"engine": 0, "lookups": 0, "records": 0}
         self.stock_inside = 0.0  # seconds of stock's work done inside the app's frames
-        self.stock_loads_reference = False  # the mail has In-Reply-To: stock loads its document too
+        self.stock_loads_reference = False  # the mail being referenced has In-Reply-To: stock loads it too
 
     def wrap(self, category: str, label: str, fn):
         timers = self
@@ -187,6 +187,16 @@ def wrap_app(t: AppTimers) -> None:
             setattr(cls, meth, classmethod(t.wrap("engine", f"PTInboundMail.{meth}", value.__func__)))
         elif callable(value):
             setattr(cls, meth, t.wrap("engine", f"PTInboundMail.{meth}", value))
+    reference = vars(cls).get("_engine_reference")
+    if callable(reference):  # the mail whose reply's document is looked for: does stock load it too?
+        def engine_reference(mail, *args, **kwargs):
+            t.stock_loads_reference = bool(getattr(mail, "in_reply_to", None))
+            try:
+                return reference(mail, *args, **kwargs)
+            finally:
+                t.stock_loads_reference = False
+
+        cls._engine_reference = engine_reference
     # Records: everything the app writes (and the reads it makes to write it).
     wrap_functions(module("store"), "records")
     import frappe

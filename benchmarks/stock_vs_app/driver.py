@@ -169,7 +169,7 @@ def pulls(workers, mails: list[dict], per_pull: int, received: dict) -> dict:
         for w, side in order:
             r = w.call("pull", raws=[m["raw"] for m in group], message_ids=[m["message_id"] for m in group])
             done[side].append(r)
-            received[side] += [(m, {**landed, "error": r["error"]}) for m, landed in zip(group, r["mails"])]
+            received[side] += [(m, {**landed, "error": r["error"], "pulled": True}) for m, landed in zip(group, r["mails"])]
     print(f"-- {len(mails)} more mails in pulls of {per_pull} on both sites: {time.perf_counter() - t:.0f} s")
     return measure_pulls(done, per_pull)
 

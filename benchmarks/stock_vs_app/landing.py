@@ -85,7 +85,8 @@ def check(side: str, size: int, received: list[tuple[dict, dict]], now: dt.datet
         if side == "app":
             problems.append(_decision_problem(mail, result, where))
         problems = [p for p in problems if p]
-        rows.append({"side": side, "size": size, "warmup": n < warmup, "kind": mail["kind"],
+        rows.append({"side": side, "size": size, "warmup": n < warmup, "pulled": bool(result.get("pulled")),
+                     "kind": mail["kind"],
                      "message_id": mail["message_id"],
                      "target": issue_name(mail["target"]) if mail["target"] is not None else None,
                      "expected": where, "why": why, "landed": got, "issue": result["issue"],
@@ -94,8 +95,10 @@ def check(side: str, size: int, received: list[tuple[dict, dict]], now: dt.datet
 
 
 def kind_summary(rows: list[dict], kind: str) -> str:
-    """``its Issue x2, linked new Issue x2``: where the timed mails of one kind landed."""
-    counts = collections.Counter(r["landed"] for r in rows if r["kind"] == kind and not r["warmup"])
+    """``its Issue x2, linked new Issue x2``: where the timed mails of one kind landed, one a
+    pull (those in pulls of several are checked with them, counted apart)."""
+    counts = collections.Counter(r["landed"] for r in rows
+                                 if r["kind"] == kind and not r["warmup"] and not r.get("pulled"))
     return ", ".join(f"{where} x{n}" for where, n in counts.most_common()) or "-"
 
 

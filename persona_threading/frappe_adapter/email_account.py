@@ -26,6 +26,7 @@ from frappe.email import receive as stock_reading
 from frappe.email.receive import InboundMail
 
 from ..engine.decoding import storable_text
+from ..engine.html_weight import too_many_unclosed, unclosed_formatting
 from ..engine.message import DERIVED_ID_DOMAIN, parse_message
 from . import auto_reply, conversations, journal, pull, settings, timeline
 from .inbound import KeepsHeaders, PTInboundMail
@@ -75,10 +76,12 @@ class SafeInboundMail(InboundMail):
 	def set_content_and_type(self):
 		if self._html_too_heavy():
 			# Stock cleans and sanitises HTML with BeautifulSoup and bleach several times per
-			# mail, and both slow down far faster than the HTML grows (a 3 MB mail took 60 s):
-			# such a body is kept as text, and the defect says so.
+			# mail, and both slow down far faster than the HTML grows (a 3 MB mail took 60 s,
+			# 9 KB of paragraphs each leaving a <b> open 3.3 s): such a body is kept as text,
+			# and the defect says so.
 			self.read_defects.append(f"HTML body of {len(self.html_content)} characters "
-									 f"({self.html_content.count('</')} end tags) stored as text")
+									 f"({self.html_content.count('</')} end tags, "
+									 f"{unclosed_formatting(self.html_content)} formatting tags left open) stored as text")
 			self.html_content = ""
 			if not self.text_content.strip():
 				self.text_content = self.engine_view.text[:self.MAX_TEXT_CHARS]
@@ -101,7 +104,8 @@ class SafeInboundMail(InboundMail):
 	def _html_too_heavy(self) -> bool:
 		content = self.html_content
 		return len(content) > self.MAX_HTML_CHARS or (len(content) > 16384 and (
-			content.count("</") > self.MAX_HTML_END_TAGS or bool(self._LONG_TOKEN.search(content))))
+			content.count("</") > self.MAX_HTML_END_TAGS or bool(self._LONG_TOKEN.search(content)))) or (
+			too_many_unclosed(content))  # formatting left open in block after block (engine.html_weight)
 
 	def set_subject(self):
 		try:

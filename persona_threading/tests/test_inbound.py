@@ -283,6 +283,23 @@ class TestWhyHereOverREST(FrappeAPITestCase):
 
 
 class TestHostileMail(FrappeTestCase):
+	def test_html_leaving_a_bold_open_in_paragraph_after_paragraph_is_stored_as_its_text(self):
+		"""Frappe's cleaners reopen each unclosed <b> in every later paragraph: 400 of them
+		(9 KB) came out as 570 KB of HTML after 3.3 s. The ticket shows the words instead, and
+		the routing decision says why (engine.html_weight)."""
+		support_inbox()
+		message_id = f"<bold-{frappe.generate_hash(length=8)}@pt-customer.example>"
+		html_body = '<html><body>' + '<p><b>Diagnostic information</b"Tahoma">' * 400 + "</body></html>"
+		raw = (f"From: {unique_customer()}\r\nTo: {INBOX_ADDRESS}\r\nMessage-ID: {message_id}\r\n"
+			   "Subject: Delivery has failed\r\nContent-Type: text/html; charset=utf-8\r\n\r\n" + html_body).encode()
+		receive(raw)
+		comm = communication_for(message_id.strip("<>"))
+		self.assertEqual(comm.reference_doctype, "Issue")
+		self.assertIn("Diagnostic information", comm.content)
+		self.assertLess(len(comm.content), len(html_body))  # the words, not the cleaners' 570 KB
+		row = frappe.get_doc("PT Conversation Message", {"communication": comm.name})
+		self.assertIn("formatting tags left open) stored as text", row.decision)
+
 	def test_a_bad_charset_label_and_a_pathological_header_become_an_issue_not_an_unhandled_email(self):
 		support_inbox()
 		customer = unique_customer()

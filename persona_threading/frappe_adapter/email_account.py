@@ -26,7 +26,7 @@ from frappe.email import receive as stock_reading
 from frappe.email.receive import InboundMail
 
 from ..engine.decoding import storable_text
-from ..engine.html_weight import too_many_unclosed, unclosed_formatting
+from ..engine.html_weight import rebuilt_elements, too_heavy_to_clean
 from ..engine.message import DERIVED_ID_DOMAIN, parse_message
 from . import auto_reply, conversations, journal, pull, settings, timeline
 from .inbound import KeepsHeaders, PTInboundMail
@@ -81,7 +81,7 @@ class SafeInboundMail(InboundMail):
 			# and the defect says so.
 			self.read_defects.append(f"HTML body of {len(self.html_content)} characters "
 									 f"({self.html_content.count('</')} end tags, "
-									 f"{unclosed_formatting(self.html_content)} formatting tags left open) stored as text")
+									 f"{rebuilt_elements(self.html_content)} formatting elements to reopen) stored as text")
 			self.html_content = ""
 			if not self.text_content.strip():
 				self.text_content = self.engine_view.text[:self.MAX_TEXT_CHARS]
@@ -105,7 +105,7 @@ class SafeInboundMail(InboundMail):
 		content = self.html_content
 		return len(content) > self.MAX_HTML_CHARS or (len(content) > 16384 and (
 			content.count("</") > self.MAX_HTML_END_TAGS or bool(self._LONG_TOKEN.search(content)))) or (
-			too_many_unclosed(content))  # formatting left open in block after block (engine.html_weight)
+			too_heavy_to_clean(content))  # formatting left open in block after block (engine.html_weight)
 
 	def set_subject(self):
 		try:

@@ -298,7 +298,7 @@ class TestHostileMail(FrappeTestCase):
 		self.assertIn("Diagnostic information", comm.content)
 		self.assertLess(len(comm.content), len(html_body))  # the words, not the cleaners' 570 KB
 		row = frappe.get_doc("PT Conversation Message", {"communication": comm.name})
-		self.assertIn("formatting tags left open) stored as text", row.decision)
+		self.assertIn("formatting elements to reopen) stored as text", row.decision)
 
 	def test_a_bad_charset_label_and_a_pathological_header_become_an_issue_not_an_unhandled_email(self):
 		support_inbox()

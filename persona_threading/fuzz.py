@@ -60,8 +60,8 @@ PATHOLOGICAL = {
                                            b"From: x@y.example\n"),
     "HTML of unclosed tags": lambda n: (b"From: c@customer.example\nContent-Type: text/html\n\n"
                                         + b"<div><b>x" * (n // 24) + b"</i></span>" * (n // 24)),
-    "bold left open, paragraph after paragraph": lambda n: (b"From: c@customer.example\nContent-Type: text/html\n\n"
-                                                             + b"<p><b>Diagnostic information" * (n // 29)),
+    "<b> left open per <p>": lambda n: (b"From: c@customer.example\nContent-Type: text/html\n\n"
+                                       + b"<p><b>Diagnostic information" * (n // 29)),
     "attached text of backslashes": lambda n: (b"From: c@customer.example\nContent-Type: multipart/mixed; boundary=b\n\n"
                                                b"--b\nContent-Type: message/rfc822\n\nSubject: x\n\n-" + b"\\" * n
                                                + b"\n--b--\n"),

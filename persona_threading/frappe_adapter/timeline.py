@@ -165,7 +165,7 @@ def routing_lines(doctype: str, docname: str) -> list[dict]:
 			content = f'<div class="pt-routing-line" data-message="{html.escape(row["name"])}">{summary}</div>'
 		items.append({"icon": "mail", "creation": row["creation"], "content": content})
 	for creation, text in _followed_by(doctype, docname):
-		items.append({"icon": "link", "creation": creation, "content": f'<span class="pt-audit-event">{text}</span>'})
+		items.append({"icon": "link-url", "creation": creation, "content": f'<span class="pt-audit-event">{text}</span>'})
 	for event in _events(doctype, docname, phrased=True):
 		user = frappe.utils.get_link_to_form("User", event.owner, f"<b>{html.escape(get_fullname(event.owner))}</b>")
 		items.append({"creation": event.creation,  # as stock shows an Info comment, in the reader's language

@@ -222,3 +222,31 @@ class TestQueueTriage(AdminCase):
 		frappe.db.rollback()
 		self.assertEqual({frappe.db.get_value(review_queue.QUEUE, n, "status") for n in rows}, {"Dismissed"})
 		self.assertEqual(frappe.db.get_value(review_queue.QUEUE, rows[0], "resolution_note"), "one sender's flood")
+
+
+class TestALinkedTicket(BrowserCase):
+	def test_the_closed_issue_names_the_one_a_reply_opened_in_words(self):
+		"""A reply to a closed Issue opens a new one: the closed Issue's timeline says so, in
+		words, with the new one's name (built from its conversation when the form loads)."""
+		from playwright.sync_api import expect
+
+		customer = unique_customer()
+		first = new_mail(customer, INBOX_ADDRESS, "Scanner on floor 2", "It jams.")
+		receive(first)
+		issue = issue_of(first)
+		frappe.db.set_value("Issue", issue, "status", "Closed")
+		frappe.db.commit()
+		again = new_mail(customer, INBOX_ADDRESS, "Re: Scanner on floor 2", "It jams <again>.",
+						 In_Reply_To=f"<{parse_message(first).message_id}>")
+		receive(again)
+		new = issue_of(again)
+		frappe.db.commit()
+		with self.agent_page() as (page, url):
+			self.open_issue(page, url, issue)
+			line = page.locator(".timeline-item", has_text=f"Issue {new}")
+			expect(line).to_contain_text("Customer replied to a closed ticket: a new ticket was opened and linked",
+										 timeout=20000)
+			expect(line).to_have_count(1)
+			self.assertNotIn("&", line.inner_text())
+			self.open_issue(page, url, new)
+			expect(page.locator(".pt-routing-line", has_text=f"follows Issue {issue}")).to_have_count(1, timeout=20000)
